@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the suite needs: PostgreSQL 15 (throwaway cluster) and Chromium (browser
+# tests). Installs only what is missing, after a single `apt-get update`.
+set -euo pipefail
+need=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15 postgresql-client-15)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Faltam pacotes do sistema: ${need[*]}. Rode como root ou instale com apt-get." >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,1 @@
+"""Guarita: identity for beneficiaries of Brazilian public services and health plans."""

@@ -1,0 +1,94 @@
+"""Composition root: builds the ASGI application and wires services to adapters.
+
+Nothing else constructs the database, the hasher or the message senders; routes reach them
+through ``request.app.state.runtime`` (DESIGN.md › Layout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from guarita import logging as guarita_logging
+from guarita.api import errors as api_errors
+from guarita.config import Settings, get_settings
+from guarita.runtime import Runtime
+from guarita.web.middleware import SecurityMiddleware
+
+STATIC = Path(__file__).parent / "web" / "static"
+log = structlog.get_logger("guarita.app")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else get_settings())
+    runtime = runtime or Runtime.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.run_worker_in_server:
+            from guarita.messaging.worker import run_forever
+
+            worker_task = asyncio.create_task(run_forever(runtime, stop))
+        if settings.recovery.kba_only:
+            log.warning("recovery_kba_only_enabled", detail="recuperação só por dados pessoais")
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            await runtime.close()
+
+    app = FastAPI(
+        title="Guarita",
+        version="0.1.0",
+        description=(
+            "API de identidade do Guarita para o aplicativo e os sistemas da organização. "
+            "Erros sempre no formato {\"error\": {\"code\", \"message\", \"field\"}}."
+        ),
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    api_errors.install(app)
+
+    from guarita.web import health, pages
+
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    _include_optional(app, settings)
+
+    STATIC.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityMiddleware, settings=settings)
+    return app
+
+
+def _include_optional(app: FastAPI, settings: Settings) -> None:
+    """Routers of capabilities that register themselves in ``guarita.routes``."""
+    from guarita import routes
+
+    for router in routes.routers(settings):
+        app.include_router(router)
+
+
+def serve_app() -> FastAPI:
+    """Entry point for ``uvicorn --factory guarita.app:serve_app`` (several workers)."""
+    settings = get_settings()
+    guarita_logging.configure(settings.log_level)
+    problems = settings.problems()
+    if settings.production and problems:
+        raise SystemExit("Configuração insegura:\n- " + "\n- ".join(problems))
+    return create_app(settings)

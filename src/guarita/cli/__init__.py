@@ -1,0 +1,31 @@
+"""The ``guarita`` command (typer + rich). One module per group of commands.
+
+Every command prints plain pt-BR; ``--json`` gives machine output. Expected failures (a file that
+cannot be read, a database that does not answer) end with one line on stderr and exit code 1,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from guarita.cli import audit, operations, outbox, registry, server
+from guarita.cli.common import run_guarded
+
+app = typer.Typer(
+    name="guarita",
+    help="Guarita: identidade para beneficiários (cadastro, entrar, recuperação, atendimento).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+server.register(app)
+operations.register(app)
+registry.register(app)
+app.add_typer(outbox.app, name="outbox")
+app.add_typer(audit.app, name="audit")
+
+
+def main() -> None:
+    run_guarded(app)

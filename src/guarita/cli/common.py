@@ -1,0 +1,91 @@
+"""What every command shares: settings, the runtime, JSON output, friendly failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from guarita.config import Settings, get_settings
+from guarita.runtime import Runtime
+
+T = TypeVar("T")
+console = Console()
+errors = Console(stderr=True)
+
+JsonOption = typer.Option(False, "--json", help="Saída em JSON, para outros programas.")
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit code 1."""
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def run_async(factory: Callable[[Runtime], Awaitable[T]], cfg: Settings | None = None) -> T:
+    cfg = cfg or settings()
+
+    async def _main() -> T:
+        runtime = Runtime.build(cfg)
+        try:
+            return await factory(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(_main())
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _friendly(exc: BaseException) -> str | None:
+    """One pt-BR line for failures a person can fix; None for real bugs."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import ArgumentError as SAArgumentError
+
+    if isinstance(exc, CliError):
+        return str(exc)
+    if isinstance(exc, OperationalError | DBAPIError | ConnectionError | OSError) and not isinstance(
+        exc, FileNotFoundError
+    ):
+        return f"Não foi possível usar o banco de dados ({get_settings().database_url.split('@')[-1]}): {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+    if isinstance(exc, SAArgumentError):
+        return f"GUARITA_DATABASE_URL inválida: {exc}"
+    if isinstance(exc, FileNotFoundError):
+        return f"Arquivo não encontrado: {exc.filename}"
+    return None
+
+
+def run_guarded(app: typer.Typer) -> None:
+    try:
+        # standalone_mode=False hands back typer.Exit codes instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        errors.print("Cancelado.")
+        raise SystemExit(1) from None
+    except Exception as exc:  # noqa: BLE001 - the edge of the program
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            raise SystemExit(2) from None
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        message = _friendly(exc)
+        if message is None:
+            raise
+        errors.print(f"[red]Erro:[/red] {message}", highlight=False)
+        raise SystemExit(1) from None

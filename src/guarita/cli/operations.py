@@ -1,0 +1,34 @@
+"""``guarita check``: every problem of the configuration, in plain words."""
+
+from __future__ import annotations
+
+import typer
+
+from guarita.cli.common import JsonOption, console, print_json, run_async, settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(as_json: bool = JsonOption) -> None:
+        """Confere a configuração e o banco de dados; sai com erro se algo estiver errado."""
+        cfg = settings()
+        problems = list(cfg.problems())
+
+        async def _db(runtime) -> None:  # noqa: ANN001
+            try:
+                await runtime.db.ping()
+            except Exception as exc:  # noqa: BLE001
+                problems.append(
+                    f"O banco de dados não responde ({exc.__class__.__name__})."
+                )
+
+        run_async(_db, cfg)
+        if as_json:
+            print_json({"env": str(cfg.env), "ok": not problems, "problems": problems})
+        elif problems:
+            for problem in problems:
+                console.print(f"[red]✗[/red] {problem}", highlight=False)
+        else:
+            console.print(f"[green]✓[/green] Configuração de {cfg.env} sem problemas.")
+        if problems:
+            raise typer.Exit(1)

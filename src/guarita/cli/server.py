@@ -1,0 +1,72 @@
+"""``guarita serve``, ``guarita worker``, ``guarita migrate``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from guarita.cli.common import CliError, console, settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def migrate() -> None:
+        """Cria ou atualiza as tabelas do banco de dados (Alembic)."""
+        from guarita.storage.migrate import upgrade
+
+        cfg = settings()
+        upgrade(cfg.database_url)
+        console.print("Banco de dados atualizado.")
+
+    @app.command()
+    def serve(
+        host: str = typer.Option(None, help="Endereço (padrão: GUARITA_HOST)."),
+        port: int = typer.Option(None, help="Porta (padrão: GUARITA_PORT)."),
+        workers: int = typer.Option(1, help="Processos do servidor."),
+    ) -> None:
+        """Serve as páginas, a API e o provedor OpenID (uvicorn)."""
+        import uvicorn
+
+        cfg = settings()
+        problems = cfg.problems()
+        if cfg.production and problems:
+            raise CliError("configuração insegura para produção: " + " ".join(problems))
+        uvicorn.run(
+            "guarita.app:serve_app",
+            factory=True,
+            host=host or cfg.host,
+            port=port or cfg.port,
+            workers=workers,
+            proxy_headers=bool(cfg.trusted_proxies),
+            forwarded_allow_ips=",".join(cfg.trusted_proxies) or None,
+            log_config=None,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+
+    @app.command()
+    def worker() -> None:
+        """Entrega as mensagens da fila (e-mail e SMS), para produção com vários servidores."""
+        from guarita import logging as guarita_logging
+        from guarita.messaging.worker import run_forever
+        from guarita.runtime import Runtime
+
+        cfg = settings()
+        guarita_logging.configure(cfg.log_level)
+
+        async def _main() -> None:
+            runtime = Runtime.build(cfg)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            try:
+                await run_forever(runtime, stop)
+            finally:
+                await runtime.close()
+
+        asyncio.run(_main())

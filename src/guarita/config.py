@@ -1,0 +1,191 @@
+"""Typed settings, read from ``GUARITA_*`` environment variables (12-factor).
+
+Nested groups use a double underscore: ``GUARITA_RECOVERY__KBA_ONLY=true``.
+Every default is the safe one (``../shared/SECURITY.md``); ``problems()`` lists what is unsafe
+for the chosen environment so that ``guarita check`` and the production start-up can refuse it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 1025
+    user: str | None = None
+    password: SecretStr | None = None
+    security: Literal["none", "starttls", "tls"] = "none"
+    sender: str = "Guarita <nao-responda@guarita.localhost>"
+    timeout_seconds: float = 10.0
+
+
+class SmsSettings(BaseModel):
+    adapter: Literal["log", "webhook", "zenvia", "twilio"] = "log"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    zenvia_url: str = "https://api.zenvia.com/v2/channels/sms/messages"
+    zenvia_token: SecretStr | None = None
+    zenvia_from: str = "guarita"
+    twilio_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    timeout_seconds: float = 10.0
+
+
+class PasswordPolicy(BaseModel):
+    """SECURITY.md › Passwords (NIST SP 800-63B-4 §3.1.1.2)."""
+
+    min_length_single_factor: int = 15
+    min_length_multi_factor: int = 8
+    max_length: int = 128
+
+
+class LockoutPolicy(BaseModel):
+    """SECURITY.md › Throttling and lockout (NIST SP 800-63B-4 §3.2.2)."""
+
+    free_failures: int = 5
+    first_wait_seconds: int = 60
+    max_wait_seconds: int = 3600
+    disable_after_failures: int = 100
+
+
+class SessionPolicy(BaseModel):
+    idle_minutes: int = 30
+    absolute_hours: int = 12
+
+
+class RecoverySettings(BaseModel):
+    show_masked_contacts: bool = False
+    kba_only: bool = False
+    methods: list[Literal["email", "sms"]] = ["email", "sms"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GUARITA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///var/guarita.db"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: SecretStr | None = None
+    captcha: Literal["altcha", "hcaptcha", "recaptcha", "turnstile", "off"] = "altcha"
+    captcha_site_key: str | None = None
+    captcha_secret: SecretStr | None = None
+    captcha_verify_url: str | None = None
+    organisation_name: str = "Instituto de Previdência Demonstração"
+    organisation_logo: str = "/static/img/logo.svg"
+    support_phone: str = "0800 000 0000"
+    card_min_length: int = 6
+    card_max_length: int = 20
+    run_worker_in_server: bool = True
+    log_level: str = "INFO"
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    smtp: SmtpSettings = SmtpSettings()
+    sms: SmsSettings = SmsSettings()
+    password: PasswordPolicy = PasswordPolicy()
+    lockout: LockoutPolicy = LockoutPolicy()
+    session: SessionPolicy = SessionPolicy()
+    recovery: RecoverySettings = RecoverySettings()
+
+    @property
+    def development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+    @property
+    def production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def dev_routes(self) -> bool:
+        """``/dev/outbox`` exists only outside production (DESIGN.md › Contracts)."""
+        return not self.production
+
+    def secret(self) -> bytes:
+        """The key that signs captchas and HMACs codes.
+
+        Development and test: generated once into ``var/secret_key`` and reused, so that
+        restarts keep sessions and codes valid. Production: must be set (``problems()``).
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return _development_secret()
+
+    def problems(self) -> list[str]:
+        """Unsafe or broken settings, in plain pt-BR, one sentence each."""
+        found: list[str] = []
+        if self.production:
+            if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+                found.append(
+                    "GUARITA_SECRET_KEY é obrigatória em produção e deve ter ao menos 32 caracteres."
+                )
+            if not self.base_url.startswith("https://"):
+                found.append("GUARITA_BASE_URL deve começar com https:// em produção.")
+            if self.captcha == "off":
+                found.append("O captcha não pode ser desligado em produção (GUARITA_CAPTCHA).")
+            if self.sms.adapter == "log":
+                found.append(
+                    "O envio de SMS está no modo 'log' (não envia de verdade); "
+                    "configure GUARITA_SMS__ADAPTER."
+                )
+        if self.captcha in ("hcaptcha", "recaptcha", "turnstile") and (
+            not self.captcha_site_key or self.captcha_secret is None
+        ):
+            found.append(
+                f"O captcha {self.captcha} precisa de GUARITA_CAPTCHA_SITE_KEY e "
+                "GUARITA_CAPTCHA_SECRET."
+            )
+        if self.sms.adapter == "webhook" and not self.sms.webhook_url:
+            found.append("O SMS por webhook precisa de GUARITA_SMS__WEBHOOK_URL.")
+        if self.card_min_length < 1 or self.card_min_length > self.card_max_length:
+            found.append("Os limites de tamanho da carteirinha estão invertidos ou inválidos.")
+        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            found.append(
+                "GUARITA_DATABASE_URL deve começar com sqlite+aiosqlite:// ou postgresql+asyncpg://."
+            )
+        return found
+
+
+def _development_secret() -> bytes:
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip().encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once agree on whichever wrote first.
+    try:
+        with path.open("x") as handle:
+            handle.write(value)
+        path.chmod(0o600)
+    except FileExistsError:
+        return path.read_text().strip().encode()
+    return value.encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,167 @@
+"""The closed set of error codes that Guarita answers with.
+
+Each code is stable (part of the API contract in DESIGN.md), carries a plain pt-BR message and
+the HTTP status that the edge maps it to. Services raise :class:`GuaritaError`; only
+``api/errors.py`` and the HTML routes turn it into a response (house style 4, as in
+node-oidc-provider's ``lib/helpers/errors.js``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    # generic request problems
+    VALIDATION_ERROR = "validation_error"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    CSRF_FAILED = "csrf_failed"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    # identifiers
+    INVALID_CPF = "invalid_cpf"
+    INVALID_CARD_NUMBER = "invalid_card_number"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_BIRTH_DATE = "invalid_birth_date"
+    INVALID_IDENTIFIER = "invalid_identifier"
+    # registration and sign-in
+    BENEFICIARY_NOT_MATCHED = "beneficiary_not_matched"
+    ALREADY_REGISTERED = "already_registered"
+    PASSWORD_MISMATCH = "password_mismatch"
+    WEAK_PASSWORD = "weak_password"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    IDENTIFIER_NOT_VERIFIED = "identifier_not_verified"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    SESSION_EXPIRED = "session_expired"
+    REAUTHENTICATION_REQUIRED = "reauthentication_required"
+    # recovery and codes
+    CAPTCHA_INVALID = "captcha_invalid"
+    INVALID_CODE = "invalid_code"
+    RECOVERY_EXPIRED = "recovery_expired"
+    FLOW_STATE_INVALID = "flow_state_invalid"
+    CODE_RESEND_TOO_SOON = "code_resend_too_soon"
+    METHOD_UNAVAILABLE = "method_unavailable"
+
+
+_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION_ERROR: 422,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.CSRF_FAILED: 403,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.INVALID_CPF: 422,
+    ErrorCode.INVALID_CARD_NUMBER: 422,
+    ErrorCode.INVALID_EMAIL: 422,
+    ErrorCode.INVALID_PHONE: 422,
+    ErrorCode.INVALID_BIRTH_DATE: 422,
+    ErrorCode.INVALID_IDENTIFIER: 422,
+    ErrorCode.BENEFICIARY_NOT_MATCHED: 422,
+    ErrorCode.ALREADY_REGISTERED: 409,
+    ErrorCode.PASSWORD_MISMATCH: 422,
+    ErrorCode.WEAK_PASSWORD: 422,
+    ErrorCode.INVALID_CREDENTIALS: 401,
+    ErrorCode.IDENTIFIER_NOT_VERIFIED: 403,
+    ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.SESSION_EXPIRED: 401,
+    ErrorCode.REAUTHENTICATION_REQUIRED: 401,
+    ErrorCode.CAPTCHA_INVALID: 400,
+    ErrorCode.INVALID_CODE: 400,
+    ErrorCode.RECOVERY_EXPIRED: 410,
+    ErrorCode.FLOW_STATE_INVALID: 409,
+    ErrorCode.CODE_RESEND_TOO_SOON: 429,
+    ErrorCode.METHOD_UNAVAILABLE: 422,
+}
+
+MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.VALIDATION_ERROR: "Confira os dados informados.",
+    ErrorCode.NOT_FOUND: "Página ou recurso não encontrado.",
+    ErrorCode.METHOD_NOT_ALLOWED: "Esta operação não é permitida aqui.",
+    ErrorCode.PAYLOAD_TOO_LARGE: "Os dados enviados são grandes demais.",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Formato de dados não aceito. Envie JSON.",
+    ErrorCode.CSRF_FAILED: "A página expirou. Recarregue a página e tente de novo.",
+    ErrorCode.UNAUTHENTICATED: "Entre com sua conta para continuar.",
+    ErrorCode.FORBIDDEN: "Você não tem permissão para esta operação.",
+    ErrorCode.RATE_LIMITED: "Muitas solicitações. Aguarde um pouco e tente de novo.",
+    ErrorCode.SERVICE_UNAVAILABLE: "Serviço indisponível no momento. Tente de novo em instantes.",
+    ErrorCode.INVALID_CPF: "CPF inválido. Confira os 11 números.",
+    ErrorCode.INVALID_CARD_NUMBER: "Número da carteirinha inválido. Confira os números.",
+    ErrorCode.INVALID_EMAIL: "E-mail inválido. Confira o endereço.",
+    ErrorCode.INVALID_PHONE: "Celular inválido. Informe o DDD e o número.",
+    ErrorCode.INVALID_BIRTH_DATE: "Data de nascimento inválida. Use o formato DD/MM/AAAA.",
+    ErrorCode.INVALID_IDENTIFIER: "Informe o número da carteirinha, o CPF ou o e-mail.",
+    ErrorCode.BENEFICIARY_NOT_MATCHED: (
+        "Não encontramos um beneficiário com esses dados. Confira a carteirinha, o CPF e a "
+        "data de nascimento, ou ligue para a central de atendimento."
+    ),
+    ErrorCode.ALREADY_REGISTERED: (
+        "Você já tem cadastro. Use 'Entrar' ou, se não lembra a senha, 'Esqueci minha senha'."
+    ),
+    ErrorCode.PASSWORD_MISMATCH: "As senhas não são iguais. Digite a mesma senha nos dois campos.",
+    ErrorCode.WEAK_PASSWORD: "Escolha outra senha.",
+    ErrorCode.INVALID_CREDENTIALS: "Identificação ou senha incorretas.",
+    ErrorCode.IDENTIFIER_NOT_VERIFIED: (
+        "Para entrar com CPF ou e-mail, use antes 'Esqueci minha senha'. "
+        "Por enquanto, entre com o número da carteirinha."
+    ),
+    ErrorCode.TOO_MANY_ATTEMPTS: "Muitas tentativas. Tente de novo mais tarde.",
+    ErrorCode.SESSION_EXPIRED: "Sua sessão terminou. Entre de novo.",
+    ErrorCode.REAUTHENTICATION_REQUIRED: "Confirme sua senha atual para continuar.",
+    ErrorCode.CAPTCHA_INVALID: "Confirme que você não é um robô e tente de novo.",
+    ErrorCode.INVALID_CODE: "Código incorreto. Confira o código recebido.",
+    ErrorCode.RECOVERY_EXPIRED: "O prazo para recuperar a senha terminou. Comece de novo.",
+    ErrorCode.FLOW_STATE_INVALID: "Esta etapa não está disponível agora. Comece de novo.",
+    ErrorCode.CODE_RESEND_TOO_SOON: "Aguarde um minuto antes de pedir outro código.",
+    ErrorCode.METHOD_UNAVAILABLE: "Esta forma de recuperação não está disponível.",
+}
+
+assert set(_STATUS) == set(ErrorCode) == set(MESSAGES), "every code needs a status and a message"
+
+
+def http_status(code: ErrorCode) -> int:
+    return _STATUS[code]
+
+
+@dataclass
+class GuaritaError(Exception):
+    """A domain failure with a stable code.
+
+    ``field`` names the form field the error belongs to (so pages put the message next to it);
+    ``details`` carries extra machine-readable data (``reasons`` of a weak password,
+    ``retry_after`` of a throttle, ``attempts_left`` of a code).
+    """
+
+    code: ErrorCode
+    message: str | None = None
+    field: str | None = None
+    details: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.message is None:
+            self.message = MESSAGES[self.code]
+        super().__init__(self.message)
+
+    @property
+    def status(self) -> int:
+        return _STATUS[self.code]
+
+
+class FieldErrors(GuaritaError):
+    """Several field errors at once, so a form can mark every wrong field in one answer."""
+
+    def __init__(self, errors: list[GuaritaError]):
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field, first.details)
+        self.errors = errors

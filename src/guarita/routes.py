@@ -1,0 +1,18 @@
+"""The list of routers, one line per capability (house style 2: adding one is a line here)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from guarita.config import Settings
+
+
+def routers(settings: Settings) -> list[APIRouter]:
+    from guarita.api import meta
+
+    found: list[APIRouter] = [meta.router]
+    if settings.dev_routes:
+        from guarita.web import dev_outbox
+
+        found.append(dev_outbox.router)
+    return found

@@ -1,0 +1,26 @@
+"""What every request and background task shares: settings, the database, the password hasher.
+
+Built once by ``app.create_app`` (the composition root) and by the CLI; services receive it
+instead of reaching for globals, so tests build one per database backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from guarita.config import Settings
+from guarita.storage.database import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    extras: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        return cls(settings=settings, db=Database(settings.database_url))
+
+    async def close(self) -> None:
+        await self.db.dispose()

@@ -1,0 +1,50 @@
+"""CSRF protection for every state-changing form (SECURITY.md › Sessions and cookies).
+
+Signed double-submit token (OWASP CSRF cheat sheet): a random value lives in an HttpOnly cookie;
+forms carry ``HMAC(secret, value)``. A cross-site page can neither read the cookie nor compute
+the HMAC. Signed-in pages use the same mechanism; the session's own token is bound in too, so a
+token from before sign-in stops working after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import Request
+
+from guarita.domain.errors import ErrorCode, GuaritaError
+
+COOKIE = "guarita_csrf"
+FIELD = "csrf_token"
+
+
+def _sign(secret: bytes, value: str, binding: str) -> str:
+    return hmac.new(secret, f"{value}|{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def cookie_value(request: Request) -> str:
+    """The browser's CSRF cookie, created on first use for this response."""
+    value = request.cookies.get(COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    if not value or len(value) > 64:
+        value = secrets.token_urlsafe(24)
+        request.state.new_csrf_cookie = value
+    return value
+
+
+def _binding(request: Request) -> str:
+    session = getattr(request.state, "session", None)
+    return session.csrf_token if session is not None else ""
+
+
+def token_for(request: Request, secret: bytes) -> str:
+    return _sign(secret, cookie_value(request), _binding(request))
+
+
+def check(request: Request, secret: bytes, submitted: str | None) -> None:
+    value = request.cookies.get(COOKIE)
+    if not value or not submitted:
+        raise GuaritaError(ErrorCode.CSRF_FAILED)
+    if not hmac.compare_digest(_sign(secret, value, _binding(request)), submitted):
+        raise GuaritaError(ErrorCode.CSRF_FAILED)
