@@ -7,8 +7,10 @@ instead of reaching for globals, so tests build one per database backend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from guarita.config import Settings
+from guarita.domain.hashing import Hasher
 from guarita.storage.database import Database
 
 
@@ -16,11 +18,13 @@ from guarita.storage.database import Database
 class Runtime:
     settings: Settings
     db: Database
-    extras: dict = field(default_factory=dict)
+    hasher: Hasher
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        return cls(settings=settings, db=Database(settings.database_url))
+        return cls(settings=settings, db=Database(settings.database_url), hasher=Hasher())
 
     async def close(self) -> None:
+        self.hasher.close()
         await self.db.dispose()

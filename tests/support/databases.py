@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from guarita.storage.migrate import upgrade_async
-from guarita.storage.tables import Base
+from guarita.storage.all_tables import metadata
 
 
 class SqliteFactory:
@@ -56,7 +56,7 @@ class PostgresFactory:
         await upgrade_async(self.url)
 
     async def fresh(self) -> str:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         engine = create_async_engine(self.url)
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

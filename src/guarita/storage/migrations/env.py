@@ -8,10 +8,10 @@ from alembic import context
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guarita.storage.database import Database
-from guarita.storage.tables import Base
+from guarita.storage.all_tables import metadata as target_metadata_all
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = target_metadata_all
 
 
 def _run(connection) -> None:  # noqa: ANN001
