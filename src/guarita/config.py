@@ -8,10 +8,12 @@ for the chosen environment so that ``guarita check`` and the production start-up
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +51,16 @@ class SmsSettings(BaseModel):
     timeout_seconds: float = 10.0
 
 
+class OutboxSettings(BaseModel):
+    """How the outbox worker retries (docs/messaging.md): 30 s doubling up to 1 h, 8 attempts."""
+
+    max_attempts: int = 8
+    first_retry_seconds: float = 30.0
+    max_retry_seconds: float = 3600.0
+    poll_seconds: float = 1.0
+    concurrency: int = 5
+
+
 class PasswordPolicy(BaseModel):
     """SECURITY.md › Passwords (NIST SP 800-63B-4 §3.1.1.2)."""
 
@@ -69,6 +81,23 @@ class LockoutPolicy(BaseModel):
 class SessionPolicy(BaseModel):
     idle_minutes: int = 30
     absolute_hours: int = 12
+
+
+class RateLimits(BaseModel):
+    """Requests per client IP and action: ``"<count>/<seconds>"`` (SECURITY.md › Throttling).
+
+    Shared by every worker through the database. Generous enough for an agency where many
+    people sign in from one public IP; tight enough to slow a credential-stuffing run.
+    """
+
+    login: str = "60/300"
+    registration: str = "20/300"
+    recovery: str = "20/300"
+    code: str = "30/300"
+
+    def parse(self, action: str) -> tuple[int, int]:
+        count, _, seconds = getattr(self, action).partition("/")
+        return int(count), int(seconds)
 
 
 class RecoverySettings(BaseModel):
@@ -95,6 +124,7 @@ class Settings(BaseSettings):
     organisation_name: str = "Instituto de Previdência Demonstração"
     organisation_logo: str = "/static/img/logo.svg"
     support_phone: str = "0800 000 0000"
+    timezone: str = "America/Sao_Paulo"
     card_min_length: int = 6
     card_max_length: int = 20
     run_worker_in_server: bool = True
@@ -103,10 +133,12 @@ class Settings(BaseSettings):
 
     smtp: SmtpSettings = SmtpSettings()
     sms: SmsSettings = SmsSettings()
+    outbox: OutboxSettings = OutboxSettings()
     password: PasswordPolicy = PasswordPolicy()
     lockout: LockoutPolicy = LockoutPolicy()
     session: SessionPolicy = SessionPolicy()
     recovery: RecoverySettings = RecoverySettings()
+    rate_limits: RateLimits = RateLimits()
 
     @property
     def development(self) -> bool:
@@ -124,6 +156,10 @@ class Settings(BaseSettings):
     def dev_routes(self) -> bool:
         """``/dev/outbox`` exists only outside production (DESIGN.md › Contracts)."""
         return not self.production
+
+    def local_time(self, moment: datetime) -> str:
+        """A moment as people in the organisation read it: ``21/11/2026 às 18:30``."""
+        return moment.astimezone(ZoneInfo(self.timezone)).strftime("%d/%m/%Y às %H:%M")
 
     def secret(self) -> bytes:
         """The key that signs captchas and HMACs codes.

@@ -8,9 +8,10 @@ from guarita.config import Settings
 
 
 def routers(settings: Settings) -> list[APIRouter]:
-    from guarita.api import meta
+    from guarita.api import accounts, meta
+    from guarita.web import account_pages
 
-    found: list[APIRouter] = [meta.router]
+    found: list[APIRouter] = [meta.router, accounts.router, account_pages.router]
     if settings.dev_routes:
         from guarita.web import dev_outbox
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,31 @@ from guarita.web import csrf, i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+# pt-BR environment (the source language); tests render macros through it.
+env = _environment()
 env.install_null_translations(newstyle=True)
+
+
+@lru_cache
+def env_for(locale: str) -> Environment:
+    """One environment per language, with Jinja's new-style gettext (``_("Olá, %(name)s", name=x)``)."""
+    if locale == i18n.DEFAULT:
+        return env
+    localized = _environment()
+    localized.install_gettext_translations(i18n.translations(locale), newstyle=True)
+    return localized
 
 
 def locale_of(request: Request) -> str:
@@ -43,8 +61,7 @@ def render(
     runtime = request.app.state.runtime
     settings = runtime.settings
     locale = locale_of(request)
-    translations = i18n.translations(locale)
-    tpl = env.get_template(template)
+    tpl = env_for(locale).get_template(template)
     html = tpl.render(
         request=request,
         settings=settings,
@@ -53,9 +70,6 @@ def render(
         csrf_field=csrf.FIELD,
         csrf_token=csrf.token_for(request, settings.secret()),
         current=getattr(request.state, "session", None),
-        gettext=translations.gettext,
-        ngettext=translations.ngettext,
-        _=translations.gettext,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

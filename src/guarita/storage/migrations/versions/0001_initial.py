@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 21:29:48.597173
+Create Date: 2026-11-21 21:33:05.327765
 """
 
 from __future__ import annotations

@@ -1,0 +1,109 @@
+"""Cadastro, Entrar and Minha conta for the mobile app (issue 3), over the same services."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from guarita.api.schemas import (
+    AccountOut,
+    IdentifierOut,
+    LoginEventOut,
+    MeOut,
+    PasswordChangeRequest,
+    RegistrationRequest,
+    SessionOut,
+    SignInRequest,
+    error_responses,
+)
+from guarita.api.security import current_session
+from guarita.domain.audit_tags import AuditTag
+from guarita.services import account as account_service
+from guarita.services import login as login_service
+from guarita.services import registration, sessions
+from guarita.storage.audit import record
+from guarita.web.auth import request_context, runtime_of
+
+router = APIRouter(prefix="/api/v1", tags=["contas"])
+
+
+def _account_out(view: account_service.AccountView) -> AccountOut:
+    return AccountOut(
+        id=view.id, name=view.name, masked_cpf=view.masked_cpf, card_number=view.card_number,
+        trust_level=view.trust_level,
+        identifiers=[
+            IdentifierOut(id=i.id, kind=i.kind, value=i.display, verified=i.verified,
+                          login_enabled=i.login_enabled)
+            for i in view.identifiers
+        ],
+    )
+
+
+@router.post(
+    "/registrations", status_code=201, response_model=SessionOut, summary="Cadastro",
+    responses=error_responses(409, 422, 429),
+)
+async def register(body: RegistrationRequest, request: Request) -> SessionOut:
+    """Cria a conta de um beneficiário do cadastro da organização e já abre uma sessão."""
+    runtime = runtime_of(request)
+    result = await registration.register(
+        runtime,
+        registration.RegistrationInput(
+            card_number=body.card_number, cpf=body.cpf, no_cpf=body.cpf is None,
+            birth_date=body.birth_date, password=body.password,
+            password_confirmation=body.password_confirmation,
+        ),
+        request_context(request),
+    )
+    view = await account_service.view(runtime, result.account_id)
+    return SessionOut(session_token=result.session_token, expires_at=result.session.expires_at,
+                      account=_account_out(view))
+
+
+@router.post(
+    "/sessions", status_code=201, response_model=SessionOut, summary="Entrar",
+    responses=error_responses(401, 403, 422, 429),
+)
+async def sign_in(body: SignInRequest, request: Request) -> SessionOut:
+    """Entra com CPF, carteirinha ou e-mail e senha; devolve o token da sessão."""
+    runtime = runtime_of(request)
+    result = await login_service.sign_in(runtime, body.identifier, body.password, request_context(request))
+    view = await account_service.view(runtime, result.account_id)
+    return SessionOut(session_token=result.session_token, expires_at=result.session.expires_at,
+                      account=_account_out(view))
+
+
+@router.delete(
+    "/sessions/current", status_code=204, summary="Sair", responses=error_responses(401),
+)
+async def sign_out(request: Request, current: sessions.SessionInfo = Depends(current_session)) -> Response:
+    runtime = runtime_of(request)
+    async with runtime.db.transaction() as session:
+        await sessions.end(session, current.id_hash)
+        await record(session, AuditTag.LOGOUT, subject=current.account_id, context=request_context(request))
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut, summary="Minha conta", responses=error_responses(401))
+async def me(request: Request, current: sessions.SessionInfo = Depends(current_session)) -> MeOut:
+    view = await account_service.view(runtime_of(request), current.account_id)
+    base = _account_out(view)
+    return MeOut(
+        **base.model_dump(),
+        recent_logins=[LoginEventOut(at=e.at, succeeded=e.succeeded, ip=e.ip, device=e.device)
+                       for e in view.recent_logins],
+    )
+
+
+@router.post(
+    "/me/password", status_code=204, summary="Trocar senha", responses=error_responses(401, 422, 429),
+)
+async def change_password(
+    body: PasswordChangeRequest, request: Request,
+    current: sessions.SessionInfo = Depends(current_session),
+) -> Response:
+    """Exige a senha atual; encerra as outras sessões e avisa os contatos."""
+    await account_service.change_password(
+        runtime_of(request), current, body.current_password, body.password,
+        body.password_confirmation, request_context(request),
+    )
+    return Response(status_code=204)

@@ -1,0 +1,162 @@
+"""The signed-in person's own account: what /conta and ``GET /api/v1/me`` show, and the
+password change of ``POST /api/v1/me/password`` (issue 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from guarita.domain import identifiers as ids
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.passwords import PasswordContext, normalize
+from guarita.runtime import Runtime
+from guarita.services import sessions, throttling
+from guarita.services.notifications import notify_contacts
+from guarita.services.registration import first_name, policy_for, service_words
+from guarita.storage import accounts as accounts_repo
+from guarita.storage.audit import RequestContext, record
+from guarita.storage.tables import AuditEvent
+from guarita.storage.types import utcnow
+
+
+@dataclass
+class IdentifierView:
+    id: int
+    kind: str
+    value: str
+    display: str
+    verified: bool
+    login_enabled: bool
+    source: str
+
+
+@dataclass
+class LoginEventView:
+    at: datetime
+    succeeded: bool
+    ip: str | None
+    device: str | None
+    reason: str | None
+
+
+@dataclass
+class AccountView:
+    id: str
+    name: str
+    first_name: str
+    masked_cpf: str | None
+    card_number: str | None
+    trust_level: str
+    legacy: bool
+    identifiers: list[IdentifierView] = field(default_factory=list)
+    recent_logins: list[LoginEventView] = field(default_factory=list)
+
+    def first(self, kind: str) -> IdentifierView | None:
+        return next((i for i in self.identifiers if i.kind == kind), None)
+
+
+def _display(kind: str, value: str) -> str:
+    if kind == "cpf":
+        return ids.mask_cpf(value)
+    if kind == "phone":
+        return ids.format_phone(value)
+    return value
+
+
+def device_of(user_agent: str | None) -> str | None:
+    """A plain name for a browser string: enough for a person to recognise their phone."""
+    if not user_agent:
+        return None
+    ua = user_agent.lower()
+    system = next((name for key, name in (
+        ("android", "Android"), ("iphone", "iPhone"), ("ipad", "iPad"), ("windows", "Windows"),
+        ("mac os", "Mac"), ("linux", "Linux"),
+    ) if key in ua), None)
+    browser = next((name for key, name in (
+        ("edg/", "Edge"), ("samsungbrowser", "Samsung Internet"), ("firefox", "Firefox"),
+        ("chrome", "Chrome"), ("safari", "Safari"), ("python", "aplicativo"), ("okhttp", "aplicativo"),
+    ) if key in ua), None)
+    parts = [p for p in (browser, system) if p]
+    return " no ".join(parts) if parts else user_agent[:40]
+
+
+async def view(runtime: Runtime, account_id: str) -> AccountView:
+    async with runtime.db.transaction() as session:
+        account = await accounts_repo.account(session, account_id)
+        if account is None:
+            raise GuaritaError(ErrorCode.UNAUTHENTICATED)
+        beneficiary = await accounts_repo.beneficiary_of(session, account)
+        identifiers = await accounts_repo.identifiers_of(session, account_id)
+        events = (await session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.subject == account_id,
+                   AuditEvent.tag.in_([AuditTag.LOGIN_SUCCEEDED.value, AuditTag.LOGIN_FAILED.value]))
+            .order_by(AuditEvent.id.desc()).limit(10)
+        )).scalars().all()
+    cpf = next((i.value for i in identifiers if i.kind == "cpf"), None)
+    card = next((i.value for i in identifiers if i.kind == "card"), None)
+    name = beneficiary.name if beneficiary else ""
+    return AccountView(
+        id=account.id, name=name, first_name=first_name(name),
+        masked_cpf=ids.mask_cpf(cpf) if cpf else None, card_number=card,
+        trust_level=account.trust_level, legacy=account.legacy,
+        identifiers=[
+            IdentifierView(i.id, i.kind, i.value, _display(i.kind, i.value), i.verified_at is not None,
+                           i.login_enabled, i.source)
+            for i in identifiers
+        ],
+        recent_logins=[
+            LoginEventView(e.created_at, e.tag == AuditTag.LOGIN_SUCCEEDED.value, e.ip,
+                           device_of(e.user_agent), (e.details or {}).get("reason"))
+            for e in events
+        ],
+    )
+
+
+async def change_password(
+    runtime: Runtime, current: sessions.SessionInfo, current_password: str, new_password: str,
+    confirmation: str, context: RequestContext,
+) -> None:
+    """Requires the current password; ends every other session; notifies the contacts."""
+    account_id = current.account_id
+    key = throttling.subject_key("login", account_id, "")
+    async with runtime.db.transaction() as session:
+        wait = await throttling.locked_for(session, key)
+        credential = await accounts_repo.password_of(session, account_id)
+        account = await accounts_repo.account(session, account_id)
+        beneficiary = await accounts_repo.beneficiary_of(session, account)
+        identifiers = await accounts_repo.identifiers_of(session, account_id)
+    if wait:
+        raise throttling.too_many(wait)
+    if not await runtime.hasher.verify(credential.hash if credential else None, normalize(current_password or "")):
+        async with runtime.db.transaction() as session:
+            await throttling.record_failure(session, key, runtime.settings.lockout)
+            await record(session, AuditTag.LOGIN_FAILED, subject=account_id, context=context,
+                         details={"reason": "invalid_credentials", "during": "password_change"})
+        raise GuaritaError(ErrorCode.INVALID_CREDENTIALS, message="Senha atual incorreta.",
+                           field="current_password")
+    email = next((i.value for i in identifiers if i.kind == "email"), None)
+    context_words = PasswordContext(
+        cpf=beneficiary.cpf if beneficiary else None,
+        card_number=beneficiary.card_number if beneficiary else None,
+        birth_date=beneficiary.birth_date if beneficiary else None,
+        name=beneficiary.name if beneficiary else None, email=email,
+        extra_words=service_words(runtime),
+    )
+    if new_password != confirmation:
+        raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
+    password = policy_for(runtime).check(new_password, context_words)
+    hashed = await runtime.hasher.hash(password)
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        await accounts_repo.set_password(session, account_id, hashed, at=now)
+        ended = await sessions.end_all(session, account_id, keep=current.id_hash, now=now)
+        await throttling.reset(session, key)
+        await record(session, AuditTag.PASSWORD_CHANGED, subject=account_id, context=context,
+                     details={"other_sessions_ended": ended})
+        await notify_contacts(session, runtime.settings, account_id, "password_changed",
+                              first_name=first_name(beneficiary.name if beneficiary else None),
+                              when=runtime.settings.local_time(now))

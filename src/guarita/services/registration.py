@@ -1,0 +1,196 @@
+"""Cadastro: a person creates an account by matching one record of the registry (issue 3).
+
+Ordered checks, each a small function (house style 5):
+
+1. ``_parse``: every field's format and the password policy against what was typed, all
+   errors at once (``FieldErrors``);
+2. ``_match``: one registry record must match card + birth date + CPF (or have no CPF when the
+   person ticked "Não possui CPF"); a mismatch never says which field was wrong;
+3. ``_password_with_record``: the policy again with the registry's name and e-mail;
+4. ``_create``: account, identifiers, credential, audit, welcome message and session in one
+   transaction. The unique ``accounts.beneficiary_id`` makes two simultaneous registrations of
+   one beneficiary end with exactly one account; the loser answers ``already_registered``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from guarita.domain import identifiers as ids
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
+from guarita.domain.identifiers import IdentifierKind
+from guarita.domain.passwords import PasswordContext, PasswordPolicy
+from guarita.runtime import Runtime
+from guarita.services import sessions, throttling
+from guarita.services.notifications import notify_contacts
+from guarita.storage import accounts as accounts_repo
+from guarita.storage.audit import RequestContext, record
+from guarita.storage.tables import Account, AccountIdentifier, Beneficiary
+from guarita.storage.types import utcnow
+
+
+@dataclass
+class RegistrationInput:
+    card_number: str
+    cpf: str | None
+    no_cpf: bool
+    birth_date: str | date
+    password: str
+    password_confirmation: str
+
+
+@dataclass
+class _Parsed:
+    card: str
+    cpf: str | None
+    birth_date: date
+
+
+@dataclass
+class RegistrationResult:
+    account_id: str
+    session_token: str
+    session: sessions.SessionInfo
+
+
+def policy_for(runtime: Runtime) -> PasswordPolicy:
+    cfg = runtime.settings.password
+    return PasswordPolicy(min_length=cfg.min_length_single_factor, max_length=cfg.max_length)
+
+
+def service_words(runtime: Runtime) -> list[str]:
+    return ["guarita", runtime.settings.organisation_name]
+
+
+def _parse(runtime: Runtime, data: RegistrationInput) -> _Parsed:
+    settings = runtime.settings
+    errors: list[GuaritaError] = []
+    card = cpf = birth = None
+    try:
+        card = ids.normalize_card(data.card_number, settings.card_min_length, settings.card_max_length)
+    except GuaritaError as exc:
+        errors.append(exc)
+    if not data.no_cpf:
+        try:
+            cpf = ids.normalize_cpf(data.cpf or "")
+        except GuaritaError as exc:
+            errors.append(exc)
+    try:
+        birth = ids.parse_birth_date(data.birth_date)
+    except GuaritaError as exc:
+        errors.append(exc)
+    try:
+        # The policy against what was typed; the registry's name and e-mail come after _match.
+        policy_for(runtime).check(data.password, PasswordContext(
+            cpf=cpf, card_number=card, birth_date=birth, extra_words=service_words(runtime),
+        ))
+    except GuaritaError as exc:
+        errors.append(exc)
+    if data.password != data.password_confirmation:
+        errors.append(GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation"))
+    if errors:
+        raise FieldErrors(errors) if len(errors) > 1 else errors[0]
+    return _Parsed(card=card, cpf=cpf, birth_date=birth)
+
+
+async def _match(session, parsed: _Parsed) -> Beneficiary:  # noqa: ANN001
+    record_ = (
+        await session.execute(select(Beneficiary).where(Beneficiary.card_number == parsed.card))
+    ).scalar_one_or_none()
+    matched = (
+        record_ is not None
+        and record_.birth_date == parsed.birth_date
+        and record_.cpf == parsed.cpf  # None == None when neither has a CPF
+    )
+    if not matched:
+        raise GuaritaError(ErrorCode.BENEFICIARY_NOT_MATCHED)
+    return record_
+
+
+def _password_with_record(runtime: Runtime, data: RegistrationInput, beneficiary: Beneficiary) -> str:
+    context = PasswordContext(
+        cpf=beneficiary.cpf, card_number=beneficiary.card_number,
+        birth_date=beneficiary.birth_date, name=beneficiary.name, email=beneficiary.email,
+        extra_words=service_words(runtime),
+    )
+    return policy_for(runtime).check(data.password, context)
+
+
+async def _already_registered(session, beneficiary: Beneficiary) -> None:  # noqa: ANN001
+    existing = (
+        await session.execute(select(Account.id).where(Account.beneficiary_id == beneficiary.id))
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise GuaritaError(ErrorCode.ALREADY_REGISTERED)
+
+
+async def register(
+    runtime: Runtime, data: RegistrationInput, context: RequestContext
+) -> RegistrationResult:
+    async with runtime.db.transaction() as session:
+        await throttling.hit_rate_limit(session, runtime.settings, "registration", context.ip)
+    parsed = _parse(runtime, data)
+    async with runtime.db.transaction() as session:
+        beneficiary = await _match(session, parsed)
+        await _already_registered(session, beneficiary)
+    password = _password_with_record(runtime, data, beneficiary)
+    hashed = await runtime.hasher.hash(password)
+    try:
+        return await _create(runtime, beneficiary, hashed, context)
+    except IntegrityError as exc:
+        # Lost the race against a simultaneous registration of the same beneficiary.
+        raise GuaritaError(ErrorCode.ALREADY_REGISTERED) from exc
+
+
+async def _create(
+    runtime: Runtime, beneficiary: Beneficiary, hashed: str, context: RequestContext
+) -> RegistrationResult:
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        account = Account(
+            id=accounts_repo.new_account_id(), beneficiary_id=beneficiary.id, status="active",
+            legacy=False, trust_level="bronze", created_at=now, updated_at=now,
+        )
+        session.add(account)
+        await session.flush()
+        wanted = [
+            (IdentifierKind.CARD, beneficiary.card_number, True),
+            (IdentifierKind.CPF, beneficiary.cpf, True),
+            # Registry contacts are trusted: the organisation registered them (issue 3).
+            (IdentifierKind.EMAIL, beneficiary.email, True),
+            (IdentifierKind.PHONE, beneficiary.phone, False),
+        ]
+        for kind, value, login in wanted:
+            if not value:
+                continue
+            owner = await accounts_repo.identifier_owner(session, kind, value)
+            if owner is not None:
+                if kind in (IdentifierKind.CARD, IdentifierKind.CPF):
+                    # The card or CPF already opens another account: a registry conflict that a
+                    # person cannot fix alone. Same answer as a duplicate registration.
+                    raise GuaritaError(ErrorCode.ALREADY_REGISTERED)
+                continue  # a shared family e-mail stays with whoever registered it first
+            session.add(AccountIdentifier(
+                account_id=account.id, kind=kind.value, value=value, source="registry",
+                verified_at=now, login_enabled=login, created_at=now,
+            ))
+        await session.flush()
+        await accounts_repo.set_password(session, account.id, hashed, at=now)
+        await record(session, AuditTag.ACCOUNT_CREATED, subject=account.id, context=context,
+                     details={"method": "registry_match", "no_cpf": beneficiary.cpf is None})
+        await notify_contacts(session, runtime.settings, account.id, "welcome",
+                              first_name=first_name(beneficiary.name))
+        token, info = await sessions.create(session, account.id, runtime.settings.session, context,
+                                            amr=["pwd"], now=now)
+        await record(session, AuditTag.LOGIN_SUCCEEDED, subject=account.id, context=context,
+                     details={"via": "registration"})
+    return RegistrationResult(account_id=account.id, session_token=token, session=info)
+
+
+def first_name(name: str | None) -> str:
+    return (name or "").split(" ")[0].title() or "beneficiário"

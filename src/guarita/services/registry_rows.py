@@ -1,0 +1,206 @@
+"""One row of the beneficiary CSV → the values stored, or the reasons it is refused.
+
+DESIGN.md › Contracts › Beneficiary CSV. Every identifier goes through the same normaliser the
+sign-in and registration forms use (``guarita.domain.identifiers``), so a value imported from the
+registry and a value typed by the person compare equal. A row is refused with *every* reason it
+has at once (``"CPF inválido; e-mail inválido"``), so the operator fixes the source in one pass.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from guarita.domain.errors import GuaritaError
+from guarita.domain.hashing import UnsupportedHash, algorithm_of
+from guarita.domain.identifiers import (
+    normalize_card,
+    normalize_cpf,
+    normalize_email,
+    normalize_phone,
+    parse_birth_date,
+)
+from guarita.services.registry_file import CheckedFile, RawRow
+
+NAME_MAX = 200
+HASH_MAX = 255
+# A card as shown back to the operator when it is not even a valid card number.
+_SHOWN_MAX = 40
+
+
+@dataclass(frozen=True, slots=True)
+class CardLimits:
+    """``settings.card_min_length``/``card_max_length``, never above the column (20)."""
+
+    minimum: int
+    maximum: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryRow:
+    line: int
+    card_number: str
+    cpf: str | None
+    birth_date: date
+    name: str
+    name_search: str
+    email: str | None
+    phone: str | None
+    legacy_password_hash: str | None
+
+    def values(self) -> dict[str, object]:
+        """The columns of ``beneficiaries`` this row sets."""
+        return {
+            "card_number": self.card_number,
+            "cpf": self.cpf,
+            "birth_date": self.birth_date,
+            "name": self.name,
+            "name_search": self.name_search,
+            "email": self.email,
+            "phone": self.phone,
+            "legacy_password_hash": self.legacy_password_hash,
+        }
+
+    def compared(self) -> tuple[object, ...]:
+        """The values that decide *unchanged* vs *updated*, in the order of ``COMPARED``."""
+        return (
+            self.cpf,
+            self.birth_date,
+            self.name,
+            self.name_search,
+            self.email,
+            self.phone,
+            self.legacy_password_hash,
+        )
+
+
+# Columns of ``beneficiaries`` compared with :meth:`RegistryRow.compared` (same order).
+COMPARED = ("cpf", "birth_date", "name", "name_search", "email", "phone", "legacy_password_hash")
+
+
+class RowRejected(Exception):
+    """A row that is not imported: where, which card (as far as readable) and why, in pt-BR."""
+
+    def __init__(self, line: int, card_number: str, reason: str, *, valid_card: bool = False):
+        super().__init__(reason)
+        self.line = line
+        self.card_number = card_number
+        self.reason = reason
+        # True when ``card_number`` is a normalised card: it still counts for "repeated card".
+        self.valid_card = valid_card
+
+
+def name_search_key(name: str) -> str:
+    """Lower case without accents: ``"Conceição"`` → ``"conceicao"``.
+
+    Stored in ``beneficiaries.name_search`` so the support desk finds a person by a prefix typed
+    with or without accents; the search must put its query through this same function.
+    """
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()[:NAME_MAX]
+
+
+def normalise_name(raw: str) -> str:
+    """NFC, and runs of spaces, tabs or line breaks made one space (spreadsheets add them)."""
+    return " ".join(unicodedata.normalize("NFC", raw).split())
+
+
+def _has_control(text: str) -> bool:
+    return any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in text)
+
+
+def normalise_row(raw: RawRow, file: CheckedFile, limits: CardLimits, today: date) -> RegistryRow:
+    """The stored form of one row, or :class:`RowRejected` with every reason found."""
+    fields = raw.fields
+    if fields is None:
+        raise RowRejected(raw.line, "", raw.problem or "linha malformada")
+    if len(fields) != file.width:
+        card = ""
+        if len(fields) > file.positions["card_number"]:
+            card = fields[file.positions["card_number"]][:_SHOWN_MAX]
+        raise RowRejected(
+            raw.line, card, f"a linha tem {len(fields)} colunas e o cabeçalho tem {file.width}"
+        )
+    pos = file.positions
+    reasons: list[str] = []
+
+    card_text = fields[pos["card_number"]]
+    card: str | None = None
+    if not card_text:
+        reasons.append("carteirinha em branco")
+    else:
+        try:
+            card = normalize_card(card_text, limits.minimum, limits.maximum)
+        except GuaritaError:
+            reasons.append(
+                f"carteirinha inválida (só números, de {limits.minimum} a {limits.maximum} dígitos)"
+            )
+
+    cpf_text = fields[pos["cpf"]]
+    cpf: str | None = None
+    if cpf_text:
+        try:
+            cpf = normalize_cpf(cpf_text)
+        except GuaritaError:
+            reasons.append("CPF inválido")
+
+    birth_text = fields[pos["birth_date"]]
+    birth: date | None = None
+    if not birth_text:
+        reasons.append("data de nascimento em branco")
+    else:
+        try:
+            birth = parse_birth_date(birth_text, today=today)
+        except GuaritaError:
+            reasons.append("data de nascimento inválida (use AAAA-MM-DD ou DD/MM/AAAA)")
+
+    name = normalise_name(fields[pos["name"]])
+    if not name:
+        reasons.append("nome em branco")
+    elif len(name) > NAME_MAX:
+        reasons.append(f"nome com mais de {NAME_MAX} caracteres")
+    elif _has_control(name):
+        reasons.append("nome com caracteres inválidos")
+
+    email_text = fields[pos["email"]]
+    email: str | None = None
+    if email_text:
+        try:
+            email = normalize_email(email_text)
+        except GuaritaError:
+            reasons.append("e-mail inválido")
+
+    phone_text = fields[pos["phone"]]
+    phone: str | None = None
+    if phone_text:
+        try:
+            phone = normalize_phone(phone_text)
+        except GuaritaError:
+            reasons.append("telefone inválido")
+
+    legacy = fields[pos["legacy_password_hash"]] or None
+    if legacy is not None:
+        if len(legacy) > HASH_MAX or not legacy.isascii() or not legacy.isprintable() or " " in legacy:
+            reasons.append("senha antiga em formato não aceito (caracteres inválidos)")
+        else:
+            try:
+                algorithm_of(legacy)
+            except UnsupportedHash as exc:
+                reasons.append(f"senha antiga em formato não aceito ({exc})")
+
+    if reasons:
+        shown = card if card is not None else card_text[:_SHOWN_MAX]
+        raise RowRejected(raw.line, shown, "; ".join(reasons), valid_card=card is not None)
+    assert card is not None and birth is not None  # otherwise ``reasons`` is not empty
+    return RegistryRow(
+        line=raw.line,
+        card_number=card,
+        cpf=cpf,
+        birth_date=birth,
+        name=name,
+        name_search=name_search_key(name),
+        email=email,
+        phone=phone,
+        legacy_password_hash=legacy,
+    )

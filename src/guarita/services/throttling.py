@@ -1,0 +1,132 @@
+"""Failure counters and per-IP rate limits kept in the database (SECURITY.md › Throttling).
+
+Every increment is one atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` so that parallel
+requests, in one process or many, are all counted: 50 wrong passwords at once count 50.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from guarita.config import LockoutPolicy, Settings
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.storage.tables import Throttle
+from guarita.storage.types import utcnow
+
+
+def _insert(session: AsyncSession):  # noqa: ANN202
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+def subject_key(action: str, account_id: str | None, identifier: str) -> str:
+    """Known accounts are counted per account (any identifier); unknown ones per identifier.
+
+    Both keys behave the same way, so a lockout says nothing about whether the account exists.
+    """
+    if account_id:
+        return f"{action}:acct:{account_id}"
+    digest = hashlib.sha256(identifier.encode()).hexdigest()[:40]
+    return f"{action}:unknown:{digest}"
+
+
+def wait_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    unit = "minuto" if minutes == 1 else "minutos"
+    return (
+        f"Muitas tentativas. Tente de novo em {minutes} {unit} "
+        "ou use 'Esqueci minha senha'."
+    )
+
+
+def too_many(seconds: int, message: str | None = None) -> GuaritaError:
+    return GuaritaError(
+        ErrorCode.TOO_MANY_ATTEMPTS,
+        message=message or wait_message(seconds),
+        details={"retry_after": max(1, int(seconds))},
+    )
+
+
+async def locked_for(session: AsyncSession, key: str, now: datetime | None = None) -> int:
+    """Seconds left of the wait on ``key`` (0 when free)."""
+    now = now or utcnow()
+    row = await session.get(Throttle, key)
+    if row is None or row.locked_until is None or row.locked_until <= now:
+        return 0
+    return math.ceil((row.locked_until - now).total_seconds())
+
+
+def wait_after(failures: int, policy: LockoutPolicy) -> int:
+    """1 min after the 5th consecutive failure, doubling, capped at 1 h."""
+    if failures < policy.free_failures:
+        return 0
+    exponent = failures - policy.free_failures
+    return min(policy.first_wait_seconds * 2 ** min(exponent, 30), policy.max_wait_seconds)
+
+
+async def record_failure(
+    session: AsyncSession, key: str, policy: LockoutPolicy, now: datetime | None = None
+) -> int:
+    """Counts one failure atomically; sets the wait it earns. Returns the new count."""
+    now = now or utcnow()
+    insert = _insert(session)
+    statement = insert(Throttle).values(key=key, count=1, window_started_at=now, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Throttle.key],
+        set_={"count": Throttle.count + 1, "updated_at": now},
+    ).returning(Throttle.count)
+    count = (await session.execute(statement)).scalar_one()
+    wait = wait_after(count, policy)
+    if wait:
+        row = await session.get(Throttle, key, populate_existing=True)
+        row.locked_until = now + timedelta(seconds=wait)
+        await session.flush()
+    return count
+
+
+async def reset(session: AsyncSession, key: str) -> None:
+    await session.execute(delete(Throttle).where(Throttle.key == key))
+
+
+async def failures(session: AsyncSession, key: str) -> int:
+    return (await session.execute(select(Throttle.count).where(Throttle.key == key))).scalar() or 0
+
+
+async def hit_rate_limit(
+    session: AsyncSession, settings: Settings, action: str, ip: str | None,
+    now: datetime | None = None,
+) -> None:
+    """Counts one request of ``action`` from ``ip`` in a fixed window; raises when over."""
+    if not ip:
+        return
+    limit, window = settings.rate_limits.parse(action)
+    now = now or utcnow()
+    key = f"ip:{action}:{ip}"
+    insert = _insert(session)
+    restart = Throttle.window_started_at <= now - timedelta(seconds=window)
+    from sqlalchemy import case
+
+    statement = insert(Throttle).values(key=key, count=1, window_started_at=now, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Throttle.key],
+        set_={
+            "count": case((restart, 1), else_=Throttle.count + 1),
+            "window_started_at": case((restart, now), else_=Throttle.window_started_at),
+            "updated_at": now,
+        },
+    ).returning(Throttle.count, Throttle.window_started_at)
+    count, started = (await session.execute(statement)).one()
+    if count > limit:
+        retry = window - (now - started).total_seconds()
+        raise GuaritaError(
+            ErrorCode.RATE_LIMITED,
+            message="Muitas solicitações deste endereço. Aguarde alguns minutos e tente de novo.",
+            details={"retry_after": max(1, math.ceil(retry))},
+        )

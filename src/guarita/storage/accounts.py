@@ -1,0 +1,102 @@
+"""Queries about accounts, their identifiers and credentials (one place, no SQL in services)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from guarita.domain.identifiers import Identifier, IdentifierKind
+from guarita.storage.tables import Account, AccountIdentifier, Beneficiary, Credential
+from guarita.storage.types import utcnow
+
+
+def new_account_id() -> str:
+    """128 random bits; also the OpenID ``sub`` basis, never derived from the CPF."""
+    return secrets.token_hex(16)
+
+
+async def find_identifier(
+    session: AsyncSession, candidates: Iterable[Identifier]
+) -> AccountIdentifier | None:
+    """The first stored identifier among ``candidates`` (ordered most likely first)."""
+    for candidate in candidates:
+        found = (
+            await session.execute(
+                select(AccountIdentifier).where(
+                    AccountIdentifier.kind == candidate.kind.value,
+                    AccountIdentifier.value == candidate.value,
+                )
+            )
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+    return None
+
+
+async def identifiers_of(session: AsyncSession, account_id: str) -> list[AccountIdentifier]:
+    return list(
+        (
+            await session.execute(
+                select(AccountIdentifier)
+                .where(AccountIdentifier.account_id == account_id)
+                .order_by(AccountIdentifier.id)
+            )
+        ).scalars()
+    )
+
+
+async def identifier_owner(session: AsyncSession, kind: IdentifierKind, value: str) -> str | None:
+    return (
+        await session.execute(
+            select(AccountIdentifier.account_id).where(
+                AccountIdentifier.kind == kind.value, AccountIdentifier.value == value
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def password_of(session: AsyncSession, account_id: str) -> Credential | None:
+    return (
+        await session.execute(
+            select(Credential).where(Credential.account_id == account_id, Credential.kind == "password")
+        )
+    ).scalar_one_or_none()
+
+
+async def set_password(
+    session: AsyncSession, account_id: str, hashed: str, algorithm: str = "argon2id",
+    at: datetime | None = None,
+) -> None:
+    credential = await password_of(session, account_id)
+    if credential is None:
+        session.add(Credential(account_id=account_id, kind="password", algorithm=algorithm,
+                               hash=hashed, changed_at=at or utcnow()))
+    else:
+        credential.hash = hashed
+        credential.algorithm = algorithm
+        credential.changed_at = at or utcnow()
+    await session.flush()
+
+
+async def account(session: AsyncSession, account_id: str) -> Account | None:
+    return await session.get(Account, account_id)
+
+
+async def beneficiary_of(session: AsyncSession, acct: Account) -> Beneficiary | None:
+    if acct.beneficiary_id is None:
+        return None
+    return await session.get(Beneficiary, acct.beneficiary_id)
+
+
+async def enable_identifier(session: AsyncSession, identifier_id: int, *, login: bool | None = None,
+                            verified: bool = True) -> None:
+    values: dict = {}
+    if verified:
+        values["verified_at"] = utcnow()
+    if login is not None:
+        values["login_enabled"] = login
+    await session.execute(update(AccountIdentifier).where(AccountIdentifier.id == identifier_id).values(**values))

@@ -1,0 +1,151 @@
+"""Cadastro, Entrar, Minha conta and Sair as pages (issue 3). Thin: the services decide."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import GuaritaError
+from guarita.services import account as account_service
+from guarita.services import login as login_service
+from guarita.services import registration, sessions
+from guarita.storage.audit import record
+from guarita.web import forms
+from guarita.web.auth import (
+    clear_session_cookie,
+    load_session,
+    request_context,
+    runtime_of,
+    safe_next,
+    set_session_cookie,
+)
+from guarita.web.render import finish, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _redirect(request: Request, target: str) -> RedirectResponse:
+    response = RedirectResponse(target, status_code=303)
+    finish(request, response)
+    return response
+
+
+# -- Cadastro ---------------------------------------------------------------------------------
+@router.get("/cadastro", response_class=HTMLResponse)
+async def registration_form(request: Request) -> Response:
+    await load_session(request)
+    return render(request, "cadastro.html", values={}, errors={})
+
+
+@router.post("/cadastro", response_class=HTMLResponse)
+async def registration_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    runtime = runtime_of(request)
+    data = registration.RegistrationInput(
+        card_number=values.get("card_number", ""),
+        cpf=values.get("cpf", ""),
+        no_cpf=values.get("no_cpf") in ("on", "true", "1"),
+        birth_date=values.get("birth_date", ""),
+        password=values.get("password", ""),
+        password_confirmation=values.get("password_confirmation", ""),
+    )
+    try:
+        result = await registration.register(runtime, data, request_context(request))
+    except GuaritaError as error:
+        kept = {k: values.get(k, "") for k in ("card_number", "cpf", "birth_date", "no_cpf")}
+        return render(request, "cadastro.html", status_code=error.status, values=kept,
+                      errors=forms.field_errors(error), error=error)
+    response = _redirect(request, "/conta?bem-vindo=1")
+    set_session_cookie(response, runtime.settings, result.session_token)
+    return response
+
+
+# -- Entrar -----------------------------------------------------------------------------------
+@router.get("/entrar", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    await load_session(request)
+    return render(
+        request, "entrar.html",
+        values={"identifier": request.query_params.get("identifier", "")[:254]},
+        next=safe_next(request.query_params.get("next"), ""), errors={},
+    )
+
+
+@router.post("/entrar", response_class=HTMLResponse)
+async def login_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    runtime = runtime_of(request)
+    target = safe_next(values.get("next"))
+    try:
+        result = await login_service.sign_in(
+            runtime, values.get("identifier", ""), values.get("password", ""), request_context(request)
+        )
+    except GuaritaError as error:
+        return render(
+            request, "entrar.html", status_code=error.status,
+            values={"identifier": values.get("identifier", "")}, next=values.get("next", ""),
+            errors=forms.field_errors(error), error=error,
+        )
+    response = _redirect(request, target)
+    set_session_cookie(response, runtime.settings, result.session_token)
+    return response
+
+
+# -- Minha conta ------------------------------------------------------------------------------
+@router.get("/conta", response_class=HTMLResponse)
+async def account_page(request: Request) -> Response:
+    current = await load_session(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    view = await account_service.view(runtime_of(request), current.account_id)
+    return render(request, "conta.html", account=view, errors={},
+                  welcome="bem-vindo" in request.query_params,
+                  changed="senha-alterada" in request.query_params,
+                  local_time=runtime_of(request).settings.local_time)
+
+
+@router.post("/conta/senha", response_class=HTMLResponse)
+async def change_password(request: Request) -> Response:
+    current = await load_session(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    values = await forms.read(request)
+    runtime = runtime_of(request)
+    try:
+        await account_service.change_password(
+            runtime, current, values.get("current_password", ""), values.get("password", ""),
+            values.get("password_confirmation", ""), request_context(request),
+        )
+    except GuaritaError as error:
+        view = await account_service.view(runtime, current.account_id)
+        return render(request, "conta.html", status_code=error.status, account=view,
+                      errors=forms.field_errors(error), error=error, welcome=False, changed=False,
+                      local_time=runtime.settings.local_time)
+    return _redirect(request, "/conta?senha-alterada=1")
+
+
+# -- Sair -------------------------------------------------------------------------------------
+@router.post("/sair")
+async def logout(request: Request) -> Response:
+    current = await load_session(request)
+    await forms.read(request)
+    runtime = runtime_of(request)
+    if current is not None:
+        async with runtime.db.transaction() as session:
+            await sessions.end(session, current.id_hash)
+            await record(session, AuditTag.LOGOUT, subject=current.account_id,
+                         context=request_context(request))
+    response = _redirect(request, "/entrar?saiu=1")
+    clear_session_cookie(response, runtime.settings)
+    return response
+
+
+@router.get("/sair")
+async def logout_get(request: Request) -> Response:
+    """Sign-out changes state, so it is a POST; a GET shows the button instead."""
+    await load_session(request)
+    return render(request, "sair.html")
+

@@ -1,0 +1,31 @@
+"""Reading HTML forms: CSRF check, the error list the templates show next to each field."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from guarita.domain.errors import FieldErrors, GuaritaError
+from guarita.web import csrf
+
+MAX_FIELD = 1024  # no legitimate field is longer; longer values are cut, not processed
+
+
+async def read(request: Request) -> dict[str, str]:
+    """The submitted fields (first value of each), after the CSRF check."""
+    form = await request.form()
+    values = {k: (v if isinstance(v, str) else "")[:MAX_FIELD] for k, v in form.items()}
+    csrf.check(request, request.app.state.runtime.settings.secret(), values.get(csrf.FIELD))
+    return values
+
+
+def field_errors(error: GuaritaError) -> dict[str, str]:
+    """``{field: message}``; errors without a field go under ``""`` (the top of the form)."""
+    items = error.errors if isinstance(error, FieldErrors) else [error]
+    found: dict[str, str] = {}
+    for item in items:
+        found.setdefault(item.field or "", item.message)
+    return found
+
+
+def summary(errors: dict[str, str]) -> list[tuple[str, str]]:
+    return [(name, message) for name, message in errors.items() if name]
