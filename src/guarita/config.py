@@ -100,7 +100,19 @@ class RateLimits(BaseModel):
         return int(count), int(seconds)
 
 
+class CodePolicy(BaseModel):
+    """SECURITY.md › One-time codes."""
+
+    digits: int = 6
+    lifetime_seconds: int = 600
+    max_attempts: int = 5
+    max_codes: int = 3
+    resend_after_seconds: int = 60
+
+
 class RecoverySettings(BaseModel):
+    flow_minutes: int = 30
+    lock_link_days: int = 7
     show_masked_contacts: bool = False
     kba_only: bool = False
     methods: list[Literal["email", "sms"]] = ["email", "sms"]
@@ -121,6 +133,7 @@ class Settings(BaseSettings):
     captcha_site_key: str | None = None
     captcha_secret: SecretStr | None = None
     captcha_verify_url: str | None = None
+    captcha_cost: int = 5000
     organisation_name: str = "Instituto de Previdência Demonstração"
     organisation_logo: str = "/static/img/logo.svg"
     support_phone: str = "0800 000 0000"
@@ -139,6 +152,7 @@ class Settings(BaseSettings):
     session: SessionPolicy = SessionPolicy()
     recovery: RecoverySettings = RecoverySettings()
     rate_limits: RateLimits = RateLimits()
+    codes: CodePolicy = CodePolicy()
 
     @property
     def development(self) -> bool:

@@ -78,3 +78,88 @@ class SessionOut(BaseModel):
     session_token: str
     expires_at: datetime
     account: AccountOut
+
+
+class CaptchaChallenge(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    parameters: dict[str, Any]
+    signature: str
+
+
+class RecoveryStartRequest(Strict):
+    identifier: str = Field(max_length=254, description="CPF, número da carteirinha ou e-mail")
+    captcha: str | None = Field(default=None, max_length=8192, description="solução do ALTCHA (base64)")
+
+
+class MethodOut(BaseModel):
+    id: str
+    label: str
+    destination: str | None = None
+
+
+class RecoveryStartOut(BaseModel):
+    recovery_id: str
+    methods: list[MethodOut]
+    expires_at: datetime
+
+
+class CodeRequest(Strict):
+    method: str = Field(max_length=16, examples=["email", "sms"])
+
+
+class CodeRequestOut(BaseModel):
+    status: str = "accepted"
+    message: str
+    resend_available_at: datetime | None
+    expires_at: datetime
+
+
+class CodeSubmission(Strict):
+    code: str = Field(max_length=32)
+
+
+class RecoveryStatusOut(BaseModel):
+    state: str
+    expires_at: datetime
+    attempts_left: int
+
+
+class NewPasswordRequest(Strict):
+    password: str = Field(max_length=1024)
+    password_confirmation: str = Field(max_length=1024)
+
+
+class KbaRequest(Strict):
+    identifier: str = Field(max_length=254, description="número da carteirinha ou e-mail")
+    cpf: str = Field(max_length=32)
+    birth_date: str = Field(max_length=32)
+    captcha: str | None = Field(default=None, max_length=8192)
+    password: str | None = Field(default=None, max_length=1024, description="só com recovery.kba_only")
+    password_confirmation: str | None = Field(default=None, max_length=1024)
+
+
+class KbaOut(BaseModel):
+    recovery_id: str
+    expires_at: datetime
+    message: str
+    completed: bool = False
+
+
+class ContactRequest(Strict):
+    kind: str = Field(max_length=8, examples=["email", "phone"])
+    value: str = Field(max_length=254)
+    password: str = Field(max_length=1024, description="a senha atual (nova autenticação)")
+
+
+class ContactVerificationOut(BaseModel):
+    id: str
+    kind: str
+    destination: str
+    expires_at: datetime
+
+
+class ContactOut(BaseModel):
+    id: int
+    kind: str
+    value: str
+    verified: bool

@@ -49,6 +49,12 @@ class ErrorCode(StrEnum):
     FLOW_STATE_INVALID = "flow_state_invalid"
     CODE_RESEND_TOO_SOON = "code_resend_too_soon"
     METHOD_UNAVAILABLE = "method_unavailable"
+    CONTACT_IN_USE = "contact_in_use"
+    # support desk (console and support API)
+    CALLER_CHECK_REQUIRED = "caller_check_required"
+    REASON_REQUIRED = "reason_required"
+    NO_ACCOUNT = "no_account"
+    ENROLMENT_EXPIRED = "enrolment_expired"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -83,6 +89,11 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.FLOW_STATE_INVALID: 409,
     ErrorCode.CODE_RESEND_TOO_SOON: 429,
     ErrorCode.METHOD_UNAVAILABLE: 422,
+    ErrorCode.CONTACT_IN_USE: 409,
+    ErrorCode.CALLER_CHECK_REQUIRED: 409,
+    ErrorCode.REASON_REQUIRED: 422,
+    ErrorCode.NO_ACCOUNT: 409,
+    ErrorCode.ENROLMENT_EXPIRED: 410,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -125,6 +136,17 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FLOW_STATE_INVALID: "Esta etapa não está disponível agora. Comece de novo.",
     ErrorCode.CODE_RESEND_TOO_SOON: "Aguarde um minuto antes de pedir outro código.",
     ErrorCode.METHOD_UNAVAILABLE: "Esta forma de recuperação não está disponível.",
+    ErrorCode.CONTACT_IN_USE: (
+        "Este contato já está em outra conta. Use outro ou ligue para a central de atendimento."
+    ),
+    ErrorCode.CALLER_CHECK_REQUIRED: (
+        "Confirme antes a identidade de quem está sendo atendido (conferência de dados)."
+    ),
+    ErrorCode.REASON_REQUIRED: "Escolha o motivo do atendimento.",
+    ErrorCode.NO_ACCOUNT: "Esta pessoa ainda não tem conta. Oriente a fazer o cadastro.",
+    ErrorCode.ENROLMENT_EXPIRED: (
+        "Este link de ativação não vale mais. Peça um novo link ao administrador."
+    ),
 }
 
 assert set(_STATUS) == set(ErrorCode) == set(MESSAGES), "every code needs a status and a message"

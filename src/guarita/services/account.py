@@ -11,10 +11,11 @@ from sqlalchemy import select
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.domain.passwords import PasswordContext, normalize
+from guarita.domain.passwords import PasswordContext
 from guarita.runtime import Runtime
-from guarita.services import sessions, throttling
+from guarita.services import sessions
 from guarita.services.notifications import notify_contacts
+from guarita.services.reauthentication import confirm_password
 from guarita.services.registration import first_name, policy_for, service_words
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -122,22 +123,11 @@ async def change_password(
 ) -> None:
     """Requires the current password; ends every other session; notifies the contacts."""
     account_id = current.account_id
-    key = throttling.subject_key("login", account_id, "")
+    await confirm_password(runtime, current, current_password, context, field="current_password")
     async with runtime.db.transaction() as session:
-        wait = await throttling.locked_for(session, key)
-        credential = await accounts_repo.password_of(session, account_id)
         account = await accounts_repo.account(session, account_id)
         beneficiary = await accounts_repo.beneficiary_of(session, account)
         identifiers = await accounts_repo.identifiers_of(session, account_id)
-    if wait:
-        raise throttling.too_many(wait)
-    if not await runtime.hasher.verify(credential.hash if credential else None, normalize(current_password or "")):
-        async with runtime.db.transaction() as session:
-            await throttling.record_failure(session, key, runtime.settings.lockout)
-            await record(session, AuditTag.LOGIN_FAILED, subject=account_id, context=context,
-                         details={"reason": "invalid_credentials", "during": "password_change"})
-        raise GuaritaError(ErrorCode.INVALID_CREDENTIALS, message="Senha atual incorreta.",
-                           field="current_password")
     email = next((i.value for i in identifiers if i.kind == "email"), None)
     context_words = PasswordContext(
         cpf=beneficiary.cpf if beneficiary else None,
@@ -154,7 +144,6 @@ async def change_password(
     async with runtime.db.transaction() as session:
         await accounts_repo.set_password(session, account_id, hashed, at=now)
         ended = await sessions.end_all(session, account_id, keep=current.id_hash, now=now)
-        await throttling.reset(session, key)
         await record(session, AuditTag.PASSWORD_CHANGED, subject=account_id, context=context,
                      details={"other_sessions_ended": ended})
         await notify_contacts(session, runtime.settings, account_id, "password_changed",

@@ -8,9 +8,11 @@ has at once (``"CPF inválido; e-mail inválido"``), so the operator fixes the s
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from guarita.domain.errors import GuaritaError
 from guarita.domain.hashing import UnsupportedHash, algorithm_of
@@ -97,6 +99,8 @@ def name_search_key(name: str) -> str:
     Stored in ``beneficiaries.name_search`` so the support desk finds a person by a prefix typed
     with or without accents; the search must put its query through this same function.
     """
+    if name.isascii():  # most names; NFKD leaves ASCII as it is
+        return name.lower()[:NAME_MAX]
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()[:NAME_MAX]
 
@@ -106,101 +110,125 @@ def normalise_name(raw: str) -> str:
     return " ".join(unicodedata.normalize("NFC", raw).split())
 
 
-def _has_control(text: str) -> bool:
-    return any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in text)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def normalise_row(raw: RawRow, file: CheckedFile, limits: CardLimits, today: date) -> RegistryRow:
-    """The stored form of one row, or :class:`RowRejected` with every reason found."""
-    fields = raw.fields
-    if fields is None:
-        raise RowRejected(raw.line, "", raw.problem or "linha malformada")
-    if len(fields) != file.width:
-        card = ""
-        if len(fields) > file.positions["card_number"]:
-            card = fields[file.positions["card_number"]][:_SHOWN_MAX]
-        raise RowRejected(
-            raw.line, card, f"a linha tem {len(fields)} colunas e o cabeçalho tem {file.width}"
-        )
-    pos = file.positions
-    reasons: list[str] = []
+class RowNormaliser:
+    """Turns rows of one checked file into :class:`RegistryRow` (or :class:`RowRejected`).
 
-    card_text = fields[pos["card_number"]]
-    card: str | None = None
-    if not card_text:
-        reasons.append("carteirinha em branco")
-    else:
-        try:
-            card = normalize_card(card_text, limits.minimum, limits.maximum)
-        except GuaritaError:
-            reasons.append(
-                f"carteirinha inválida (só números, de {limits.minimum} a {limits.maximum} dígitos)"
+    Birth dates repeat across a registry (some 30,000 distinct days cover everyone alive), so
+    their parsing is memoised per import; every other field is unique enough not to bother.
+    """
+
+    def __init__(self, file: CheckedFile, limits: CardLimits, today: date):
+        self.file = file
+        self.limits = limits
+        self.today = today
+        self._birth_date = lru_cache(maxsize=65536)(self._parse_birth_date)
+
+    def _parse_birth_date(self, text: str) -> date:
+        return parse_birth_date(text, today=self.today)
+
+    def __call__(self, raw: RawRow) -> RegistryRow:
+        """The stored form of one row, or :class:`RowRejected` with every reason found."""
+        fields = raw.fields
+        file, limits = self.file, self.limits
+        if fields is None:
+            raise RowRejected(raw.line, "", raw.problem or "linha malformada")
+        pos = file.positions
+        if len(fields) != file.width:
+            card = ""
+            if len(fields) > pos["card_number"]:
+                card = fields[pos["card_number"]][:_SHOWN_MAX]
+            raise RowRejected(
+                raw.line, card, f"a linha tem {len(fields)} colunas e o cabeçalho tem {file.width}"
             )
+        reasons: list[str] = []
 
-    cpf_text = fields[pos["cpf"]]
-    cpf: str | None = None
-    if cpf_text:
-        try:
-            cpf = normalize_cpf(cpf_text)
-        except GuaritaError:
-            reasons.append("CPF inválido")
-
-    birth_text = fields[pos["birth_date"]]
-    birth: date | None = None
-    if not birth_text:
-        reasons.append("data de nascimento em branco")
-    else:
-        try:
-            birth = parse_birth_date(birth_text, today=today)
-        except GuaritaError:
-            reasons.append("data de nascimento inválida (use AAAA-MM-DD ou DD/MM/AAAA)")
-
-    name = normalise_name(fields[pos["name"]])
-    if not name:
-        reasons.append("nome em branco")
-    elif len(name) > NAME_MAX:
-        reasons.append(f"nome com mais de {NAME_MAX} caracteres")
-    elif _has_control(name):
-        reasons.append("nome com caracteres inválidos")
-
-    email_text = fields[pos["email"]]
-    email: str | None = None
-    if email_text:
-        try:
-            email = normalize_email(email_text)
-        except GuaritaError:
-            reasons.append("e-mail inválido")
-
-    phone_text = fields[pos["phone"]]
-    phone: str | None = None
-    if phone_text:
-        try:
-            phone = normalize_phone(phone_text)
-        except GuaritaError:
-            reasons.append("telefone inválido")
-
-    legacy = fields[pos["legacy_password_hash"]] or None
-    if legacy is not None:
-        if len(legacy) > HASH_MAX or not legacy.isascii() or not legacy.isprintable() or " " in legacy:
-            reasons.append("senha antiga em formato não aceito (caracteres inválidos)")
+        card_text = fields[pos["card_number"]]
+        card: str | None = None
+        if not card_text:
+            reasons.append("carteirinha em branco")
         else:
             try:
-                algorithm_of(legacy)
-            except UnsupportedHash as exc:
-                reasons.append(f"senha antiga em formato não aceito ({exc})")
+                card = normalize_card(card_text, limits.minimum, limits.maximum)
+            except GuaritaError:
+                reasons.append(
+                    f"carteirinha inválida (só números, de {limits.minimum} a {limits.maximum} "
+                    "dígitos)"
+                )
 
-    if reasons:
-        shown = card if card is not None else card_text[:_SHOWN_MAX]
-        raise RowRejected(raw.line, shown, "; ".join(reasons), valid_card=card is not None)
-    assert card is not None and birth is not None  # otherwise ``reasons`` is not empty
-    return RegistryRow(
-        line=raw.line,
-        card_number=card,
-        cpf=cpf,
-        birth_date=birth,
-        name=name,
-        name_search=name_search_key(name),
-        email=email,
-        phone=phone,
-        legacy_password_hash=legacy,
-    )
+        cpf_text = fields[pos["cpf"]]
+        cpf: str | None = None
+        if cpf_text:
+            try:
+                cpf = normalize_cpf(cpf_text)
+            except GuaritaError:
+                reasons.append("CPF inválido")
+
+        birth_text = fields[pos["birth_date"]]
+        birth: date | None = None
+        if not birth_text:
+            reasons.append("data de nascimento em branco")
+        else:
+            try:
+                birth = self._birth_date(birth_text)
+            except GuaritaError:
+                reasons.append("data de nascimento inválida (use AAAA-MM-DD ou DD/MM/AAAA)")
+
+        name = normalise_name(fields[pos["name"]])
+        if not name:
+            reasons.append("nome em branco")
+        elif len(name) > NAME_MAX:
+            reasons.append(f"nome com mais de {NAME_MAX} caracteres")
+        elif _CONTROL.search(name):
+            reasons.append("nome com caracteres inválidos")
+
+        email_text = fields[pos["email"]]
+        email: str | None = None
+        if email_text:
+            try:
+                email = normalize_email(email_text)
+            except GuaritaError:
+                reasons.append("e-mail inválido")
+
+        phone_text = fields[pos["phone"]]
+        phone: str | None = None
+        if phone_text:
+            try:
+                phone = normalize_phone(phone_text)
+            except GuaritaError:
+                reasons.append("telefone inválido")
+
+        legacy = fields[pos["legacy_password_hash"]] or None
+        if legacy is not None:
+            reason = _legacy_hash_problem(legacy)
+            if reason:
+                reasons.append(reason)
+
+        if reasons:
+            shown = card if card is not None else card_text[:_SHOWN_MAX]
+            raise RowRejected(raw.line, shown, "; ".join(reasons), valid_card=card is not None)
+        assert card is not None and birth is not None  # otherwise ``reasons`` is not empty
+        return RegistryRow(
+            line=raw.line,
+            card_number=card,
+            cpf=cpf,
+            birth_date=birth,
+            name=name,
+            name_search=name_search_key(name),
+            email=email,
+            phone=phone,
+            legacy_password_hash=legacy,
+        )
+
+
+def _legacy_hash_problem(value: str) -> str | None:
+    """A hash Guarita can verify (``domain.hashing.algorithm_of``) and store, or why not."""
+    if len(value) > HASH_MAX or not value.isascii() or not value.isprintable() or " " in value:
+        return "senha antiga em formato não aceito (caracteres inválidos)"
+    try:
+        algorithm_of(value)
+    except UnsupportedHash as exc:
+        return f"senha antiga em formato não aceito ({exc})"
+    return None

@@ -198,3 +198,35 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
+class Flow(Base):
+    """A self-service flow with a state and an expiry (house style 1; Kratos ``selfservice/flow``).
+
+    ``id_hash`` is the SHA-256 of the flow token the client holds (in a cookie or the API's
+    ``recovery_id``); ``code_hmac`` the HMAC of the current one-time code, bound to this flow and
+    its purpose. Flows of unknown identifiers exist too (``account_id`` empty) and go through the
+    same states, so that nothing in the answers tells them apart.
+    """
+
+    __tablename__ = "flows"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # recovery | contact_verification
+    state: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    identifier_kind: Mapped[str | None] = mapped_column(String(8))
+    identifier_value: Mapped[str | None] = mapped_column(String(254))
+    method: Mapped[str | None] = mapped_column(String(16))
+    channel_identifier_id: Mapped[int | None] = mapped_column(BigId)
+    code_hmac: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    codes_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_code_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 21:33:05.327765
+Create Date: 2026-11-21 21:35:55.755604
 """
 
 from __future__ import annotations
@@ -204,6 +204,42 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "kind", name="uq_credentials_account_kind"),
     )
     op.create_table(
+        "flows",
+        sa.Column("id_hash", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=True),
+        sa.Column("identifier_kind", sa.String(length=8), nullable=True),
+        sa.Column("identifier_value", sa.String(length=254), nullable=True),
+        sa.Column("method", sa.String(length=16), nullable=True),
+        sa.Column(
+            "channel_identifier_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("code_hmac", sa.String(length=64), nullable=True),
+        sa.Column(
+            "code_expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("codes_sent", sa.Integer(), nullable=False),
+        sa.Column("last_code_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_flows_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_flows")),
+    )
+    with op.batch_alter_table("flows", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_flows_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
         "sessions",
         sa.Column("id_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
@@ -237,6 +273,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sessions_account_id"))
 
     op.drop_table("sessions")
+    with op.batch_alter_table("flows", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_flows_account_id"))
+
+    op.drop_table("flows")
     op.drop_table("credentials")
     with op.batch_alter_table("account_identifiers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_account_identifiers_account_id"))

@@ -1,0 +1,160 @@
+"""Adding or replacing an e-mail or phone, confirmed by a code sent to it (issue 4 and 6).
+
+The new contact is saved only when its code comes back; then it replaces the old one of the same
+kind, which is told about the change. A person does it from /conta after re-entering the
+password; a support agent does it on the phone, the caller reading the code back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from guarita.domain import identifiers as ids
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.flows import FlowKind, VerificationState
+from guarita.domain.identifiers import IdentifierKind
+from guarita.messaging.outbox import enqueue
+from guarita.runtime import Runtime
+from guarita.services import flows, throttling
+from guarita.services.notifications import message_context
+from guarita.storage import accounts as accounts_repo
+from guarita.storage.audit import RequestContext, record
+from guarita.storage.tables import AccountIdentifier, Flow
+from guarita.storage.types import utcnow
+
+PURPOSE = "contact_verification"
+FLOW_MINUTES = 30
+
+
+@dataclass
+class VerificationStarted:
+    id: str
+    kind: str
+    destination: str  # masked
+    expires_at: datetime
+
+
+def normalize_contact(kind: str, value: str) -> tuple[IdentifierKind, str]:
+    if kind == "email":
+        return IdentifierKind.EMAIL, ids.normalize_email(value, field="value")
+    if kind == "phone":
+        return IdentifierKind.PHONE, ids.normalize_phone(value, field="value")
+    raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind",
+                       message="Escolha e-mail ou celular.")
+
+
+async def start_verification(
+    runtime: Runtime, account_id: str, kind: str, value: str, *, source: str = "self",
+    context: RequestContext,
+) -> VerificationStarted:
+    settings = runtime.settings
+    kind_, normalized = normalize_contact(kind, value)
+    async with runtime.db.transaction() as session:
+        await throttling.hit_rate_limit(session, settings, "code", context.ip)
+    now = utcnow()
+    token, id_hash = flows.new_token()
+    async with runtime.db.transaction() as session:
+        owner = await accounts_repo.identifier_owner(session, kind_, normalized)
+        if owner is not None and owner != account_id:
+            raise GuaritaError(ErrorCode.CONTACT_IN_USE, field="value")
+        flow = Flow(
+            id_hash=id_hash, kind=FlowKind.CONTACT_VERIFICATION, state=VerificationState.CODE_SENT,
+            account_id=account_id, identifier_kind=kind_.value, identifier_value=normalized,
+            created_at=now, expires_at=now + timedelta(minutes=FLOW_MINUTES),
+            data={"source": source, "actor": context.actor},
+        )
+        session.add(flow)
+        code = flows.issue_code(flow, settings, PURPOSE, now, real=True)
+        await enqueue(
+            session, channel="email" if kind_ is IdentifierKind.EMAIL else "sms", to=normalized,
+            template="contact_code", account_id=account_id,
+            context=message_context(settings, code=code, minutes=settings.codes.lifetime_seconds // 60),
+        )
+    masked = ids.mask_email(normalized) if kind_ is IdentifierKind.EMAIL else ids.mask_phone(normalized)
+    return VerificationStarted(id=token, kind=kind_.value, destination=masked, expires_at=flow.expires_at)
+
+
+async def resend(runtime: Runtime, flow_id: str, account_id: str, context: RequestContext) -> None:
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION, for_update=True)
+        if flow.account_id != account_id or flow.state != VerificationState.CODE_SENT:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        flows.check_resend(flow, runtime.settings, now)
+        code = flows.issue_code(flow, runtime.settings, PURPOSE, now, real=True)
+        await enqueue(
+            session, channel="email" if flow.identifier_kind == "email" else "sms",
+            to=flow.identifier_value, template="contact_code", account_id=account_id,
+            context=message_context(runtime.settings, code=code,
+                                    minutes=runtime.settings.codes.lifetime_seconds // 60),
+        )
+
+
+async def confirm_verification(
+    runtime: Runtime, flow_id: str, code: str, context: RequestContext,
+    *, account_id: str | None = None,
+) -> AccountIdentifier:
+    """Saves the contact as verified, replacing the old one of its kind (which is notified)."""
+    settings = runtime.settings
+    async with runtime.db.transaction() as session:
+        await throttling.hit_rate_limit(session, settings, "code", context.ip)
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION)
+        if account_id is not None and flow.account_id != account_id:
+            raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
+        if flow.state == VerificationState.FAILED:
+            raise flows.invalid_code(flow, settings)
+        if flow.state != VerificationState.CODE_SENT:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        ok = await flows.redeem_code(session, flow, settings, PURPOSE, code,
+                                     expected_state=VerificationState.CODE_SENT,
+                                     next_state=VerificationState.COMPLETED)
+        if not ok:
+            error = flows.invalid_code(flow, settings)
+        else:
+            saved = await _save(session, runtime, flow, now, context)
+            return saved
+    raise error
+
+
+async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: RequestContext) -> AccountIdentifier:  # noqa: ANN001
+    source = (flow.data or {}).get("source", "self")
+    owner = await accounts_repo.identifier_owner(session, IdentifierKind(flow.identifier_kind), flow.identifier_value)
+    if owner is not None and owner != flow.account_id:
+        raise GuaritaError(ErrorCode.CONTACT_IN_USE, field="value")
+    old = [i for i in await accounts_repo.identifiers_of(session, flow.account_id)
+           if i.kind == flow.identifier_kind]
+    same = next((i for i in old if i.value == flow.identifier_value), None)
+    replaced = [i for i in old if i is not same]
+    for previous in replaced:
+        if previous.verified_at is not None:
+            await enqueue(
+                session, channel="email" if previous.kind == "email" else "sms", to=previous.value,
+                template="contact_replaced", account_id=flow.account_id,
+                context=message_context(runtime.settings, kind_label="e-mail" if previous.kind == "email" else "celular",
+                                        when=runtime.settings.local_time(now)),
+            )
+        await session.execute(delete(AccountIdentifier).where(AccountIdentifier.id == previous.id))
+    await session.flush()
+    if same is None:
+        same = AccountIdentifier(account_id=flow.account_id, kind=flow.identifier_kind,
+                                 value=flow.identifier_value, source=source, created_at=now)
+        session.add(same)
+    same.verified_at = now
+    same.source = source
+    # A confirmed e-mail also signs in, as the registry's does (issue 3).
+    same.login_enabled = flow.identifier_kind == "email"
+    await session.flush()
+    if source == "support":
+        tag = AuditTag.SUPPORT_EMAIL_REGISTERED if flow.identifier_kind == "email" else AuditTag.SUPPORT_PHONE_REGISTERED
+    else:
+        tag = AuditTag.CONTACT_REPLACED if replaced else AuditTag.CONTACT_ADDED
+    await record(session, tag, subject=flow.account_id, context=context,
+                 actor=(flow.data or {}).get("actor"),
+                 details={"kind": flow.identifier_kind, "replaced": bool(replaced)})
+    return same

@@ -1,0 +1,35 @@
+"""Re-authentication before sensitive changes (SECURITY.md › Sessions: e-mail, phone, password).
+
+The current password is asked again; failures count towards the same lockout as sign-in.
+"""
+
+from __future__ import annotations
+
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.passwords import normalize
+from guarita.runtime import Runtime
+from guarita.services import sessions, throttling
+from guarita.storage import accounts as accounts_repo
+from guarita.storage.audit import RequestContext, record
+
+
+async def confirm_password(
+    runtime: Runtime, current: sessions.SessionInfo, password: str, context: RequestContext,
+    field: str = "password",
+) -> None:
+    key = throttling.subject_key("login", current.account_id, "")
+    async with runtime.db.transaction() as session:
+        wait = await throttling.locked_for(session, key)
+        credential = await accounts_repo.password_of(session, current.account_id)
+    if wait:
+        raise throttling.too_many(wait)
+    if not await runtime.hasher.verify(credential.hash if credential else None, normalize(password or "")):
+        async with runtime.db.transaction() as session:
+            await throttling.record_failure(session, key, runtime.settings.lockout)
+            await record(session, AuditTag.LOGIN_FAILED, subject=current.account_id, context=context,
+                         details={"reason": "invalid_credentials", "during": "reauthentication"})
+        raise GuaritaError(ErrorCode.INVALID_CREDENTIALS, message="Senha atual incorreta.", field=field)
+    async with runtime.db.transaction() as session:
+        await throttling.reset(session, key)
+        await sessions.mark_reauthenticated(session, current.id_hash)

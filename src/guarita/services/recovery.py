@@ -1,0 +1,364 @@
+"""Esqueci minha senha: identifier + captcha → method → code → new password (issue 4).
+
+Every answer before the code is verified is the same for an unknown identifier, a known one
+without the chosen channel and a known one that really got a code: the flow exists in all three
+cases, goes through the same states, counts the same codes and attempts, and the messages are
+queued in the outbox rather than sent inline (SECURITY.md › Account enumeration).
+
+Completing a recovery (``set_password``) also: ends every session, clears the lockout and
+re-enables a disabled password, verifies the identifier that was typed and the channel that got
+the code (how a legacy account opens CPF and e-mail sign-in), and notifies every verified
+contact with a single-use "Não foi você?" link that locks the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from guarita.domain import identifiers as ids
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.flows import FlowKind, RecoveryState
+from guarita.domain.identifiers import IdentifierKind
+from guarita.domain.passwords import PasswordContext
+from guarita.methods import captcha
+from guarita.runtime import Runtime
+from guarita.services import flows, sessions, throttling
+from guarita.services.notifications import message_context, notify_contacts
+from guarita.services.registration import first_name, policy_for, service_words
+from guarita.storage import accounts as accounts_repo
+from guarita.storage.audit import RequestContext, record
+from guarita.storage.tables import Account, AccountIdentifier, Flow
+from guarita.storage.types import utcnow
+from guarita.messaging.outbox import enqueue
+
+PURPOSE = "recovery"
+CHANNELS = {"email": IdentifierKind.EMAIL, "sms": IdentifierKind.PHONE}
+METHOD_LABELS = {"email": "E-mail cadastrado", "sms": "SMS para o celular cadastrado"}
+
+
+@dataclass
+class MethodOption:
+    id: str
+    label: str
+    destination: str | None = None  # masked, only with recovery.show_masked_contacts
+
+
+@dataclass
+class RecoveryStarted:
+    recovery_id: str
+    methods: list[MethodOption]
+    expires_at: datetime
+
+
+@dataclass
+class RecoveryStatus:
+    state: str
+    expires_at: datetime
+    method: str | None = None
+    attempts_left: int = 0
+    resend_available_at: datetime | None = None
+    methods: list[MethodOption] = field(default_factory=list)
+
+
+# -- step 1: identifier and captcha ----------------------------------------------------------
+async def start(
+    runtime: Runtime, raw_identifier: str, captcha_response: str | None, context: RequestContext
+) -> RecoveryStarted:
+    settings = runtime.settings
+    async with runtime.db.transaction() as session:
+        await throttling.hit_rate_limit(session, settings, "recovery", context.ip)
+    if not raw_identifier or not raw_identifier.strip():
+        raise GuaritaError(ErrorCode.INVALID_IDENTIFIER, field="identifier")
+    candidates = ids.candidates(raw_identifier, settings.card_min_length, settings.card_max_length)
+    await captcha.verify(runtime, captcha_response, context.ip)
+    token, id_hash = flows.new_token()
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        found = await accounts_repo.find_identifier(session, candidates)
+        account_id = found.account_id if found else None
+        flow = Flow(
+            id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CHOOSE_METHOD,
+            account_id=account_id,
+            identifier_kind=found.kind if found else candidates[0].kind.value,
+            identifier_value=found.value if found else candidates[0].value,
+            created_at=now, expires_at=now + timedelta(minutes=settings.recovery.flow_minutes),
+            data={"via": "identifier"},
+        )
+        session.add(flow)
+        if account_id:
+            await record(session, AuditTag.RECOVERY_STARTED, subject=account_id, context=context,
+                         details={"identifier_kind": flow.identifier_kind})
+        methods = await _methods(session, runtime, account_id)
+    return RecoveryStarted(recovery_id=token, methods=methods, expires_at=flow.expires_at)
+
+
+async def _methods(session, runtime: Runtime, account_id: str | None) -> list[MethodOption]:  # noqa: ANN001
+    """The deployment's channels, offered alike to everyone; masked hints only when enabled."""
+    show = runtime.settings.recovery.show_masked_contacts
+    contacts = await _verified_contacts(session, account_id) if (show and account_id) else {}
+    options = []
+    for method in runtime.settings.recovery.methods:
+        hint = None
+        if show and method in contacts:
+            value = contacts[method].value
+            hint = ids.mask_email(value) if method == "email" else ids.mask_phone(value)
+        options.append(MethodOption(id=method, label=METHOD_LABELS[method], destination=hint))
+    return options
+
+
+async def _verified_contacts(session, account_id: str | None) -> dict[str, AccountIdentifier]:  # noqa: ANN001
+    found: dict[str, AccountIdentifier] = {}
+    if not account_id:
+        return found
+    for identifier in await accounts_repo.identifiers_of(session, account_id):
+        for method, kind in CHANNELS.items():
+            if identifier.kind == kind.value and identifier.verified_at and method not in found:
+                found[method] = identifier
+    return found
+
+
+# -- step 2: method → a code through the outbox ----------------------------------------------
+async def request_code(
+    runtime: Runtime, token: str, method: str, context: RequestContext
+) -> RecoveryStatus:
+    settings = runtime.settings
+    if method not in settings.recovery.methods:
+        raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="method")
+    async with runtime.db.transaction() as session:
+        await throttling.hit_rate_limit(session, settings, "code", context.ip)
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, token, FlowKind.RECOVERY, for_update=True)
+        if flow.state not in (RecoveryState.CHOOSE_METHOD, RecoveryState.CODE_SENT):
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        flows.check_resend(flow, settings, now)
+        contact = (await _verified_contacts(session, flow.account_id)).get(method)
+        code = flows.issue_code(flow, settings, PURPOSE, now, real=contact is not None)
+        flow.state = RecoveryState.CODE_SENT
+        flow.method = method
+        flow.channel_identifier_id = contact.id if contact else None
+        if contact is not None:
+            await _send_code(session, runtime, flow, contact, code, token)
+            await record(session, AuditTag.RECOVERY_CODE_SENT, subject=flow.account_id,
+                         context=context, details={"method": method})
+        return _status(flow, runtime)
+
+
+async def _send_code(session, runtime: Runtime, flow: Flow, contact: AccountIdentifier,  # noqa: ANN001
+                     code: str, token: str) -> None:
+    settings = runtime.settings
+    await enqueue(
+        session, channel="email" if contact.kind == "email" else "sms", to=contact.value,
+        template="recovery_code", account_id=flow.account_id,
+        context=message_context(
+            settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
+            continue_url=f"{settings.base_url.rstrip('/')}/esqueci-minha-senha/continuar?id={token}",
+        ),
+    )
+
+
+def _status(flow: Flow, runtime: Runtime) -> RecoveryStatus:
+    settings = runtime.settings
+    resend = None
+    if flow.last_code_at and flow.codes_sent < settings.codes.max_codes:
+        resend = flow.last_code_at + timedelta(seconds=settings.codes.resend_after_seconds)
+    return RecoveryStatus(
+        state=flow.state, expires_at=flow.expires_at, method=flow.method,
+        attempts_left=flows.attempts_left(flow, settings), resend_available_at=resend,
+    )
+
+
+async def status(runtime: Runtime, token: str) -> RecoveryStatus:
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, token, FlowKind.RECOVERY)
+        result = _status(flow, runtime)
+        if flow.state in (RecoveryState.CHOOSE_METHOD, RecoveryState.CODE_SENT):
+            result.methods = await _methods(session, runtime, flow.account_id)
+        return result
+
+
+# -- step 3: the code ------------------------------------------------------------------------
+async def submit_code(runtime: Runtime, token: str, code: str, context: RequestContext) -> RecoveryStatus:
+    settings = runtime.settings
+    async with runtime.db.transaction() as session:
+        await throttling.hit_rate_limit(session, settings, "code", context.ip)
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, token, FlowKind.RECOVERY)
+        if flow.state == RecoveryState.FAILED:
+            raise flows.invalid_code(flow, settings)
+        if flow.state != RecoveryState.CODE_SENT:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        ok = await flows.redeem_code(session, flow, settings, PURPOSE, code,
+                                     expected_state=RecoveryState.CODE_SENT,
+                                     next_state=RecoveryState.VERIFIED)
+        if ok:
+            await record(session, AuditTag.IDENTIFIER_VERIFIED, subject=flow.account_id,
+                         context=context, details={"during": "recovery", "method": flow.method})
+            return _status(flow, runtime)
+        if flow.account_id:
+            await record(session, AuditTag.RECOVERY_CODE_FAILED, subject=flow.account_id,
+                         context=context, details={"attempts": flow.attempts})
+        error = flows.invalid_code(flow, settings)
+    raise error
+
+
+# -- step 4: the new password ----------------------------------------------------------------
+async def set_password(
+    runtime: Runtime, token: str, password: str, confirmation: str, context: RequestContext,
+    *, kba_only: bool = False,
+) -> None:
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, token, FlowKind.RECOVERY)
+        if flow.state != RecoveryState.VERIFIED or not flow.account_id:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        account = await accounts_repo.account(session, flow.account_id)
+        beneficiary = await accounts_repo.beneficiary_of(session, account)
+        identifiers = await accounts_repo.identifiers_of(session, account.id)
+    if password != confirmation:
+        raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
+    email = next((i.value for i in identifiers if i.kind == "email"), None)
+    normalized = policy_for(runtime).check(password, PasswordContext(
+        cpf=beneficiary.cpf if beneficiary else None,
+        card_number=beneficiary.card_number if beneficiary else None,
+        birth_date=beneficiary.birth_date if beneficiary else None,
+        name=beneficiary.name if beneficiary else None, email=email,
+        extra_words=service_words(runtime),
+    ))
+    hashed = await runtime.hasher.hash(normalized)
+    if kba_only:
+        # Knowledge alone proves nothing new: no identifier is verified and the trust level
+        # stays bronze (SECURITY.md › Recovery).
+        await complete(runtime, token, hashed, context, verify_identifiers=False, via="kba_only")
+    else:
+        await complete(runtime, token, hashed, context)
+
+
+async def set_password_kba_only(
+    runtime: Runtime, token: str, password: str, confirmation: str, context: RequestContext
+) -> None:
+    await set_password(runtime, token, password, confirmation, context, kba_only=True)
+
+
+async def complete(runtime: Runtime, token: str, hashed: str, context: RequestContext,
+                   *, verify_identifiers: bool = True, via: str = "code") -> None:
+    """Sets the password and does everything a completed recovery does, in one transaction."""
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, token, FlowKind.RECOVERY)
+        won = await session.execute(
+            update(Flow).where(Flow.id_hash == flow.id_hash, Flow.state == RecoveryState.VERIFIED)
+            .values(state=RecoveryState.COMPLETED, completed_at=now)
+        )
+        if won.rowcount != 1:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        account = await accounts_repo.account(session, flow.account_id)
+        await accounts_repo.set_password(session, account.id, hashed, at=now)
+        account.password_disabled_at = None
+        if via == "kba_only":
+            account.trust_level = "bronze"
+        ended = await sessions.end_all(session, account.id, now=now)
+        await throttling.reset(session, throttling.subject_key("login", account.id, ""))
+        if verify_identifiers:
+            await _verify_used_identifiers(session, account, flow, now)
+        await record(session, AuditTag.PASSWORD_RESET, subject=account.id, context=context,
+                     details={"via": via, "method": flow.method, "sessions_ended": ended})
+        await record(session, AuditTag.RECOVERY_COMPLETED, subject=account.id, context=context,
+                     details={"via": via})
+        beneficiary = await accounts_repo.beneficiary_of(session, account)
+        lock_token = await create_lock_link(session, runtime, account.id, now)
+        await notify_contacts(
+            session, runtime.settings, account.id, "password_reset",
+            first_name=first_name(beneficiary.name if beneficiary else None),
+            when=runtime.settings.local_time(now),
+            lock_url=f"{runtime.settings.base_url.rstrip('/')}/nao-fui-eu?token={lock_token}",
+        )
+
+
+async def _verify_used_identifiers(session, account: Account, flow: Flow, now: datetime) -> None:  # noqa: ANN001
+    """The typed identifier and the channel that got the code are now proven (issue 4).
+
+    For a legacy account this is what opens CPF and e-mail sign-in: a CPF typed in a recovery
+    whose code came back belongs to the person, and so does the e-mail that received it.
+    """
+    identifiers = await accounts_repo.identifiers_of(session, account.id)
+    for identifier in identifiers:
+        typed = identifier.kind == flow.identifier_kind and identifier.value == flow.identifier_value
+        channel = identifier.id == flow.channel_identifier_id
+        if typed or channel:
+            identifier.verified_at = identifier.verified_at or now
+            if identifier.kind in ("card", "cpf", "email"):
+                identifier.login_enabled = True
+    if account.legacy and all(i.login_enabled for i in identifiers if i.kind in ("cpf", "email")):
+        account.legacy = False
+
+
+# -- "Não foi você?" --------------------------------------------------------------------------
+async def create_lock_link(session, runtime: Runtime, account_id: str, now: datetime) -> str:  # noqa: ANN001
+    token, id_hash = flows.new_token()
+    session.add(Flow(
+        id_hash=id_hash, kind=FlowKind.LOCK_LINK, state="open", account_id=account_id,
+        created_at=now, expires_at=now + timedelta(days=runtime.settings.recovery.lock_link_days),
+    ))
+    await session.flush()
+    return token
+
+
+async def lock_link_valid(runtime: Runtime, token: str) -> bool:
+    async with runtime.db.transaction() as session:
+        try:
+            flow = await flows.load(session, token, FlowKind.LOCK_LINK)
+        except GuaritaError:
+            return False
+        return flow.state == "open"
+
+
+async def lock_by_owner(runtime: Runtime, token: str, context: RequestContext) -> None:
+    """Locks the account at once (single-use link); the support desk re-enables it."""
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, token, FlowKind.LOCK_LINK)
+        won = await session.execute(
+            update(Flow).where(Flow.id_hash == flow.id_hash, Flow.state == "open")
+            .values(state="used", completed_at=now)
+        )
+        if won.rowcount != 1:
+            raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
+        account = await accounts_repo.account(session, flow.account_id)
+        account.status = "disabled"
+        ended = await sessions.end_all(session, account.id, now=now)
+        await record(session, AuditTag.ACCOUNT_LOCKED_BY_OWNER, subject=account.id, context=context,
+                     details={"sessions_ended": ended})
+
+
+# -- started by the support desk -------------------------------------------------------------
+async def start_for_account(
+    runtime: Runtime, account_id: str, identifier_id: int, context: RequestContext
+) -> RecoveryStarted:
+    """A recovery an agent starts: the code goes to the verified contact the agent chose by its
+    masked form; the person continues with the link in the message. The agent never sees it."""
+    now = utcnow()
+    settings = runtime.settings
+    token, id_hash = flows.new_token()
+    async with runtime.db.transaction() as session:
+        contact = await session.get(AccountIdentifier, identifier_id)
+        if (contact is None or contact.account_id != account_id or contact.verified_at is None
+                or contact.kind not in ("email", "phone")):
+            raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE)
+        method = "email" if contact.kind == "email" else "sms"
+        flow = Flow(
+            id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CODE_SENT,
+            account_id=account_id, identifier_kind=contact.kind, identifier_value=contact.value,
+            method=method, channel_identifier_id=contact.id, created_at=now,
+            expires_at=now + timedelta(minutes=settings.recovery.flow_minutes),
+            data={"via": "support"},
+        )
+        session.add(flow)
+        code = flows.issue_code(flow, settings, PURPOSE, now, real=True)
+        await _send_code(session, runtime, flow, contact, code, token)
+        await record(session, AuditTag.SUPPORT_RECOVERY_STARTED, subject=account_id,
+                     context=context, details={"method": method})
+    return RecoveryStarted(recovery_id=token, methods=[], expires_at=flow.expires_at)

@@ -1,0 +1,229 @@
+"""Esqueci minha senha as pages, one step per page with a back link (issue 4).
+
+The flow token lives in an HttpOnly cookie scoped to the recovery pages, never in a URL a
+person could share by accident (the "continue" link of the code message is the one exception,
+and it only opens the code step).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.services import recovery, recovery_kba
+from guarita.web import forms
+from guarita.web.auth import load_session, request_context, runtime_of
+from guarita.web.render import finish, render
+
+router = APIRouter(include_in_schema=False)
+
+BASE = "/esqueci-minha-senha"
+COOKIE = "guarita_recovery"
+
+
+def _token(request: Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+def _go(request: Request, target: str, token: str | None = None, clear: bool = False) -> RedirectResponse:
+    response = RedirectResponse(target, status_code=303)
+    settings = runtime_of(request).settings
+    if token:
+        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
+                            path=BASE, max_age=settings.recovery.flow_minutes * 60)
+    if clear:
+        response.delete_cookie(COOKIE, path=BASE, secure=settings.secure_cookies, httponly=True, samesite="lax")
+    finish(request, response)
+    return response
+
+
+def _page(request: Request, template: str, *, error: GuaritaError | None = None, **context) -> HTMLResponse:  # noqa: ANN003
+    errors = forms.field_errors(error) if error else {}
+    return render(request, template, status_code=error.status if error else 200, error=error,
+                  errors=errors, **context)
+
+
+async def _status_or_restart(request: Request):  # noqa: ANN202
+    try:
+        return await recovery.status(runtime_of(request), _token(request) or "")
+    except GuaritaError:
+        return None
+
+
+def _restart(request: Request) -> RedirectResponse:
+    return _go(request, f"{BASE}?expirou=1", clear=True)
+
+
+# -- 1. identifier and captcha ----------------------------------------------------------------
+@router.get(BASE, response_class=HTMLResponse)
+async def identifier_form(request: Request) -> Response:
+    await load_session(request)
+    return _page(request, "recovery/identifier.html", values={},
+                 expired="expirou" in request.query_params)
+
+
+@router.post(BASE, response_class=HTMLResponse)
+async def identifier_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    try:
+        started = await recovery.start(runtime_of(request), values.get("identifier", ""),
+                                       values.get("captcha"), request_context(request))
+    except GuaritaError as error:
+        return _page(request, "recovery/identifier.html", error=error,
+                     values={"identifier": values.get("identifier", "")}, expired=False)
+    return _go(request, f"{BASE}/metodo", token=started.recovery_id)
+
+
+# -- 2. method --------------------------------------------------------------------------------
+@router.get(f"{BASE}/metodo", response_class=HTMLResponse)
+async def method_form(request: Request) -> Response:
+    await load_session(request)
+    status = await _status_or_restart(request)
+    if status is None:
+        return _restart(request)
+    return _page(request, "recovery/method.html", methods=status.methods)
+
+
+@router.post(f"{BASE}/metodo", response_class=HTMLResponse)
+async def method_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    try:
+        await recovery.request_code(runtime_of(request), _token(request) or "", values.get("method", ""),
+                                    request_context(request))
+    except GuaritaError as error:
+        if error.code is ErrorCode.RECOVERY_EXPIRED:
+            return _restart(request)
+        status = await _status_or_restart(request)
+        return _page(request, "recovery/method.html", error=error,
+                     methods=(status.methods if status else []))
+    return _go(request, f"{BASE}/codigo")
+
+
+# -- 3. code ----------------------------------------------------------------------------------
+@router.get(f"{BASE}/codigo", response_class=HTMLResponse)
+async def code_form(request: Request) -> Response:
+    await load_session(request)
+    status = await _status_or_restart(request)
+    if status is None:
+        return _restart(request)
+    return _page(request, "recovery/code.html", status=status,
+                 resent="reenviado" in request.query_params,
+                 kba="dados" in request.query_params)
+
+
+@router.post(f"{BASE}/codigo", response_class=HTMLResponse)
+async def code_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    runtime = runtime_of(request)
+    try:
+        await recovery.submit_code(runtime, _token(request) or "", values.get("code", ""), request_context(request))
+    except GuaritaError as error:
+        if error.code is ErrorCode.RECOVERY_EXPIRED:
+            return _restart(request)
+        status = await _status_or_restart(request)
+        return _page(request, "recovery/code.html", error=error, status=status, resent=False, kba=False)
+    return _go(request, f"{BASE}/nova-senha")
+
+
+@router.post(f"{BASE}/codigo/reenviar", response_class=HTMLResponse)
+async def code_resend(request: Request) -> Response:
+    await load_session(request)
+    await forms.read(request)
+    runtime = runtime_of(request)
+    status = await _status_or_restart(request)
+    if status is None:
+        return _restart(request)
+    try:
+        await recovery.request_code(runtime, _token(request), status.method or "email", request_context(request))
+    except GuaritaError as error:
+        status = await _status_or_restart(request)
+        return _page(request, "recovery/code.html", error=error, status=status, resent=False, kba=False)
+    return _go(request, f"{BASE}/codigo?reenviado=1")
+
+
+@router.get(f"{BASE}/continuar")
+async def continue_from_message(request: Request) -> Response:
+    """The link in the code message: puts the flow back in this browser, then the code page."""
+    token = request.query_params.get("id", "")[:128]
+    return _go(request, f"{BASE}/codigo", token=token or None)
+
+
+# -- 4. new password --------------------------------------------------------------------------
+@router.get(f"{BASE}/nova-senha", response_class=HTMLResponse)
+async def password_form(request: Request) -> Response:
+    await load_session(request)
+    status = await _status_or_restart(request)
+    if status is None or status.state != "verified":
+        return _restart(request)
+    return _page(request, "recovery/password.html")
+
+
+@router.post(f"{BASE}/nova-senha", response_class=HTMLResponse)
+async def password_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    try:
+        await recovery.set_password(runtime_of(request), _token(request) or "", values.get("password", ""),
+                                    values.get("password_confirmation", ""), request_context(request))
+    except GuaritaError as error:
+        if error.code in (ErrorCode.RECOVERY_EXPIRED, ErrorCode.FLOW_STATE_INVALID):
+            return _restart(request)
+        return _page(request, "recovery/password.html", error=error)
+    return _go(request, f"{BASE}/concluido", clear=True)
+
+
+# -- 5. confirmation --------------------------------------------------------------------------
+@router.get(f"{BASE}/concluido", response_class=HTMLResponse)
+async def done(request: Request) -> Response:
+    await load_session(request)
+    return _page(request, "recovery/done.html")
+
+
+# -- the health-plan data form ----------------------------------------------------------------
+@router.get(f"{BASE}/dados", response_class=HTMLResponse)
+async def kba_form(request: Request) -> Response:
+    await load_session(request)
+    return _page(request, "recovery/kba.html", values={})
+
+
+@router.post(f"{BASE}/dados", response_class=HTMLResponse)
+async def kba_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    runtime = runtime_of(request)
+    try:
+        started = await recovery_kba.start(runtime, recovery_kba.KbaInput(
+            identifier=values.get("identifier", ""), cpf=values.get("cpf", ""),
+            birth_date=values.get("birth_date", ""), captcha=values.get("captcha"),
+            password=values.get("password"), password_confirmation=values.get("password_confirmation"),
+        ), request_context(request))
+    except GuaritaError as error:
+        kept = {k: values.get(k, "") for k in ("identifier", "cpf", "birth_date")}
+        return _page(request, "recovery/kba.html", error=error, values=kept)
+    if runtime.settings.recovery.kba_only:
+        return _go(request, f"{BASE}/concluido", clear=True)
+    return _go(request, f"{BASE}/codigo?dados=1", token=started.recovery_id)
+
+
+# -- "Não foi você?" --------------------------------------------------------------------------
+@router.get("/nao-fui-eu", response_class=HTMLResponse)
+async def not_me(request: Request) -> Response:
+    await load_session(request)
+    token = request.query_params.get("token", "")[:128]
+    valid = await recovery.lock_link_valid(runtime_of(request), token)
+    return _page(request, "recovery/not_me.html", token=token, valid=valid, locked=False)
+
+
+@router.post("/nao-fui-eu", response_class=HTMLResponse)
+async def not_me_confirm(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    try:
+        await recovery.lock_by_owner(runtime_of(request), values.get("token", ""), request_context(request))
+    except GuaritaError:
+        return _page(request, "recovery/not_me.html", token="", valid=False, locked=False)
+    return _page(request, "recovery/not_me.html", token="", valid=False, locked=True)

@@ -1,0 +1,86 @@
+"""Esqueci minha senha page by page, as a browser submits it."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from guarita.storage.tables import OutboxMessage
+from tests.recovery.test_recovery_service import last_code
+from tests.support.captcha import solve
+from tests.support.factories import STRONG, add_beneficiary
+from tests.support.html import csrf_of, submit
+
+NEW = "outra frase nova para a conta"
+
+
+async def registered(client, runtime, **kw):  # noqa: ANN001, ANN003
+    b = await add_beneficiary(runtime, **kw)
+    response = await client.post("/api/v1/registrations", json={
+        "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
+        "password": STRONG, "password_confirmation": STRONG})
+    assert response.status_code == 201
+    return b
+
+
+async def test_every_step_with_back_links_and_done_page(client, runtime):
+    b = await registered(client, runtime)
+    first = await client.get("/esqueci-minha-senha")
+    assert "altcha-widget" in first.text and 'href="/entrar"' in first.text
+    step = await submit(client, "/esqueci-minha-senha", {"identifier": b.cpf, "captcha": solve(runtime.settings)})
+    assert step.status_code == 303 and step.headers["location"] == "/esqueci-minha-senha/metodo"
+    assert "Path=/esqueci-minha-senha" in step.headers["set-cookie"]
+    method_page = await client.get("/esqueci-minha-senha/metodo")
+    assert "E-mail cadastrado" in method_page.text and "SMS para o celular cadastrado" in method_page.text
+    step = await client.post("/esqueci-minha-senha/metodo", data={"method": "sms", "csrf_token": csrf_of(method_page.text)})
+    assert step.headers["location"] == "/esqueci-minha-senha/codigo"
+    code_page = await client.get("/esqueci-minha-senha/codigo")
+    wrong = await client.post("/esqueci-minha-senha/codigo", data={"code": "000000" if "000000" != await last_code(runtime, b.phone) else "111111",
+                                                                  "csrf_token": csrf_of(code_page.text)})
+    assert wrong.status_code == 400 and "Restam 4 tentativas" in wrong.text and 'id="code-error"' in wrong.text
+    step = await client.post("/esqueci-minha-senha/codigo", data={"code": await last_code(runtime, b.phone),
+                                                                 "csrf_token": csrf_of(code_page.text)})
+    assert step.headers["location"] == "/esqueci-minha-senha/nova-senha"
+    step = await submit(client, "/esqueci-minha-senha/nova-senha", {"password": NEW, "password_confirmation": NEW})
+    assert step.headers["location"] == "/esqueci-minha-senha/concluido"
+    done = await client.get("/esqueci-minha-senha/concluido")
+    assert "Senha alterada" in done.text and 'href="/entrar"' in done.text and "Concluir" in done.text
+    signed = await submit(client, "/entrar", {"identifier": b.cpf, "password": NEW})
+    assert signed.status_code == 303
+
+
+async def test_steps_without_a_flow_go_back_to_the_start(client):
+    for path in ("/esqueci-minha-senha/metodo", "/esqueci-minha-senha/codigo", "/esqueci-minha-senha/nova-senha"):
+        response = await client.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/esqueci-minha-senha?expirou=1"
+
+
+async def test_captcha_error_is_shown_next_to_the_widget(client):
+    response = await submit(client, "/esqueci-minha-senha", {"identifier": "52998224725", "captcha": ""})
+    assert response.status_code == 400 and 'id="captcha-error"' in response.text
+
+
+async def test_data_form_and_the_not_me_link(client, runtime):
+    b = await registered(client, runtime)
+    step = await submit(client, "/esqueci-minha-senha/dados", {
+        "identifier": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.strftime("%d/%m/%Y"),
+        "captcha": solve(runtime.settings)})
+    assert step.headers["location"] == "/esqueci-minha-senha/codigo?dados=1"
+    page = await client.get(step.headers["location"])
+    assert "Se os dados estiverem corretos" in page.text
+    await client.post("/esqueci-minha-senha/codigo", data={"code": await last_code(runtime, b.email), "csrf_token": csrf_of(page.text)})
+    await submit(client, "/esqueci-minha-senha/nova-senha", {"password": NEW, "password_confirmation": NEW})
+    async with runtime.db.transaction() as s:
+        text = (await s.execute(select(OutboxMessage.text).where(OutboxMessage.template == "password_reset",
+                                                                   OutboxMessage.channel == "email"))).scalar_one()
+    link = re.search(r"/nao-fui-eu\?token=[\w-]+", text).group(0)
+    confirm = await client.get(link)
+    assert "Bloquear minha conta" in confirm.text
+    token = re.search(r'name="token" value="([^"]+)"', confirm.text).group(1)
+    locked = await client.post("/nao-fui-eu", data={"token": token, "csrf_token": csrf_of(confirm.text)})
+    assert "Sua conta foi bloqueada" in locked.text
+    client.cookies.clear()
+    refused = await submit(client, "/entrar", {"identifier": b.card_number, "password": NEW})
+    assert refused.status_code == 401
+    assert "já foi usado" in (await client.get(link)).text
