@@ -9,10 +9,11 @@ from guarita.config import Settings
 
 def routers(settings: Settings) -> list[APIRouter]:
     from guarita.api import accounts, meta, recovery
-    from guarita.web import account_pages, recovery_pages
+    from guarita.web import account_pages, contact_pages, recovery_pages
 
     found: list[APIRouter] = [
         meta.router, accounts.router, recovery.router, account_pages.router, recovery_pages.router,
+        contact_pages.router,
     ]
     if settings.dev_routes:
         from guarita.web import dev_outbox

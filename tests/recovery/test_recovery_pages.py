@@ -84,3 +84,22 @@ async def test_data_form_and_the_not_me_link(client, runtime):
     refused = await submit(client, "/entrar", {"identifier": b.card_number, "password": NEW})
     assert refused.status_code == 401
     assert "já foi usado" in (await client.get(link)).text
+
+
+async def test_contact_change_on_the_account_page(client, runtime):
+    b = await add_beneficiary(runtime)
+    await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
+                                       "birth_date": b.birth_date.isoformat(), "password": STRONG,
+                                       "password_confirmation": STRONG})
+    wrong = await submit(client, "/conta/contato?tipo=celular", {"kind": "phone", "value": "(61) 98888-7777",
+                                                                 "password": "errada errada errada"}, action="/conta/contato")
+    assert wrong.status_code == 401 and 'id="password-error"' in wrong.text
+    step = await submit(client, "/conta/contato?tipo=celular", {"kind": "phone", "value": "(61) 98888-7777",
+                                                                "password": STRONG}, action="/conta/contato")
+    assert step.status_code == 303 and "(61) *****-7777" in step.headers["location"].replace("%20", " ").replace("%28", "(").replace("%29", ")").replace("%2A", "*")
+    page = await client.get(step.headers["location"])
+    done = await client.post(step.headers["location"], data={"code": await last_code(runtime, "+5561988887777"),
+                                                              "csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303 and done.headers["location"] == "/conta?contato-confirmado=phone"
+    account = await client.get(done.headers["location"])
+    assert "Contato confirmado" in account.text and "(61) 98888-7777" in account.text
