@@ -54,7 +54,7 @@ async def register(body: RegistrationRequest, request: Request) -> SessionOut:
         ),
         request_context(request),
     )
-    view = await account_service.view(runtime, result.account_id)
+    view = await account_service.view(runtime, result.account_id, with_logins=False)
     return SessionOut(session_token=result.session_token, expires_at=result.session.expires_at,
                       account=_account_out(view))
 
@@ -67,7 +67,7 @@ async def sign_in(body: SignInRequest, request: Request) -> SessionOut:
     """Entra com CPF, carteirinha ou e-mail e senha; devolve o token da sessão."""
     runtime = runtime_of(request)
     result = await login_service.sign_in(runtime, body.identifier, body.password, request_context(request))
-    view = await account_service.view(runtime, result.account_id)
+    view = await account_service.view(runtime, result.account_id, with_logins=False)
     return SessionOut(session_token=result.session_token, expires_at=result.session.expires_at,
                       account=_account_out(view))
 

@@ -84,8 +84,8 @@ def device_of(user_agent: str | None) -> str | None:
     return " no ".join(parts) if parts else user_agent[:40]
 
 
-async def view(runtime: Runtime, account_id: str) -> AccountView:
-    async with runtime.db.transaction() as session:
+async def view(runtime: Runtime, account_id: str, *, with_logins: bool = True) -> AccountView:
+    async with runtime.db.read() as session:
         account = await accounts_repo.account(session, account_id)
         if account is None:
             raise GuaritaError(ErrorCode.UNAUTHENTICATED)
@@ -96,7 +96,7 @@ async def view(runtime: Runtime, account_id: str) -> AccountView:
             .where(AuditEvent.subject == account_id,
                    AuditEvent.tag.in_([AuditTag.LOGIN_SUCCEEDED.value, AuditTag.LOGIN_FAILED.value]))
             .order_by(AuditEvent.id.desc()).limit(10)
-        )).scalars().all()
+        )).scalars().all() if with_logins else []
     cpf = next((i.value for i in identifiers if i.kind == "cpf"), None)
     card = next((i.value for i in identifiers if i.kind == "card"), None)
     name = beneficiary.name if beneficiary else ""

@@ -30,7 +30,7 @@ from guarita.storage.audit import RequestContext
 from guarita.storage.tables import Beneficiary
 
 # The old portal's password of every demo legacy account (documented in docs/registry-import.md).
-DEMO_LEGACY_PASSWORD = "senha antiga do portal 2019"
+DEMO_LEGACY_PASSWORD = "senha antiga do portal 2019"  # noqa: S105 - public on purpose
 # bcrypt cost 10 and Django PBKDF2-SHA256 (600,000 iterations) of DEMO_LEGACY_PASSWORD, computed
 # once with a fixed salt so the demo file never changes (tests/registry checks they verify).
 DEMO_BCRYPT_HASH = "$2b$10$/xM9MEI2n8DC1QaLOTNwe.2ei0QtqmDvmBsCRvrZ5nOgCjKmxDGO."

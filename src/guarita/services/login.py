@@ -43,23 +43,24 @@ class _Attempt:
     login_enabled: bool
     stored_hash: str | None
     usable: bool  # account active and password not disabled
+    failures: int = 0
 
 
 async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Attempt:
     settings = runtime.settings
-    async with runtime.db.transaction() as session:
-        await throttling.hit_rate_limit(session, settings, ACTION, context.ip)
     try:
         candidates = ids.candidates(raw_identifier, settings.card_min_length, settings.card_max_length)
     except GuaritaError:
         candidates = []
     typed = f"{candidates[0].kind}:{candidates[0].value}" if candidates else f"raw:{raw_identifier.strip().lower()}"
     async with runtime.db.transaction() as session:
-        found = await accounts_repo.find_identifier(session, candidates) if candidates else None
-        account = await accounts_repo.account(session, found.account_id) if found else None
-        credential = await accounts_repo.password_of(session, account.id) if account else None
+        over_limit = await throttling.count_request(session, settings, ACTION, context.ip)
+        record_ = await accounts_repo.sign_in_record(session, candidates) if candidates else None
+        found, account, credential = record_ or (None, None, None)
         key = throttling.subject_key(ACTION, account.id if account else None, typed)
-        wait = await throttling.locked_for(session, key)
+        failures, wait = await throttling.state(session, key)
+    if over_limit is not None:
+        raise over_limit
     if wait:
         raise throttling.too_many(wait)
     return _Attempt(
@@ -70,6 +71,7 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
         login_enabled=bool(found and found.login_enabled),
         stored_hash=credential.hash if credential else None,
         usable=bool(account and account.status == "active" and account.password_disabled_at is None),
+        failures=failures,
     )
 
 
@@ -123,7 +125,8 @@ async def _succeeded(
     if runtime.hasher.needs_rehash(attempt.stored_hash):
         new_hash = await runtime.hasher.hash(password)
     async with runtime.db.transaction() as session:
-        await throttling.reset(session, attempt.key)
+        if attempt.failures:
+            await throttling.reset(session, attempt.key)
         if new_hash:
             old = algorithm_of(attempt.stored_hash).value
             await accounts_repo.set_password(session, attempt.account_id, new_hash)

@@ -5,9 +5,10 @@ than writing it, so while one batch is written the next is already being read:
 
 - small files: on a thread. Cheap to start, but the GIL lets it overlap only the moments SQLite
   or the network work without Python;
-- large files (over ``PROCESS_THRESHOLD`` bytes): in a child process (``spawn``, importing only
-  the reading modules), which uses a second core for real. Batches come back through a bounded
-  queue, so memory stays flat however far ahead the reader could run.
+- large files (over ``PROCESS_THRESHOLD`` bytes): in a child process (``python -m`` this
+  module, importing only the reading modules), which uses a second core for real. Batches come
+  back through its stdout with a bounded buffer, so memory stays flat however far ahead the
+  reader could run.
 
 Either way the writer sees the same ``(batch, bytes_read)`` pairs in file order.
 """
@@ -15,14 +16,16 @@ Either way the writer sees the same ``(batch, bytes_read)`` pairs in file order.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
-import queue as queue_module
+import pickle
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import guarita
 from guarita.services.registry_file import CheckedFile, RegistryFileError, read_rows
 from guarita.services.registry_rows import CardLimits, RegistryRow, RowNormaliser, RowRejected
 
@@ -31,12 +34,16 @@ Batch = tuple[list[Item], int]
 
 # ~40,000 rows: below this, starting a process (~0.5 s) costs more than it saves.
 PROCESS_THRESHOLD = 4 * 1024 * 1024
-# Batches the child may read ahead of the writer.
-_AHEAD = 3
-_POLL_SECONDS = 0.5
+# The child imports this module by name, from the same source tree as the parent.
+_CHILD_MODULE = "guarita.services.registry_batches"
+_SOURCE_ROOT = str(Path(guarita.__file__).resolve().parent.parent)
+# How far (bytes of pickled batches) the child may read ahead of the writer: a few batches.
+_BUFFER = 4 * 1024 * 1024
 
 
-def read_batches(checked: CheckedFile, limits: CardLimits, today: date, size: int) -> Iterator[Batch]:
+def read_batches(
+    checked: CheckedFile, limits: CardLimits, today: date, size: int
+) -> Iterator[Batch]:
     """Normalised rows (or their rejections) in lists of ``size``, with the bytes read so far."""
     normalise = RowNormaliser(checked, limits, today)
     batch: list[Item] = []
@@ -105,33 +112,59 @@ def _unpack(packed: tuple[Any, ...]) -> Item:
     return RowRejected(line, card, reason, valid_card=valid_card)
 
 
-def _produce(checked: CheckedFile, limits: CardLimits, today: date, size: int, out) -> None:  # noqa: ANN001
-    """The child's whole life: read, normalise, send; then one closing message."""
+def _child_main() -> None:
+    """The child's whole life: read the job, then read, normalise and send every batch.
+
+    Frames on stdout: an 8-byte big-endian length, then a pickle of ``(kind, payload, done)``.
+    The parent is the only reader and wrote the job itself, so unpickling is safe here.
+    """
+    out = sys.stdout.buffer
+
+    def send(kind: str, payload: Any = None, done: int = 0) -> None:
+        frame = pickle.dumps((kind, payload, done), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(len(frame).to_bytes(8, "big"))
+        out.write(frame)
+        out.flush()
+
     try:
+        checked, limits, today, size = pickle.load(sys.stdin.buffer)  # noqa: S301 - see above
         for batch, done in read_batches(checked, limits, today, size):
-            out.put(("batch", [_pack(item) for item in batch], done))
-        out.put(("end", None, 0))
+            send("batch", [_pack(item) for item in batch], done)
+        send("end")
     except RegistryFileError as exc:
-        out.put(("file_error", str(exc), 0))
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent reports it
+        send("file_error", str(exc))
+    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or the parent stopped listening
         pass
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
-        out.put(("crash", f"{exc.__class__.__name__}: {exc}", 0))
+        send("crash", f"{exc.__class__.__name__}: {exc}")
 
 
 async def _in_process(
     checked: CheckedFile, limits: CardLimits, today: date, size: int
 ) -> AsyncIterator[Batch]:
-    context = multiprocessing.get_context("spawn")
-    channel = context.Queue(maxsize=_AHEAD)
-    child = context.Process(
-        target=_produce, args=(checked, limits, today, size, channel),
-        name="guarita-import-reader", daemon=True,
+    # An explicit ``python -m`` child rather than multiprocessing: ``spawn`` re-runs the
+    # parent's ``__main__`` (the CLI, pytest, a ``-c`` string...) in the child, which is slow
+    # at best and fails outright for ``python -c`` or stdin.
+    source_root = _SOURCE_ROOT
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [source_root, os.environ.get("PYTHONPATH")])
+    )}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-P", "-m", _CHILD_MODULE,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=_BUFFER,
     )
-    child.start()
     try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(pickle.dumps((checked, limits, today, size)))
+        await child.stdin.drain()
+        child.stdin.close()
         while True:
-            kind, payload, done = await asyncio.to_thread(_receive, channel, child)
+            try:
+                length = int.from_bytes(await child.stdout.readexactly(8), "big")
+                kind, payload, done = pickle.loads(await child.stdout.readexactly(length))  # noqa: S301
+            except asyncio.IncompleteReadError:
+                code = await child.wait()
+                raise RuntimeError(f"o processo de leitura terminou (código {code})") from None
             if kind == "batch":
                 yield [_unpack(packed) for packed in payload], done
             elif kind == "end":
@@ -141,21 +174,11 @@ async def _in_process(
             else:
                 raise RuntimeError(f"a leitura do arquivo falhou: {payload}")
     finally:
-        if child.is_alive():
-            child.terminate()
-        await asyncio.to_thread(child.join, 5)
-        channel.close()
+        if child.returncode is None:
+            with suppress(ProcessLookupError):
+                child.kill()
+        await child.wait()
 
 
-def _receive(channel, child) -> tuple[str, Any, int]:  # noqa: ANN001
-    while True:
-        try:
-            return channel.get(timeout=_POLL_SECONDS)
-        except queue_module.Empty:
-            if child.is_alive():
-                continue
-            # Everything the child sent is in the pipe before it exits: one last look.
-            try:
-                return channel.get(timeout=_POLL_SECONDS)
-            except queue_module.Empty:
-                return ("crash", f"o processo de leitura terminou (código {child.exitcode})", 0)
+if __name__ == "__main__":
+    _child_main()

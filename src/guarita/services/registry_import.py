@@ -291,14 +291,18 @@ class _Importer:
         new_ids = await _insert_beneficiaries(conn, inserts, now)
         await _update_beneficiaries(conn, updates, now)
 
-        wanting_account = [(row, new_ids[row.card_number]) for row in inserts if row.legacy_password_hash]
+        wanting_account = [
+            (row, new_ids[row.card_number]) for row in inserts if row.legacy_password_hash
+        ]
         changed_password = [
             (row, before)
             for row, before in updates
             if row.legacy_password_hash and row.legacy_password_hash != before.legacy_password_hash
         ]
         wanting_account += await _refresh_legacy_passwords(conn, changed_password, result, now)
-        result.legacy_account_ids = await _create_legacy_accounts(conn, wanting_account, result, now)
+        result.legacy_account_ids = await _create_legacy_accounts(
+            conn, wanting_account, result, now
+        )
         if result.legacy_account_ids:
             session = AsyncSession(bind=conn)
             await record_many(
@@ -327,7 +331,7 @@ async def _drop_repeated_cards(
         found = await conn.execute(
             select(seen.c.card_number, seen.c.line).where(seen.c.card_number.in_(cards))
         )
-        earlier = dict(found.tuples().all())
+        earlier = dict(found.all())
     first: dict[str, int] = {}
     kept: list[RegistryRow] = []
     for item in items:
@@ -338,7 +342,9 @@ async def _drop_repeated_cards(
             continue
         line = earlier.get(item.card_number) or first.get(item.card_number)
         if line is not None:
-            result.reject(item.line, item.card_number, f"carteirinha repetida no arquivo, linha {line}")
+            result.reject(
+                item.line, item.card_number, f"carteirinha repetida no arquivo, linha {line}"
+            )
             continue
         first[item.card_number] = item.line
         kept.append(item)
@@ -364,7 +370,7 @@ async def _drop_taken_cpfs(
                 beneficiaries.c.cpf.in_(cpfs)
             )
         )
-        for cpf, card in found.tuples():
+        for cpf, card in found:
             owners.setdefault(cpf, set()).add(card)
     in_batch: dict[str, RegistryRow] = {}
     kept: list[RegistryRow] = []
@@ -402,7 +408,7 @@ async def _stored_by_card(conn: AsyncConnection, cards: list[str]) -> dict[str, 
     hash_at = 2 + COMPARED.index("legacy_password_hash")
     return {
         row[1]: _Stored(id=row[0], legacy_password_hash=row[hash_at], compared=tuple(row[2:]))
-        for row in found.tuples()
+        for row in found
     }
 
 
@@ -416,7 +422,7 @@ async def _insert_beneficiaries(
         insert(beneficiaries).returning(beneficiaries.c.card_number, beneficiaries.c.id),
         [{**row.values(), "created_at": now, "updated_at": now} for row in rows],
     )
-    return dict(found.tuples().all())
+    return dict(found.all())
 
 
 async def _update_beneficiaries(
@@ -453,7 +459,7 @@ async def _refresh_legacy_passwords(
             accounts.c.beneficiary_id.in_(by_beneficiary)
         )
     )
-    account_of = {bid: (account_id, legacy) for bid, account_id, legacy in found.tuples()}
+    account_of = {bid: (account_id, legacy) for bid, account_id, legacy in found}
     legacy_ids = [account_id for account_id, legacy in account_of.values() if legacy]
     current: dict[str, str] = {}
     if legacy_ids:
@@ -462,7 +468,7 @@ async def _refresh_legacy_passwords(
                 credentials.c.account_id.in_(legacy_ids), credentials.c.kind == "password"
             )
         )
-        current = dict(found.tuples().all())
+        current = dict(found.all())
 
     without_account: list[tuple[RegistryRow, int]] = []
     replace: list[dict[str, Any]] = []
@@ -536,7 +542,9 @@ async def _create_legacy_accounts(
     identifier_rows: list[dict[str, Any]] = []
     for row, beneficiary_id, idents in planned:
         if (IdentifierKind.CARD, row.card_number) in taken:
-            result.warn(row, "a carteirinha já identifica outra conta; a conta antiga não foi criada")
+            result.warn(
+                row, "a carteirinha já identifica outra conta; a conta antiga não foi criada"
+            )
             continue
         account_id = secrets.token_hex(16)
         account_rows.append(

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import SessionPolicy
@@ -63,15 +63,16 @@ async def create(
     """A new session with a new id (never reuses one: session fixation, OWASP)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    row = Session(
+    values = dict(
         id_hash=hash_token(token), account_id=account_id, csrf_token=secrets.token_urlsafe(24),
         created_at=now, last_seen_at=now, auth_time=now,
         expires_at=now + timedelta(hours=policy.absolute_hours), amr=amr or ["pwd"],
-        ip=context.ip, user_agent=(context.user_agent or "")[:255] or None,
+        ip=context.ip, user_agent=(context.user_agent or "")[:255] or None, reauth_at=None,
+        ended_at=None,
     )
-    session.add(row)
-    await session.flush()
-    return token, _info(row, policy)
+    # Core insert: one per sign-in, the ORM unit of work adds nothing here.
+    await session.execute(insert(Session), [values])
+    return token, _info(Session(**values), policy)
 
 
 async def load(

@@ -56,11 +56,18 @@ def too_many(seconds: int, message: str | None = None) -> GuaritaError:
 
 async def locked_for(session: AsyncSession, key: str, now: datetime | None = None) -> int:
     """Seconds left of the wait on ``key`` (0 when free)."""
+    return (await state(session, key, now))[1]
+
+
+async def state(session: AsyncSession, key: str, now: datetime | None = None) -> tuple[int, int]:
+    """``(consecutive failures, seconds left of the wait)`` on ``key``."""
     now = now or utcnow()
     row = await session.get(Throttle, key)
-    if row is None or row.locked_until is None or row.locked_until <= now:
-        return 0
-    return math.ceil((row.locked_until - now).total_seconds())
+    if row is None:
+        return 0, 0
+    if row.locked_until is None or row.locked_until <= now:
+        return row.count, 0
+    return row.count, math.ceil((row.locked_until - now).total_seconds())
 
 
 def wait_after(failures: int, policy: LockoutPolicy) -> int:
@@ -103,9 +110,23 @@ async def hit_rate_limit(
     session: AsyncSession, settings: Settings, action: str, ip: str | None,
     now: datetime | None = None,
 ) -> None:
-    """Counts one request of ``action`` from ``ip`` in a fixed window; raises when over."""
+    """Counts one request of ``action`` from ``ip`` in a fixed window; raises when over.
+
+    Raising rolls the caller's transaction back, so call it in a transaction of its own, or use
+    :func:`count_request` and raise after the commit.
+    """
+    error = await count_request(session, settings, action, ip, now)
+    if error is not None:
+        raise error
+
+
+async def count_request(
+    session: AsyncSession, settings: Settings, action: str, ip: str | None,
+    now: datetime | None = None,
+) -> GuaritaError | None:
+    """Counts one request; returns the error to raise (after commit) when over the limit."""
     if not ip:
-        return
+        return None
     limit, window = settings.rate_limits.parse(action)
     now = now or utcnow()
     key = f"ip:{action}:{ip}"
@@ -125,8 +146,9 @@ async def hit_rate_limit(
     count, started = (await session.execute(statement)).one()
     if count > limit:
         retry = window - (now - started).total_seconds()
-        raise GuaritaError(
+        return GuaritaError(
             ErrorCode.RATE_LIMITED,
             message="Muitas solicitações deste endereço. Aguarde alguns minutos e tente de novo.",
             details={"retry_after": max(1, math.ceil(retry))},
         )
+    return None

@@ -37,6 +37,26 @@ async def find_identifier(
     return None
 
 
+async def sign_in_record(
+    session: AsyncSession, candidates: Iterable[Identifier]
+) -> tuple[AccountIdentifier, Account, Credential | None] | None:
+    """Identifier, account and password of the first matching candidate, in one query each
+    (the hot path of sign-in: one round trip instead of three)."""
+    for candidate in candidates:
+        row = (
+            await session.execute(
+                select(AccountIdentifier, Account, Credential)
+                .join(Account, Account.id == AccountIdentifier.account_id)
+                .outerjoin(Credential, (Credential.account_id == Account.id) & (Credential.kind == "password"))
+                .where(AccountIdentifier.kind == candidate.kind.value,
+                       AccountIdentifier.value == candidate.value)
+            )
+        ).first()
+        if row is not None:
+            return row[0], row[1], row[2]
+    return None
+
+
 async def identifiers_of(session: AsyncSession, account_id: str) -> list[AccountIdentifier]:
     return list(
         (

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.storage.tables import AuditEvent
@@ -67,19 +67,20 @@ async def record(
     prev = (
         await session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     ).scalar_one_or_none() or GENESIS
-    event = AuditEvent(
-        tag=str(tag),
-        actor=actor or context.actor,
-        subject=subject,
-        ip=context.ip,
-        user_agent=(context.user_agent or None) and context.user_agent[:255],
-        created_at=at or utcnow(),
-        details=details or {},
-        prev_hash=prev,
-    )
-    event.hash = _chain(prev, event)
-    session.add(event)
-    await session.flush()
+    values = {
+        "tag": str(tag),
+        "actor": actor or context.actor,
+        "subject": subject,
+        "ip": context.ip,
+        "user_agent": (context.user_agent or None) and context.user_agent[:255],
+        "created_at": at or utcnow(),
+        "details": details or {},
+        "prev_hash": prev,
+    }
+    event = AuditEvent(**values)
+    event.hash = values["hash"] = _chain(prev, event)
+    # A Core insert, not an ORM flush: every sign-in writes one of these (bench/login.py).
+    await session.execute(insert(AuditEvent), [values])
     return event
 
 
@@ -93,10 +94,11 @@ async def record_many(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Appends one event per subject, same tag and details, chained in order, in one flush.
+    """Appends one event per subject (same tag and details), chained in order, in one insert.
 
-    For bulk work (the registry import creates thousands of legacy accounts per batch): the
-    chain head is read once and the lock taken once instead of once per event.
+    For bulk work (the registry import creates thousands of legacy accounts per batch): the lock
+    is taken and the chain head read once, and the rows go in as one executemany instead of an
+    ORM flush (about five times cheaper per event).
     """
     if not subjects:
         return 0
@@ -106,24 +108,22 @@ async def record_many(
     prev = (
         await session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     ).scalar_one_or_none() or GENESIS
-    when = at or utcnow()
-    events = []
+    common = {
+        "tag": str(tag),
+        "actor": actor or context.actor,
+        "ip": context.ip,
+        "user_agent": (context.user_agent or None) and context.user_agent[:255],
+        "created_at": at or utcnow(),
+        "details": details or {},
+    }
+    rows = []
     for subject in subjects:
-        event = AuditEvent(
-            tag=str(tag),
-            actor=actor or context.actor,
-            subject=subject,
-            ip=context.ip,
-            user_agent=(context.user_agent or None) and context.user_agent[:255],
-            created_at=when,
-            details=dict(details or {}),
-            prev_hash=prev,
-        )
-        event.hash = prev = _chain(prev, event)
-        events.append(event)
-    session.add_all(events)
-    await session.flush()
-    return len(events)
+        values = {**common, "subject": subject, "prev_hash": prev}
+        # A transient event only to hash it exactly as ``record`` and ``verify`` do.
+        prev = values["hash"] = _chain(prev, AuditEvent(**values))
+        rows.append(values)
+    await session.execute(insert(AuditEvent), rows)
+    return len(rows)
 
 
 @dataclass

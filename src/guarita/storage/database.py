@@ -29,12 +29,19 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 self.url, echo=echo, connect_args={"timeout": 30}
             )
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, immediate=True)
+            # Readers need no write lock: WAL lets them run beside the one writer.
+            self.read_engine: AsyncEngine = create_async_engine(
+                self.url, echo=echo, connect_args={"timeout": 30}
+            )
+            _configure_sqlite(self.read_engine, immediate=False)
         else:
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
+            self.read_engine = self.engine
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -46,15 +53,23 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work: on SQLite it takes no write lock (deferred BEGIN)."""
+        async with self.read_sessionmaker() as session:
+            yield session  # closing the session rolls the read transaction back
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -70,4 +85,4 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -30,6 +30,7 @@ def _environment() -> Environment:
 # pt-BR environment (the source language); tests render macros through it.
 env = _environment()
 env.install_null_translations(newstyle=True)
+env.globals["translate"] = i18n.translator(i18n.DEFAULT)  # run-time text (domain messages)
 
 
 @lru_cache
@@ -39,6 +40,7 @@ def env_for(locale: str) -> Environment:
         return env
     localized = _environment()
     localized.install_gettext_translations(i18n.translations(locale), newstyle=True)
+    localized.globals["translate"] = i18n.translator(locale)
     return localized
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 21:35:55.755604
+Create Date: 2026-11-21 21:42:11.403759
 """
 
 from __future__ import annotations
@@ -87,6 +87,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_key_values_expires_at"), ["expires_at"], unique=False)
 
     op.create_table(
+        "oidc_clients",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("secret_hash", sa.String(length=64), nullable=True),
+        sa.Column("token_endpoint_auth_method", sa.String(length=32), nullable=False),
+        sa.Column("application_type", sa.String(length=8), nullable=False),
+        sa.Column("redirect_uris", sa.JSON(), nullable=False),
+        sa.Column("post_logout_redirect_uris", sa.JSON(), nullable=False),
+        sa.Column("grant_types", sa.JSON(), nullable=False),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("first_party", sa.Boolean(), nullable=False),
+        sa.Column("subject_type", sa.String(length=8), nullable=False),
+        sa.Column("sector_identifier", sa.String(length=255), nullable=True),
+        sa.Column("id_token_signed_response_alg", sa.String(length=8), nullable=False),
+        sa.Column("jwks", sa.JSON(), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_clients")),
+    )
+    op.create_table(
+        "oidc_revoked_access_tokens",
+        sa.Column("jti", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("jti", name=op.f("pk_oidc_revoked_access_tokens")),
+    )
+    with op.batch_alter_table("oidc_revoked_access_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oidc_revoked_access_tokens_expires_at"), ["expires_at"], unique=False
+        )
+
+    op.create_table(
+        "oidc_signing_keys",
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("alg", sa.String(length=8), nullable=False),
+        sa.Column("public_jwk", sa.JSON(), nullable=False),
+        sa.Column("private_jwk_encrypted", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("active_from", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("kid", name=op.f("pk_oidc_signing_keys")),
+    )
+    op.create_table(
         "outbox_messages",
         sa.Column(
             "id",
@@ -118,6 +160,49 @@ def upgrade() -> None:
             batch_op.f("ix_outbox_messages_account_id"), ["account_id"], unique=False
         )
 
+    op.create_table(
+        "staff_accounts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("password_hash", sa.String(length=512), nullable=True),
+        sa.Column("totp_secret", sa.String(length=255), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+        sa.Column("created_by", sa.String(length=64), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("enrolled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_accounts")),
+        sa.UniqueConstraint("email", name=op.f("uq_staff_accounts_email")),
+    )
+    op.create_table(
+        "support_api_tokens",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_support_api_tokens_token_hash")),
+    )
     op.create_table(
         "throttles",
         sa.Column("key", sa.String(length=128), nullable=False),
@@ -152,6 +237,128 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("beneficiary_id", name=op.f("uq_accounts_beneficiary_id")),
     )
+    op.create_table(
+        "oidc_interactions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("browser_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["oidc_clients.id"],
+            name=op.f("fk_oidc_interactions_client_id_oidc_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_interactions")),
+    )
+    with op.batch_alter_table("oidc_interactions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oidc_interactions_expires_at"), ["expires_at"], unique=False
+        )
+
+    op.create_table(
+        "staff_enrolments",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("totp_secret", sa.String(length=255), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_staff_enrolments_staff_id_staff_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_staff_enrolments")),
+    )
+    with op.batch_alter_table("staff_enrolments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_staff_enrolments_staff_id"), ["staff_id"], unique=False
+        )
+
+    op.create_table(
+        "staff_recovery_codes",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_staff_recovery_codes_staff_id_staff_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_recovery_codes")),
+        sa.UniqueConstraint("staff_id", "code_hash", name="uq_staff_recovery_codes_staff_code"),
+    )
+    with op.batch_alter_table("staff_recovery_codes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_staff_recovery_codes_staff_id"), ["staff_id"], unique=False
+        )
+
+    op.create_table(
+        "staff_sessions",
+        sa.Column("id_hash", sa.String(length=64), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("amr", sa.JSON(), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_staff_sessions_staff_id_staff_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_staff_sessions")),
+    )
+    with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_staff_sessions_staff_id"), ["staff_id"], unique=False)
+
+    op.create_table(
+        "support_caller_checks",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column(
+            "beneficiary_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("reason_text", sa.String(length=500), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"],
+            ["beneficiaries.id"],
+            name=op.f("fk_support_caller_checks_beneficiary_id_beneficiaries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_caller_checks")),
+    )
+    with op.batch_alter_table("support_caller_checks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_support_caller_checks_actor_person", ["actor", "beneficiary_id"], unique=False
+        )
+
     op.create_table(
         "account_identifiers",
         sa.Column(
@@ -240,6 +447,63 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_flows_account_id"), ["account_id"], unique=False)
 
     op.create_table(
+        "oidc_consents",
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("granted_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_oidc_consents_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["oidc_clients.id"],
+            name=op.f("fk_oidc_consents_client_id_oidc_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("account_id", "client_id", name=op.f("pk_oidc_consents")),
+    )
+    with op.batch_alter_table("oidc_consents", schema=None) as batch_op:
+        batch_op.create_index("ix_oidc_consents_client", ["client_id"], unique=False)
+
+    op.create_table(
+        "oidc_grants",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("sid", sa.String(length=64), nullable=True),
+        sa.Column("auth_time", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("acr", sa.String(length=64), nullable=True),
+        sa.Column("amr", sa.JSON(), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_reason", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_oidc_grants_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["oidc_clients.id"],
+            name=op.f("fk_oidc_grants_client_id_oidc_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_grants")),
+    )
+    with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oidc_grants_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oidc_grants_client_id"), ["client_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oidc_grants_sid"), ["sid"], unique=False)
+
+    op.create_table(
         "sessions",
         sa.Column("id_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
@@ -264,15 +528,157 @@ def upgrade() -> None:
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sessions_account_id"), ["account_id"], unique=False)
 
+    op.create_table(
+        "support_contact_changes",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column(
+            "beneficiary_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("destination", sa.String(length=64), nullable=False),
+        sa.Column("flow_ref", sa.String(length=512), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("reason_text", sa.String(length=500), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_support_contact_changes_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"],
+            ["beneficiaries.id"],
+            name=op.f("fk_support_contact_changes_beneficiary_id_beneficiaries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_contact_changes")),
+    )
+    with op.batch_alter_table("support_contact_changes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_support_contact_changes_actor"), ["actor"], unique=False
+        )
+
+    op.create_table(
+        "support_identity_checks",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("document_type", sa.String(length=16), nullable=False),
+        sa.Column("document_number", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("reason_text", sa.String(length=500), nullable=True),
+        sa.Column("trust_before", sa.String(length=8), nullable=False),
+        sa.Column("trust_after", sa.String(length=8), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_support_identity_checks_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_identity_checks")),
+    )
+    with op.batch_alter_table("support_identity_checks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_support_identity_checks_account_id"), ["account_id"], unique=False
+        )
+
+    op.create_table(
+        "oidc_authorization_codes",
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("grant_id", sa.String(length=32), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("redirect_uri", sa.Text(), nullable=False),
+        sa.Column("code_challenge", sa.String(length=128), nullable=True),
+        sa.Column("code_challenge_method", sa.String(length=8), nullable=True),
+        sa.Column("nonce", sa.Text(), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["oidc_grants.id"],
+            name=op.f("fk_oidc_authorization_codes_grant_id_oidc_grants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_oidc_authorization_codes")),
+    )
+    with op.batch_alter_table("oidc_authorization_codes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oidc_authorization_codes_expires_at"), ["expires_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_oidc_authorization_codes_grant_id"), ["grant_id"], unique=False
+        )
+
+    op.create_table(
+        "oidc_refresh_tokens",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("grant_id", sa.String(length=32), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["oidc_grants.id"],
+            name=op.f("fk_oidc_refresh_tokens_grant_id_oidc_grants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_oidc_refresh_tokens")),
+    )
+    with op.batch_alter_table("oidc_refresh_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oidc_refresh_tokens_grant_id"), ["grant_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("oidc_refresh_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_refresh_tokens_grant_id"))
+
+    op.drop_table("oidc_refresh_tokens")
+    with op.batch_alter_table("oidc_authorization_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_authorization_codes_grant_id"))
+        batch_op.drop_index(batch_op.f("ix_oidc_authorization_codes_expires_at"))
+
+    op.drop_table("oidc_authorization_codes")
+    with op.batch_alter_table("support_identity_checks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_support_identity_checks_account_id"))
+
+    op.drop_table("support_identity_checks")
+    with op.batch_alter_table("support_contact_changes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_support_contact_changes_actor"))
+
+    op.drop_table("support_contact_changes")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sessions_account_id"))
 
     op.drop_table("sessions")
+    with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_grants_sid"))
+        batch_op.drop_index(batch_op.f("ix_oidc_grants_client_id"))
+        batch_op.drop_index(batch_op.f("ix_oidc_grants_account_id"))
+
+    op.drop_table("oidc_grants")
+    with op.batch_alter_table("oidc_consents", schema=None) as batch_op:
+        batch_op.drop_index("ix_oidc_consents_client")
+
+    op.drop_table("oidc_consents")
     with op.batch_alter_table("flows", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_flows_account_id"))
 
@@ -282,13 +688,41 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_account_identifiers_account_id"))
 
     op.drop_table("account_identifiers")
+    with op.batch_alter_table("support_caller_checks", schema=None) as batch_op:
+        batch_op.drop_index("ix_support_caller_checks_actor_person")
+
+    op.drop_table("support_caller_checks")
+    with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_sessions_staff_id"))
+
+    op.drop_table("staff_sessions")
+    with op.batch_alter_table("staff_recovery_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_recovery_codes_staff_id"))
+
+    op.drop_table("staff_recovery_codes")
+    with op.batch_alter_table("staff_enrolments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_enrolments_staff_id"))
+
+    op.drop_table("staff_enrolments")
+    with op.batch_alter_table("oidc_interactions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_interactions_expires_at"))
+
+    op.drop_table("oidc_interactions")
     op.drop_table("accounts")
     op.drop_table("throttles")
+    op.drop_table("support_api_tokens")
+    op.drop_table("staff_accounts")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_messages_account_id"))
         batch_op.drop_index("ix_outbox_due")
 
     op.drop_table("outbox_messages")
+    op.drop_table("oidc_signing_keys")
+    with op.batch_alter_table("oidc_revoked_access_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_revoked_access_tokens_expires_at"))
+
+    op.drop_table("oidc_revoked_access_tokens")
+    op.drop_table("oidc_clients")
     with op.batch_alter_table("key_values", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_key_values_expires_at"))
 

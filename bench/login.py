@@ -1,0 +1,154 @@
+"""Sign-ins per CPU-second of the server, next to argon2id verifications per CPU-second.
+
+Starts ``guarita serve`` (uvicorn, one worker) on 127.0.0.1 with a fresh SQLite database (or
+``--database-url``), registers N demo users through the API, then signs them in concurrently
+through ``POST /api/v1/sessions`` and reads the server's own CPU time from /proc. In the same
+run it measures how many argon2id verifications one CPU-second buys with Guarita's parameters.
+A ratio near 1 means a sign-in costs little more than its one unavoidable hash.
+
+    .venv/bin/python bench/login.py [--users 200] [--requests 1000] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from guarita.domain.hashing import Hasher  # noqa: E402
+from tests.support.factories import make_cpf  # noqa: E402
+from tests.support.server import migrate, running_server, server_env  # noqa: E402
+
+PASSWORD = "uma frase bem comprida para lembrar"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime, all threads
+
+
+def children_cpu(pid: int) -> float:
+    """uvicorn with --workers 1 serves in the process itself; count any children too."""
+    total = cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = task / "children"
+        if children.exists():
+            for child in children.read_text().split():
+                total += cpu_seconds(int(child))
+    return total
+
+
+def argon2_per_cpu_second(seconds: float = 3.0) -> float:
+    hasher = Hasher(max_workers=1)
+    stored = hasher.hash_sync("referência")
+    count, started = 0, time.process_time()
+    while time.process_time() - started < seconds:
+        hasher.verify_sync(stored, "referência")
+        count += 1
+    rate = count / (time.process_time() - started)
+    hasher.close()
+    return rate
+
+
+async def seed(base: str, users: int, database_url: str) -> list[str]:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        for i in range(users):
+            await conn.execute(text(
+                "INSERT INTO beneficiaries (card_number, cpf, birth_date, name, name_search, created_at, updated_at) "
+                "VALUES (:card, :cpf, '1950-01-01', :name, :name, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"card": f"{900000000 + i}", "cpf": make_cpf(10_000 + i), "name": f"Pessoa {i}"})
+    await engine.dispose()
+    cards = [f"{900000000 + i}" for i in range(users)]
+    async with httpx.AsyncClient(timeout=60) as http:
+        semaphore = asyncio.Semaphore(4)
+
+        async def one(i: int) -> None:
+            async with semaphore:
+                response = await http.post(f"{base}/api/v1/registrations", json={
+                    "card_number": cards[i], "cpf": make_cpf(10_000 + i), "birth_date": "1950-01-01",
+                    "password": PASSWORD, "password_confirmation": PASSWORD})
+                assert response.status_code == 201, response.text
+
+        await asyncio.gather(*(one(i) for i in range(users)))
+    return cards
+
+
+async def hammer(base: str, cards: list[str], requests: int, concurrency: int) -> list[float]:
+    latencies: list[float] = []
+    queue = list(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        async def worker() -> None:
+            while queue:
+                i = queue.pop()
+                started = time.perf_counter()
+                response = await http.post(f"{base}/api/v1/sessions",
+                                           json={"identifier": cards[i % len(cards)], "password": PASSWORD})
+                latencies.append(time.perf_counter() - started)
+                assert response.status_code == 201, response.text
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    directory = tempfile.mkdtemp(prefix="guarita-bench-")
+    url = args.database_url or f"sqlite+aiosqlite:///{directory}/bench.db"
+    migrate(url)
+    env = server_env(url, GUARITA_RATE_LIMITS__LOGIN="100000000/60",
+                     GUARITA_RATE_LIMITS__REGISTRATION="100000000/60")
+    cpus = os.cpu_count() or 1
+    with running_server(env, cpu=0 if cpus > 1 else None) as (base, process):
+        cards = asyncio.run(seed(base, args.users, url))
+        before = children_cpu(process.pid)
+        wall = time.perf_counter()
+        latencies = asyncio.run(hammer(base, cards, args.requests, args.concurrency))
+        wall = time.perf_counter() - wall
+        used = children_cpu(process.pid) - before
+    reference = argon2_per_cpu_second()
+    per_cpu = args.requests / used
+    latencies.sort()
+    table = Table(title="Entrar: POST /api/v1/sessions (uvicorn, 1 worker, loopback)")
+    for column in ("measure", "value"):
+        table.add_column(column)
+    rows = [
+        ("sign-ins", f"{args.requests} ({args.users} users, concurrency {args.concurrency})"),
+        ("server CPU seconds", f"{used:.2f}"),
+        ("wall seconds", f"{wall:.2f}"),
+        ("sign-ins per CPU-second", f"{per_cpu:.1f}"),
+        ("argon2id verifications per CPU-second (same run)", f"{reference:.1f}"),
+        ("ratio (target ≥ 0.85)", f"{per_cpu / reference:.2f}"),
+        ("latency p50", f"{statistics.median(latencies) * 1000:.1f} ms"),
+        ("latency p99", f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
