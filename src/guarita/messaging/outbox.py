@@ -72,13 +72,17 @@ async def enqueue(
     template: str,
     context: dict[str, Any],
     account_id: str | None = None,
+    discard_after: datetime | None = None,
 ) -> OutboxMessage:
+    """Queues one message. ``discard_after``: past it the worker drops the message instead of
+    sending it (one-time codes, which expire)."""
     if channel not in ("email", "sms"):
         raise ValueError(f"canal desconhecido: {channel!r}")
     subject, text, html = render(template, channel, context)
     message = OutboxMessage(
         channel=channel, to=to, subject=subject, text=text, html=html, template=template,
         account_id=account_id, status="pending", attempts=0, next_attempt_at=utcnow(),
+        discard_after=discard_after,
     )
     session.add(message)
     await session.flush()

@@ -152,6 +152,12 @@ async def _claim(
             return batch
         lease = now + timedelta(seconds=lease_seconds(len(rows), senders, policy))
         for row in rows:
+            if row.discard_after is not None and row.discard_after <= now:
+                row.status = "failed"
+                row.claimed_until = None
+                row.last_error = "Descartada sem envio: o código que ela levava já venceu."
+                DELIVERIES.labels(row.channel, "discarded").inc()
+                continue
             if row.status == "sending":
                 log.warning("outbox_lease_expired", message_id=row.id, attempts=row.attempts)
                 if row.attempts >= policy.max_attempts:

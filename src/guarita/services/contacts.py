@@ -71,7 +71,7 @@ async def start_verification(
         code = flows.issue_code(flow, settings, PURPOSE, now, real=True)
         await enqueue(
             session, channel="email" if kind_ is IdentifierKind.EMAIL else "sms", to=normalized,
-            template="contact_code", account_id=account_id,
+            template="contact_code", account_id=account_id, discard_after=flow.code_expires_at,
             context=message_context(settings, code=code, minutes=settings.codes.lifetime_seconds // 60),
         )
     masked = ids.mask_email(normalized) if kind_ is IdentifierKind.EMAIL else ids.mask_phone(normalized)
@@ -89,6 +89,7 @@ async def resend(runtime: Runtime, flow_id: str, account_id: str, context: Reque
         await enqueue(
             session, channel="email" if flow.identifier_kind == "email" else "sms",
             to=flow.identifier_value, template="contact_code", account_id=account_id,
+            discard_after=flow.code_expires_at,
             context=message_context(runtime.settings, code=code,
                                     minutes=runtime.settings.codes.lifetime_seconds // 60),
         )

@@ -7,17 +7,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import Settings
-from guarita.messaging.outbox import enqueue
+from guarita.messaging.outbox import base_context, enqueue
 from guarita.storage import accounts as accounts_repo
 
 
 def message_context(settings: Settings, **extra: Any) -> dict[str, Any]:
-    return {
-        "organisation": settings.organisation_name,
-        "support_phone": settings.support_phone,
-        "base_url": settings.base_url.rstrip("/"),
-        **extra,
-    }
+    return {**base_context(settings), **extra}
 
 
 async def notify_contacts(

@@ -153,7 +153,7 @@ async def _send_code(session, runtime: Runtime, flow: Flow, contact: AccountIden
     settings = runtime.settings
     await enqueue(
         session, channel="email" if contact.kind == "email" else "sms", to=contact.value,
-        template="recovery_code", account_id=flow.account_id,
+        template="recovery_code", account_id=flow.account_id, discard_after=flow.code_expires_at,
         context=message_context(
             settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
             continue_url=f"{settings.base_url.rstrip('/')}/esqueci-minha-senha/continuar?id={token}",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 21:42:11.403759
+Create Date: 2026-11-21 21:51:10.940014
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ def upgrade() -> None:
         ),
         sa.Column("claimed_until", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("discard_after", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
