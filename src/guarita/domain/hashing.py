@@ -74,7 +74,7 @@ class Hasher:
             type=Type.ID,
         )
         self._pool = ThreadPoolExecutor(
-            max_workers=max_workers or os.cpu_count() or 1, thread_name_prefix="hasher"
+            max_workers=max_workers or usable_cores(), thread_name_prefix="hasher"
         )
         # Verified against when the account does not exist, so both answers cost one argon2id.
         self._dummy = self._argon2.hash(secrets.token_urlsafe(24))
@@ -124,6 +124,14 @@ class Hasher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (``taskset``, cgroups' cpusets), not the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _verify_pbkdf2(stored: str, password: str) -> bool:
