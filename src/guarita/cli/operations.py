@@ -1,4 +1,4 @@
-"""``guarita check``: every problem of the configuration, in plain words."""
+"""``guarita check``: every problem of the configuration, the database and the data."""
 
 from __future__ import annotations
 
@@ -11,18 +11,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def check(as_json: bool = JsonOption) -> None:
         """Confere a configuração e o banco de dados; sai com erro se algo estiver errado."""
+        from guarita.services.deployment import problems as deployment_problems
+
         cfg = settings()
-        problems = list(cfg.problems())
-
-        async def _db(runtime) -> None:  # noqa: ANN001
-            try:
-                await runtime.db.ping()
-            except Exception as exc:  # noqa: BLE001
-                problems.append(
-                    f"O banco de dados não responde ({exc.__class__.__name__})."
-                )
-
-        run_async(_db, cfg)
+        problems = run_async(deployment_problems, cfg)
         if as_json:
             print_json({"env": str(cfg.env), "ok": not problems, "problems": problems})
         elif problems:

@@ -29,9 +29,13 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         cfg = settings()
-        problems = cfg.problems()
-        if cfg.production and problems:
-            raise CliError("configuração insegura para produção: " + " ".join(problems))
+        if cfg.production:
+            from guarita.cli.common import run_async
+            from guarita.services.deployment import problems as deployment_problems
+
+            problems = run_async(deployment_problems, cfg)
+            if problems:
+                raise CliError("configuração insegura para produção: " + " ".join(problems))
         uvicorn.run(
             "guarita.app:serve_app",
             factory=True,
