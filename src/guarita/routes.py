@@ -15,6 +15,8 @@ def routers(settings: Settings) -> list[APIRouter]:
         meta.router, accounts.router, recovery.router, account_pages.router, recovery_pages.router,
         contact_pages.router,
     ]
+    from guarita.console import routers as support_desk  # issue 6
+    found.extend(support_desk())
     if settings.dev_routes:
         from guarita.web import dev_outbox
 

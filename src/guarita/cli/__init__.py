@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from guarita.cli import audit, operations, outbox, registry, server
+from guarita.cli import audit, operations, outbox, registry, server, staff
 from guarita.cli.common import run_guarded
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ operations.register(app)
 registry.register(app)
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(audit.app, name="audit")
+app.add_typer(staff.app, name="staff")
 
 
 def main() -> None:

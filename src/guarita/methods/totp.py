@@ -99,8 +99,14 @@ def qr_svg(uri: str, *, label: str) -> str:
     """
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(
-        buffer, kind="svg", xmldecl=False, svgns=True, svgclass="totp-qr",
-        lineclass="totp-qr-line", omitsize=True, border=4,
+        buffer,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        svgclass="totp-qr",
+        lineclass="totp-qr-line",
+        omitsize=True,
+        border=4,
     )
     svg = buffer.getvalue().decode()
     safe_label = (

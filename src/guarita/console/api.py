@@ -1,0 +1,436 @@
+"""The support API at ``/api/v1/support`` for the organisation's CRM (issue 6).
+
+The same use cases as the console (``console/support.py``), authenticated by
+``Authorization: Bearer gst_…`` — a token an admin created with scopes and an expiry
+(``guarita staff token create``, or the console's *Tokens da API* page). Each route declares the
+scope it needs (:func:`route`); a token without it gets ``forbidden`` (403), a missing, unknown,
+expired or revoked token ``unauthenticated`` (401). The optional ``X-Support-Agent`` header names
+the CRM's own operator; it is recorded in the audit log next to the token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from guarita.api.schemas import error_responses
+from guarita.console import dashboard as dashboard_service
+from guarita.console import labels, support
+from guarita.console import staff as staff_service
+from guarita.console.roles import Actor, Permission
+from guarita.console.web import request_context
+from guarita.domain.errors import ErrorCode, GuaritaError
+
+PREFIX = "/api/v1/support"
+ROUTES: dict[tuple[str, str], Permission] = {}
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="SupportToken",
+    description="Token da API de atendimento (`gst_…`), criado por um administrador.",
+)
+_REASONS_DOC = "Motivo do atendimento: " + ", ".join(
+    f"`{k}` ({v})" for k, v in labels.REASONS.items()
+)
+
+
+async def _actor(request: Request) -> Actor:
+    credentials: HTTPAuthorizationCredentials | None = await bearer(request)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise GuaritaError(
+            ErrorCode.UNAUTHENTICATED, message="Envie o token da API de atendimento."
+        )
+    agent = (request.headers.get("x-support-agent") or "").strip()[:100] or None
+    actor = await staff_service.authenticate_token(
+        request.app.state.runtime, credentials.credentials, crm_agent=agent
+    )
+    if actor is None:
+        raise GuaritaError(
+            ErrorCode.UNAUTHENTICATED,
+            message="Token da API de atendimento inválido, vencido ou revogado.",
+        )
+    request.state.support_actor = actor
+    return actor
+
+
+def _require(permission: Permission):  # noqa: ANN202
+    async def check(request: Request) -> None:
+        actor = await _actor(request)
+        if not actor.can(permission):
+            raise GuaritaError(ErrorCode.FORBIDDEN)
+
+    return check
+
+
+router = APIRouter(prefix=PREFIX, tags=["atendimento"])
+
+
+def route(method: str, path: str, permission: Permission, **kwargs: Any):  # noqa: ANN201
+    ROUTES[(method, PREFIX + path)] = permission
+    kwargs.setdefault("responses", error_responses(401, 403, 404, 422))
+    return router.api_route(
+        path,
+        methods=[method],
+        dependencies=[Depends(_require(permission))],
+        openapi_extra={"x-required-scope": str(permission)},
+        **kwargs,
+    )
+
+
+def _actor_of(request: Request) -> Actor:
+    return request.state.support_actor
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=1024)
+
+
+class Reasoned(Body):
+    reason: str = Field(max_length=32, description=_REASONS_DOC, examples=["carteirinha"])
+    reason_text: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Texto livre; obrigatório quando o motivo é `outro`.",
+    )
+
+    def parsed(self) -> support.Reason:
+        return support.parse_reason(self.reason, self.reason_text)
+
+
+class CallerCheckIn(Reasoned):
+    birth_date: str = Field(max_length=32, examples=["1948-05-12", "12/05/1948"])
+    cpf: str | None = Field(default=None, max_length=32)
+    card_number: str | None = Field(default=None, max_length=64)
+
+
+class CallerCheckOut(BaseModel):
+    result: str = Field(
+        description="`confere` ou `nao_confere` — nada além disso.", examples=["confere"]
+    )
+    passed: bool
+    grant_expires_at: datetime | None
+    checks_left: int
+
+
+class CardOut(BaseModel):
+    card_number: str
+
+
+class ContactChangeIn(Reasoned):
+    kind: str = Field(max_length=8, description="`email` ou `phone`")
+    value: str = Field(max_length=254)
+
+
+class ContactChangeOut(BaseModel):
+    id: str
+    kind: str
+    destination: str = Field(description="O novo contato, mascarado.")
+    expires_at: datetime
+
+
+class CodeIn(Body):
+    code: str = Field(max_length=32, description="O código que a pessoa leu em voz alta.")
+
+
+class IdentifierOut(BaseModel):
+    id: int
+    kind: str
+    display: str
+    verified: bool
+    login_enabled: bool
+
+
+class OutcomeOut(BaseModel):
+    outcome: str
+    password_disabled: bool | None = None
+
+
+class RecoveryIn(Reasoned):
+    identifier_id: int = Field(
+        description="Um e-mail ou celular confirmado, de `recovery_contacts`."
+    )
+
+
+class RecoveryOut(BaseModel):
+    channel: str
+    destination: str
+    expires_at: datetime
+
+
+class StatusIn(Reasoned):
+    status: str = Field(max_length=16, description="`disabled` ou `active`")
+
+
+class IdentityCheckIn(Reasoned):
+    document_type: str = Field(max_length=16, description=", ".join(labels.DOCUMENT_TYPES))
+    document_number: str = Field(max_length=64)
+
+
+class IdentityCheckOut(BaseModel):
+    trust_before: str
+    trust_after: str
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+@route("GET", "/people", Permission.SEARCH, summary="Buscar pessoas (resultado mascarado)")
+async def search(request: Request, q: str, kind: str = "auto") -> dict:
+    """Por CPF, carteirinha, e-mail, celular ou nome (prefixo, sem diferença de acentos e
+    maiúsculas). `kind`: auto, cpf, card, email, phone ou name."""
+    actor = _actor_of(request)
+    result = await support.search(
+        request.app.state.runtime, actor, q[:254], request_context(request, actor), kind=kind
+    )
+    return {
+        "query_kinds": result.query_kinds,
+        "truncated": result.truncated,
+        "people": [p.as_json() for p in result.people],
+    }
+
+
+@route("GET", "/people/{person_id}", Permission.VIEW, summary="Ver uma pessoa")
+async def person(request: Request, person_id: int) -> dict:
+    """Mascarada até uma conferência de dados com resultado `confere` deste token."""
+    actor = _actor_of(request)
+    view = await support.person_view(
+        request.app.state.runtime, actor, person_id, request_context(request, actor)
+    )
+    return view.as_json()
+
+
+@route(
+    "POST",
+    "/people/{person_id}/caller-checks",
+    Permission.CALLER_CHECK,
+    response_model=CallerCheckOut,
+    summary="Conferir os dados de quem liga",
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+async def caller_check(request: Request, person_id: int, body: CallerCheckIn) -> CallerCheckOut:
+    """Data de nascimento e CPF ou carteirinha, como a pessoa disse. A resposta é só
+    `confere` ou `nao_confere`."""
+    actor = _actor_of(request)
+    result = await support.caller_check(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        reason=body.parsed(),
+        birth_date=body.birth_date,
+        cpf=body.cpf,
+        card_number=body.card_number,
+        context=request_context(request, actor),
+    )
+    return CallerCheckOut(
+        result=result.answer,
+        passed=result.passed,
+        grant_expires_at=result.expires_at,
+        checks_left=result.checks_left,
+    )
+
+
+@route(
+    "POST",
+    "/people/{person_id}/card-reveals",
+    Permission.REVEAL_CARD,
+    response_model=CardOut,
+    summary="Informar o número da carteirinha",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def reveal_card(request: Request, person_id: int, body: Reasoned) -> CardOut:
+    actor = _actor_of(request)
+    card = await support.reveal_card(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return CardOut(card_number=card)
+
+
+@route(
+    "POST",
+    "/people/{person_id}/contact-changes",
+    Permission.CONTACTS,
+    status_code=202,
+    response_model=ContactChangeOut,
+    summary="Cadastrar ou trocar e-mail ou celular",
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+async def contact_start(
+    request: Request, person_id: int, body: ContactChangeIn
+) -> ContactChangeOut:
+    """Envia um código ao novo contato; ele só é salvo quando o código volta
+    (`…/contact-changes/{id}/confirmation`)."""
+    actor = _actor_of(request)
+    started = await support.start_contact_change(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        kind=body.kind,
+        value=body.value,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return ContactChangeOut(
+        id=started.id,
+        kind=started.kind,
+        destination=started.destination,
+        expires_at=started.expires_at,
+    )
+
+
+@route(
+    "POST",
+    "/people/{person_id}/contact-changes/{change_id}/confirmation",
+    Permission.CONTACTS,
+    response_model=IdentifierOut,
+    summary="Confirmar o novo contato com o código",
+    responses=error_responses(400, 401, 403, 404, 409, 410, 429),
+)
+async def contact_confirm(
+    request: Request, person_id: int, change_id: str, body: CodeIn
+) -> IdentifierOut:
+    actor = _actor_of(request)
+    saved = await support.confirm_contact_change(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        change_id,
+        code=body.code,
+        context=request_context(request, actor),
+    )
+    return IdentifierOut(
+        id=saved.id,
+        kind=saved.kind,
+        display=saved.display,
+        verified=saved.verified,
+        login_enabled=saved.login_enabled,
+    )
+
+
+@route(
+    "POST",
+    "/people/{person_id}/unlock",
+    Permission.UNLOCK,
+    response_model=OutcomeOut,
+    summary="Desbloquear conta bloqueada por tentativas",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def unlock(request: Request, person_id: int, body: Reasoned) -> OutcomeOut:
+    """`unlocked`, `not_locked`, ou `refused` com `password_disabled: true` (a senha foi
+    desativada: só um supervisor reativa, em `…/password-reenable`)."""
+    actor = _actor_of(request)
+    result = await support.unlock(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return OutcomeOut(outcome=result.outcome, password_disabled=result.password_disabled)
+
+
+@route(
+    "POST",
+    "/people/{person_id}/password-reenable",
+    Permission.PASSWORD_REENABLE,
+    response_model=OutcomeOut,
+    summary="Reativar senha desativada (supervisor)",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def reenable_password(request: Request, person_id: int, body: Reasoned) -> OutcomeOut:
+    actor = _actor_of(request)
+    outcome = await support.reenable_password(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return OutcomeOut(outcome=outcome)
+
+
+@route(
+    "POST",
+    "/people/{person_id}/recoveries",
+    Permission.RECOVERY,
+    status_code=202,
+    response_model=RecoveryOut,
+    summary="Iniciar recuperação de senha",
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+async def start_recovery(request: Request, person_id: int, body: RecoveryIn) -> RecoveryOut:
+    """O código vai ao contato confirmado escolhido; a pessoa segue pelo link da mensagem."""
+    actor = _actor_of(request)
+    started = await support.start_recovery(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        identifier_id=body.identifier_id,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return RecoveryOut(
+        channel=started.channel, destination=started.destination, expires_at=started.expires_at
+    )
+
+
+@route(
+    "POST",
+    "/people/{person_id}/status",
+    Permission.ACCOUNT_STATUS,
+    response_model=OutcomeOut,
+    summary="Desativar ou reativar conta (supervisor)",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def account_status(request: Request, person_id: int, body: StatusIn) -> OutcomeOut:
+    actor = _actor_of(request)
+    outcome = await support.set_account_status(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        status=body.status,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return OutcomeOut(outcome=outcome)
+
+
+@route(
+    "POST",
+    "/people/{person_id}/identity-checks",
+    Permission.IDENTITY_CHECK,
+    status_code=201,
+    response_model=IdentityCheckOut,
+    summary="Registrar conferência presencial de documento",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def identity_check(
+    request: Request, person_id: int, body: IdentityCheckIn
+) -> IdentityCheckOut:
+    actor = _actor_of(request)
+    result = await support.record_identity_check(
+        request.app.state.runtime,
+        actor,
+        person_id,
+        document_type=body.document_type,
+        document_number=body.document_number,
+        reason=body.parsed(),
+        context=request_context(request, actor),
+    )
+    return IdentityCheckOut(trust_before=result.trust_before, trust_after=result.trust_after)
+
+
+@route("GET", "/dashboard", Permission.DASHBOARD, summary="Painel dos últimos 30 dias")
+async def dashboard(request: Request, response: Response) -> dict:
+    board = await dashboard_service.build(request.app.state.runtime)
+    return board.as_json()

@@ -1,0 +1,181 @@
+"""Who may do what at the support desk: one table for the console, the support API and the CLI.
+
+Roles are cumulative (a supervisor can do what an agent does; an admin what a supervisor does).
+API tokens carry *scopes* instead of a role: each scope is one :class:`Permission`, and the
+staff-management permissions are never available to a token (issue 6 › Staff).
+
+Every route declares the permission it needs (``console/pages.py``, ``console/api.py``); the
+table-driven test in ``tests/console/test_roles.py`` walks every route for every role.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    SEARCH = "search"  # find people (masked results)
+    VIEW = "view"  # the person view (masked until a caller check)
+    CALLER_CHECK = "caller_check"  # "confere" / "não confere"
+    REVEAL_CARD = "reveal_card"  # tell the caller their card number
+    CONTACTS = "contacts"  # register or replace an e-mail or phone
+    UNLOCK = "unlock"  # end a temporary lock
+    RECOVERY = "recovery"  # start a recovery to a verified contact
+    PASSWORD_REENABLE = "password_reenable"  # noqa: S105 - re-enable a disabled password (supervisor)
+    ACCOUNT_STATUS = "account_status"  # disable or enable an account (supervisor)
+    IDENTITY_CHECK = "identity_check"  # record an in-person document check (supervisor)
+    DASHBOARD = "dashboard"  # the supervisor dashboard
+    STAFF = "staff"  # add, reset and disable staff (admin)
+    TOKENS = "tokens"  # create and revoke support API tokens (admin)
+
+
+_AGENT = frozenset(
+    {
+        Permission.SEARCH,
+        Permission.VIEW,
+        Permission.CALLER_CHECK,
+        Permission.REVEAL_CARD,
+        Permission.CONTACTS,
+        Permission.UNLOCK,
+        Permission.RECOVERY,
+    }
+)
+_SUPERVISOR = _AGENT | {
+    Permission.PASSWORD_REENABLE,
+    Permission.ACCOUNT_STATUS,
+    Permission.IDENTITY_CHECK,
+    Permission.DASHBOARD,
+}
+_ADMIN = _SUPERVISOR | {Permission.STAFF, Permission.TOKENS}
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: _AGENT,
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+
+# What an API token may be given: every support action, never the management of staff or tokens
+# (a leaked CRM token must not be able to mint more tokens or staff).
+TOKEN_SCOPES: tuple[Permission, ...] = tuple(
+    p for p in Permission if p not in (Permission.STAFF, Permission.TOKENS)
+)
+
+ROLE_LABELS = {Role.AGENT: "Atendente", Role.SUPERVISOR: "Supervisor", Role.ADMIN: "Administrador"}
+
+SCOPE_LABELS = {
+    Permission.SEARCH: "Buscar pessoas",
+    Permission.VIEW: "Ver o cadastro (mascarado até a conferência)",
+    Permission.CALLER_CHECK: "Conferir os dados de quem liga",
+    Permission.REVEAL_CARD: "Informar o número da carteirinha",
+    Permission.CONTACTS: "Cadastrar ou trocar e-mail e celular",
+    Permission.UNLOCK: "Desbloquear conta bloqueada por tentativas",
+    Permission.RECOVERY: "Iniciar recuperação de senha",
+    Permission.PASSWORD_REENABLE: "Reativar senha desativada",
+    Permission.ACCOUNT_STATUS: "Desativar ou reativar conta",
+    Permission.IDENTITY_CHECK: "Registrar conferência de documento presencial",
+    Permission.DASHBOARD: "Ver o painel",
+    Permission.STAFF: "Gerenciar a equipe",
+    Permission.TOKENS: "Gerenciar tokens da API",
+}
+
+
+def allows(role: str | Role, permission: Permission) -> bool:
+    try:
+        return permission in PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def parse_scopes(raw: str | list[str]) -> list[Permission]:
+    """``"search,view"`` or a list → scopes in canonical order; ``ValueError`` names a bad one."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    wanted = {item.strip() for item in items if item and item.strip()}
+    if not wanted:
+        raise ValueError("informe ao menos um escopo")
+    allowed = {str(p) for p in TOKEN_SCOPES}
+    unknown = sorted(wanted - allowed)
+    if unknown:
+        raise ValueError(
+            f"escopo desconhecido ou não permitido a tokens: {', '.join(unknown)} "
+            f"(válidos: {', '.join(sorted(allowed))})"
+        )
+    return [p for p in TOKEN_SCOPES if str(p) in wanted]
+
+
+class Actor:
+    """Who is acting at the desk: a signed-in staff member or a support API token.
+
+    ``audit_id`` (``staff:12``, ``token:3``) is what the audit log records as the actor; ``via``
+    says whether the action came through the console or the API.
+    """
+
+    __slots__ = (
+        "kind",
+        "id",
+        "name",
+        "email",
+        "role",
+        "scopes",
+        "via",
+        "csrf_token",
+        "session_hash",
+        "crm_agent",
+    )
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        id: int,
+        name: str,
+        via: str,
+        email: str | None = None,
+        role: str | None = None,
+        scopes: frozenset[str] | None = None,
+        csrf_token: str | None = None,
+        session_hash: str | None = None,
+        crm_agent: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.email = email
+        self.role = role
+        self.scopes = scopes or frozenset()
+        self.via = via
+        self.csrf_token = csrf_token
+        self.session_hash = session_hash
+        self.crm_agent = crm_agent
+
+    @property
+    def audit_id(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def can(self, permission: Permission) -> bool:
+        if self.kind == "staff":
+            return self.role is not None and allows(self.role, permission)
+        return permission in TOKEN_SCOPES and str(permission) in self.scopes
+
+    @property
+    def role_label(self) -> str:
+        if self.kind == "token":
+            return "Token da API"
+        try:
+            return ROLE_LABELS[Role(self.role)]
+        except ValueError:
+            return str(self.role)
+
+    def audit_details(self) -> dict[str, str]:
+        """Who, in words, for the audit log (the id alone is in ``actor``)."""
+        details = {"agent": self.name, "via": self.via}
+        if self.role:
+            details["agent_role"] = self.role
+        if self.crm_agent:
+            details["crm_agent"] = self.crm_agent
+        return details
