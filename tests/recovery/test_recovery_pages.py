@@ -103,3 +103,26 @@ async def test_contact_change_on_the_account_page(client, runtime):
     assert done.status_code == 303 and done.headers["location"] == "/conta?contato-confirmado=phone"
     account = await client.get(done.headers["location"])
     assert "Contato confirmado" in account.text and "(61) 98888-7777" in account.text
+
+
+async def test_contact_confirmed_by_the_link_in_the_message(client, runtime):
+    from guarita.services import contacts
+    from guarita.storage.audit import RequestContext
+
+    b = await registered(client, runtime)
+    async with runtime.db.transaction() as s:
+        from guarita.storage.tables import Account
+        account_id = (await s.execute(select(Account.id))).scalar_one()
+    await contacts.start_verification(runtime, account_id, "email", "nova@example.com",
+                                      source="support", context=RequestContext(actor="staff:1"))
+    async with runtime.db.transaction() as s:
+        text = (await s.execute(select(OutboxMessage.text).where(OutboxMessage.to == "nova@example.com"))).scalar_one()
+    link = re.search(r"http://testserver(/confirmar-contato\?id=[\w-]+&codigo=\d{6})", text).group(1)
+    page = await client.get(link)
+    assert "Confirmar este contato" in page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    code = re.search(r'name="code" value="([^"]+)"', page.text).group(1)
+    done = await client.post("/confirmar-contato", data={"token": token, "code": code, "csrf_token": csrf_of(page.text)})
+    assert "Contato confirmado" in done.text
+    signed = await client.post("/api/v1/sessions", json={"identifier": "nova@example.com", "password": STRONG})
+    assert signed.status_code == 201, (b, signed.text)

@@ -38,6 +38,11 @@ class VerificationStarted:
     expires_at: datetime
 
 
+def confirm_url(settings, token: str, code: str) -> str:  # noqa: ANN001
+    """The link in the message: opens a page whose button confirms (a GET changes nothing)."""
+    return f"{settings.base_url.rstrip('/')}/confirmar-contato?id={token}&codigo={code}"
+
+
 def normalize_contact(kind: str, value: str) -> tuple[IdentifierKind, str]:
     if kind == "email":
         return IdentifierKind.EMAIL, ids.normalize_email(value, field="value")
@@ -72,7 +77,8 @@ async def start_verification(
         await enqueue(
             session, channel="email" if kind_ is IdentifierKind.EMAIL else "sms", to=normalized,
             template="contact_code", account_id=account_id, discard_after=flow.code_expires_at,
-            context=message_context(settings, code=code, minutes=settings.codes.lifetime_seconds // 60),
+            context=message_context(settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
+                                    confirm_url=confirm_url(settings, token, code)),
         )
     masked = ids.mask_email(normalized) if kind_ is IdentifierKind.EMAIL else ids.mask_phone(normalized)
     return VerificationStarted(id=token, kind=kind_.value, destination=masked, expires_at=flow.expires_at)
@@ -91,7 +97,8 @@ async def resend(runtime: Runtime, flow_id: str, account_id: str, context: Reque
             to=flow.identifier_value, template="contact_code", account_id=account_id,
             discard_after=flow.code_expires_at,
             context=message_context(runtime.settings, code=code,
-                                    minutes=runtime.settings.codes.lifetime_seconds // 60),
+                                    minutes=runtime.settings.codes.lifetime_seconds // 60,
+                                    confirm_url=confirm_url(runtime.settings, flow_id, code)),
         )
 
 

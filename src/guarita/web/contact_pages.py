@@ -88,3 +88,25 @@ async def code_submit(request: Request) -> Response:
                       destination=request.query_params.get("para", "")[:80],
                       errors=forms.field_errors(error), error=error)
     return _go(request, f"/conta?contato-confirmado={saved.kind}", clear=True)
+
+
+# -- the link in the code message -------------------------------------------------------------
+@router.get("/confirmar-contato", response_class=HTMLResponse)
+async def confirm_link(request: Request) -> Response:
+    """Works without signing in: whoever holds the message holds the contact."""
+    await load_session(request)
+    return render(request, "contact/confirm_link.html", token=request.query_params.get("id", "")[:128],
+                  code=request.query_params.get("codigo", "")[:12], done=False, error=None, errors={})
+
+
+@router.post("/confirmar-contato", response_class=HTMLResponse)
+async def confirm_link_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    try:
+        await contacts.confirm_verification(runtime_of(request), values.get("token", ""),
+                                            values.get("code", ""), request_context(request))
+    except GuaritaError as error:
+        return render(request, "contact/confirm_link.html", status_code=error.status, token="", code="",
+                      done=False, error=error, errors={})
+    return render(request, "contact/confirm_link.html", token="", code="", done=True, error=None, errors={})
