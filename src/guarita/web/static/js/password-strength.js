@@ -15,12 +15,14 @@
     function update() {
       var length = Array.from(input.value.normalize("NFC")).length;
       if (length === 0) { note.textContent = ""; return; }
+      // Texts come translated from the page (data-missing-one, data-missing-many, data-ok).
       if (length < min) {
         var missing = min - length;
-        note.textContent = "Faltam " + missing + (missing === 1 ? " caractere." : " caracteres.");
+        note.textContent = missing === 1 ? input.dataset.missingOne
+          : input.dataset.missingMany.replace("%(n)s", String(missing));
         note.dataset.state = "short";
       } else {
-        note.textContent = "Tamanho bom. Evite seu nome, CPF ou data de nascimento.";
+        note.textContent = input.dataset.ok;
         note.dataset.state = "ok";
       }
     }
