@@ -6,11 +6,10 @@ export GUARITA_PORT ?= 8000
 
 .PHONY: run test setup python frontend system-deps translations migrate demo lint fuzz crash bench screenshots clean
 
-## run: set up, migrate, load the demo when the database is empty, and serve
+## run: set up, migrate, load the demo when the database is empty, and serve Guarita and the
+## demo portal (GUARITA_PORT and GUARITA_PORT+1)
 run: setup
-	$(GUARITA) migrate
-	$(GUARITA) demo --if-empty
-	$(GUARITA) serve
+	scripts/run-dev.sh
 
 ## test: set up everything (Debian packages included) and run the whole suite
 test: system-deps setup
@@ -41,3 +40,15 @@ lint: python
 
 clean:
 	rm -rf .venv .tools frontend/node_modules src/guarita/web/static/vendor var artifacts
+
+## screenshots: the browser journeys again; every page at 360 and 1280 px in artifacts/screenshots
+screenshots: system-deps setup
+	scripts/test.sh tests/e2e -m journey -q
+
+## fuzz: schemathesis with more cases per operation and a random seed (FUZZ_EXAMPLES, FUZZ_SEED)
+fuzz: system-deps setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SEED=$${FUZZ_SEED:-random} scripts/test.sh tests/fuzz -q
+
+## crash: kill -9 of a two-worker server, 20 times per backend (CRASH_KILLS, CRASH_SEED)
+crash: system-deps setup
+	CRASH_KILLS=$${CRASH_KILLS:-20} scripts/test.sh tests/crash -q -s

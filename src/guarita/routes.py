@@ -17,6 +17,8 @@ def routers(settings: Settings) -> list[APIRouter]:
     ]
     from guarita.console import routers as support_desk  # issue 6
     found.extend(support_desk())
+    from guarita.oidc import endpoints as oidc  # issue 5
+    found.insert(0, oidc.router)  # first: the hot endpoints match before ~80 other routes
     if settings.dev_routes:
         from guarita.web import dev_outbox
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from guarita.cli import audit, operations, outbox, registry, server, staff
+from guarita.cli import audit, clients, keys, operations, outbox, registry, server, staff
 from guarita.cli.common import run_guarded
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ registry.register(app)
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(audit.app, name="audit")
 app.add_typer(staff.app, name="staff")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

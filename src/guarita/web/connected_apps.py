@@ -1,4 +1,4 @@
-""""Aplicativos conectados" under /conta: the applications a person signed in to with Guarita,
+""" "Aplicativos conectados" under /conta: the applications a person signed in to with Guarita,
 what each may know, and a button to disconnect each (the provider's consent and grants)."""
 
 from __future__ import annotations
@@ -28,9 +28,13 @@ async def list_apps(request: Request) -> Response:
         return _redirect(request, "/entrar?next=" + PATH)
     runtime = runtime_of(request)
     apps = await connected_apps.of_account(runtime, current.account_id)
-    return render(request, "oidc/connected_apps.html", apps=apps,
-                  disconnected="desconectado" in request.query_params,
-                  local_time=runtime.settings.local_time)
+    return render(
+        request,
+        "oidc/connected_apps.html",
+        apps=apps,
+        disconnected="desconectado" in request.query_params,
+        local_time=runtime.settings.local_time,
+    )
 
 
 @router.post(PATH + "/desconectar")
@@ -39,6 +43,10 @@ async def disconnect(request: Request) -> Response:
     if current is None:
         return _redirect(request, "/entrar?next=" + PATH)
     values = await forms.read(request)
-    await connected_apps.disconnect(runtime_of(request), current.account_id,
-                                    values.get("client_id", "")[:64], request_context(request))
+    await connected_apps.disconnect(
+        runtime_of(request),
+        current.account_id,
+        values.get("client_id", "")[:64],
+        request_context(request),
+    )
     return _redirect(request, PATH + "?desconectado=1")

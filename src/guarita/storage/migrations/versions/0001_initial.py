@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 21:51:10.940014
+Create Date: 2026-11-21 22:19:06.420770
 """
 
 from __future__ import annotations
@@ -502,6 +502,7 @@ def upgrade() -> None:
     with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_oidc_grants_account_id"), ["account_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_oidc_grants_client_id"), ["client_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oidc_grants_expires_at"), ["expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_oidc_grants_sid"), ["sid"], unique=False)
 
     op.create_table(
@@ -672,6 +673,7 @@ def downgrade() -> None:
     op.drop_table("sessions")
     with op.batch_alter_table("oidc_grants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oidc_grants_sid"))
+        batch_op.drop_index(batch_op.f("ix_oidc_grants_expires_at"))
         batch_op.drop_index(batch_op.f("ix_oidc_grants_client_id"))
         batch_op.drop_index(batch_op.f("ix_oidc_grants_account_id"))
 

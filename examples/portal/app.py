@@ -1,0 +1,171 @@
+"""Portal do Beneficiário — a demonstration relying party of Guarita.
+
+A small Starlette app that signs people in with Guarita through authlib's Starlette client
+(authorization code + PKCE S256, ID token and nonce checked by authlib), shows the person's
+name, card number and trust level from the UserInfo endpoint, and signs out through Guarita's
+end-session endpoint (RP-Initiated Logout 1.0), so that leaving the portal also leaves Guarita.
+
+Configuration (``make run`` sets all of it; see scripts/run-dev.sh):
+
+* ``PORTAL_URL`` — where this portal is served (``http://127.0.0.1:8001``);
+* ``PORTAL_GUARITA_URL`` — Guarita's issuer (``http://127.0.0.1:8000``);
+* ``PORTAL_CLIENT_FILE`` — the JSON printed by ``guarita clients ensure-demo-portal --json``,
+  or ``PORTAL_CLIENT_ID`` and ``PORTAL_CLIENT_SECRET``.
+
+Run: ``uvicorn --app-dir examples/portal --factory app:create_app --port 8001``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import secrets
+from pathlib import Path
+
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+SCOPES = "openid profile beneficiary trust"
+LEVELS = {"bronze": "Bronze", "prata": "Prata", "ouro": "Ouro"}
+
+
+def _client_credentials() -> tuple[str, str]:
+    file = os.environ.get("PORTAL_CLIENT_FILE")
+    if file:
+        data = json.loads(Path(file).read_text())
+        return data["client_id"], data["client_secret"]
+    return os.environ["PORTAL_CLIENT_ID"], os.environ["PORTAL_CLIENT_SECRET"]
+
+
+def create_app() -> Starlette:
+    portal_url = os.environ.get("PORTAL_URL", "http://127.0.0.1:8001").rstrip("/")
+    guarita_url = os.environ.get("PORTAL_GUARITA_URL", "http://127.0.0.1:8000").rstrip("/")
+    client_id, client_secret = _client_credentials()
+
+    oauth = OAuth()
+    oauth.register(
+        "guarita",
+        client_id=client_id,
+        client_secret=client_secret,
+        server_metadata_url=guarita_url + "/.well-known/openid-configuration",
+        client_kwargs={"scope": SCOPES, "code_challenge_method": "S256"},
+    )
+    guarita = oauth.guarita
+
+    async def home(request: Request) -> Response:
+        person = request.session.get("person")
+        if not person:
+            return _page(
+                "Portal do Beneficiário",
+                f"""
+<p>Consulte seus dados de beneficiário com a mesma conta do {html.escape(guarita_url)}.</p>
+<p><a class="button" href="/entrar">Entrar com a conta do Instituto</a></p>
+<p class="hint">Para experimentar: carteirinha <strong>200100033</strong> e a senha
+<strong>senha antiga do portal 2019</strong> (dados fictícios).</p>""",
+            )
+        level = LEVELS.get(person.get("trust_level", ""), "—")
+        return _page(
+            f"Olá, {person['name'].split(' ')[0]}",
+            f"""
+<dl>
+  <dt>Nome</dt><dd id="name">{html.escape(person["name"])}</dd>
+  <dt>Carteirinha</dt><dd id="card">{html.escape(person.get("card_number") or "—")}</dd>
+  <dt>Nível da conta</dt><dd id="trust">{html.escape(level)}</dd>
+</dl>
+<form method="post" action="/sair"><button type="submit">Sair</button></form>""",
+        )
+
+    async def sign_in(request: Request) -> Response:
+        return await guarita.authorize_redirect(request, portal_url + "/callback")
+
+    async def callback(request: Request) -> Response:
+        try:
+            token = await guarita.authorize_access_token(request)
+            info = await guarita.userinfo(token=token)
+        except OAuthError as error:
+            message = (
+                "Você não autorizou o acesso."
+                if error.error == "access_denied"
+                else "Não foi possível entrar agora. Tente de novo."
+            )
+            return _page(
+                "Não foi possível entrar",
+                f'<p>{html.escape(message)}</p><p><a href="/">Voltar</a></p>',
+                status=400,
+            )
+        request.session["person"] = {
+            "name": info.get("name", ""),
+            "card_number": info.get("card_number"),
+            "trust_level": info.get("trust_level"),
+            "sub": info["sub"],
+        }
+        request.session["id_token"] = token["id_token"]
+        return RedirectResponse("/", status_code=303)
+
+    async def sign_out(request: Request) -> Response:
+        id_token = request.session.get("id_token")
+        request.session.pop("person", None)
+        request.session.pop("id_token", None)
+        return await guarita.logout_redirect(
+            request, post_logout_redirect_uri=portal_url + "/saiu", id_token_hint=id_token
+        )
+
+    async def signed_out(request: Request) -> Response:
+        try:
+            await guarita.validate_logout_response(request)
+        except OAuthError:
+            return RedirectResponse("/", status_code=303)
+        return _page(
+            "Você saiu",
+            "<p>Você saiu do portal e da sua conta.</p>"
+            '<p><a class="button" href="/">Voltar ao início</a></p>',
+        )
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/entrar", sign_in),
+            Route("/callback", callback),
+            Route("/sair", sign_out, methods=["POST"]),
+            Route("/saiu", signed_out),
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secrets.token_urlsafe(32),
+                session_cookie="portal_session",
+                same_site="lax",
+                https_only=portal_url.startswith("https://"),
+            )
+        ],
+    )
+
+
+STYLE = """
+body{font-family:Raleway,Arial,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
+  font-size:1.15rem;line-height:1.5;color:#1b1b1b}
+header{border-bottom:4px solid #1351b4;margin-bottom:1.5rem}
+h1{color:#1351b4}
+.button,button{display:inline-block;background:#1351b4;color:#fff;border:0;border-radius:2rem;
+  padding:.7rem 1.6rem;font-size:1.1rem;text-decoration:none;cursor:pointer}
+dt{font-weight:700;margin-top:.6rem}
+dd{margin:0}
+.hint{color:#555;font-size:1rem}
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f"""<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)} · Portal do Beneficiário</title>
+<style>{STYLE}</style></head><body><header><p>Portal do Beneficiário (demonstração)</p></header>
+<main><h1>{html.escape(title)}</h1>{body}</main></body></html>""",
+        status_code=status,
+    )

@@ -1,0 +1,37 @@
+"""Authentication Context Class References: Guarita's trust levels (OpenID Connect Core §2,
+§3.1.2.1).
+
+``urn:guarita:loa:bronze|prata|ouro``, as gov.br's levels: how strongly the person's identity was
+proven. The levels are ordered, so asking for one accepts any above it. ``acr_values`` lists
+levels in order of preference; the weakest one listed is the minimum the client accepts.
+"""
+
+from __future__ import annotations
+
+PREFIX = "urn:guarita:loa:"
+LEVELS = ("bronze", "prata", "ouro")
+VALUES = tuple(PREFIX + level for level in LEVELS)
+
+
+def value_of(level: str) -> str:
+    return PREFIX + (level if level in LEVELS else LEVELS[0])
+
+
+def requested_levels(acr_values: str | None) -> list[str]:
+    """The known levels in ``acr_values``; unknown values are ignored (Core §3.1.2.1: voluntary)."""
+    found = []
+    for item in (acr_values or "").split():
+        if (
+            item.startswith(PREFIX)
+            and item[len(PREFIX) :] in LEVELS
+            and item[len(PREFIX) :] not in found
+        ):
+            found.append(item[len(PREFIX) :])
+    return found
+
+
+def satisfies(level: str, wanted: list[str]) -> bool:
+    if not wanted:
+        return True
+    rank = LEVELS.index(level) if level in LEVELS else 0
+    return rank >= min(LEVELS.index(w) for w in wanted)

@@ -1,0 +1,179 @@
+"""Scopes and the claims they release (OpenID Connect Core 1.0 §5.1, §5.4; Guarita's own scopes).
+
+| scope         | claims                                   |
+|---------------|------------------------------------------|
+| openid        | sub                                      |
+| profile       | name, birthdate                          |
+| email         | email, email_verified (verified only)    |
+| phone         | phone_number, phone_number_verified (verified only) |
+| cpf           | cpf                                      |
+| beneficiary   | card_number                              |
+| trust         | trust_level, trust_level_method          |
+| offline_access| (a refresh token that survives sign-out) |
+
+Only verified e-mail and phone values are released: a relying party that reads
+``email_verified: true`` may send codes to it. Claims go to the UserInfo endpoint, not into the
+ID token (§5.4: an access token is issued, so the ID token carries only the authentication).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from guarita.oidc import sql
+
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "openid": ("sub",),
+    "profile": ("name", "birthdate"),
+    "email": ("email", "email_verified"),
+    "phone": ("phone_number", "phone_number_verified"),
+    "cpf": ("cpf",),
+    "beneficiary": ("card_number",),
+    "trust": ("trust_level", "trust_level_method"),
+}
+OFFLINE_ACCESS = "offline_access"
+# Scopes about a person: meaningless for a back end acting on its own (client_credentials).
+PERSON_SCOPES = frozenset(SCOPE_CLAIMS) | {OFFLINE_ACCESS}
+DEFAULT_CLIENT_SCOPES = ("openid", "profile", "email", "phone", "cpf", "beneficiary", "trust")
+
+# What the consent page and "Aplicativos conectados" say, in plain pt-BR.
+SCOPE_LABELS: dict[str, str] = {
+    "openid": "Saber que é você (um código da sua conta, sem o seu CPF)",
+    "profile": "Seu nome e sua data de nascimento",
+    "email": "Seu e-mail confirmado",
+    "phone": "Seu celular confirmado",
+    "cpf": "Seu CPF",
+    "beneficiary": "O número da sua carteirinha",
+    "trust": "O nível da sua conta (bronze, prata ou ouro)",
+    OFFLINE_ACCESS: "Continuar conectado mesmo depois que você sair",
+}
+
+CLAIMS_SUPPORTED = sorted(
+    {
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "sid",
+        *(c for claims in SCOPE_CLAIMS.values() for c in claims),
+    }
+)
+
+
+def label(scope: str) -> str:
+    return SCOPE_LABELS.get(scope, f"Acesso: {scope}")
+
+
+@dataclass
+class Person:
+    """What the claims are made of, read in two queries."""
+
+    account_id: str
+    status: str
+    trust_level: str
+    legacy: bool
+    name: str | None = None
+    birth_date: date | None = None
+    # kind → (value, verified): the first verified one of each kind, else the first.
+    identifiers: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+
+_PERSON = sql.Sql(
+    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date FROM accounts a "
+    "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE a.id = :account_id"
+)
+_IDENTIFIERS = sql.Sql(
+    "SELECT kind, value, verified_at FROM account_identifiers WHERE account_id = :account_id "
+    "ORDER BY id"
+)
+
+
+def needs_identifiers(scopes: list[str] | tuple[str, ...] | set[str]) -> bool:
+    return any(s in scopes for s in ("email", "phone", "cpf", "beneficiary"))
+
+
+_PERSON_OF_GRANT = sql.Sql(
+    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, g.revoked_at, "
+    "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti) "
+    "FROM oidc_grants g JOIN accounts a ON a.id = g.account_id "
+    "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE g.id = :grant_id"
+)
+
+
+def _person(row: tuple) -> Person:
+    return Person(
+        account_id=row[0],
+        status=row[1],
+        trust_level=row[2],
+        legacy=bool(row[3]),
+        name=row[4],
+        birth_date=sql.day(row[5]),
+    )
+
+
+async def _identifiers(tx: sql.Tx, person: Person) -> Person:
+    for kind, value, verified_at in await tx.all(_IDENTIFIERS, account_id=person.account_id):
+        known = person.identifiers.get(kind)
+        if known is None or (not known[1] and verified_at is not None):
+            person.identifiers[kind] = (value, verified_at is not None)
+    return person
+
+
+async def load_person(tx: sql.Tx, account_id: str, *, identifiers: bool = True) -> Person | None:
+    """The person behind an account, in one query (two when identifiers are needed)."""
+    row = await tx.one(_PERSON, account_id=account_id)
+    if row is None:
+        return None
+    person = _person(row)
+    return await _identifiers(tx, person) if identifiers else person
+
+
+async def person_of_token(
+    tx: sql.Tx, grant_id: str, jti: str | None, *, identifiers: bool
+) -> Person | None:
+    """UserInfo's read: the person behind an access token's grant, in the same query that
+    checks neither the grant nor the token was revoked; None when one was."""
+    row = await tx.one(_PERSON_OF_GRANT, grant_id=grant_id, jti=jti or "")
+    if row is None or row[6] is not None or row[7]:
+        return None
+    person = _person(row)
+    return await _identifiers(tx, person) if identifiers else person
+
+
+def trust_method(person: Person) -> str:
+    """How the trust level was reached. Registration matches the registry; a legacy import
+    came with the organisation's old portal. Later: ``face``, ``bank`` (issue 4)."""
+    return "legacy_import" if person.legacy else "registry_match"
+
+
+def claims_for(person: Person, scopes: list[str] | tuple[str, ...] | set[str], sub: str) -> dict:
+    """§5.3.2: the UserInfo response for the granted scopes; absent values are left out."""
+    claims: dict = {"sub": sub}
+    if "profile" in scopes:
+        if person.name:
+            claims["name"] = person.name
+        if person.birth_date:
+            claims["birthdate"] = person.birth_date.isoformat()
+    if "email" in scopes:
+        value, verified = person.identifiers.get("email", (None, False))
+        if value and verified:
+            claims["email"] = value
+            claims["email_verified"] = True
+    if "phone" in scopes:
+        value, verified = person.identifiers.get("phone", (None, False))
+        if value and verified:
+            claims["phone_number"] = value
+            claims["phone_number_verified"] = True
+    if "cpf" in scopes and "cpf" in person.identifiers:
+        claims["cpf"] = person.identifiers["cpf"][0]
+    if "beneficiary" in scopes and "card" in person.identifiers:
+        claims["card_number"] = person.identifiers["card"][0]
+    if "trust" in scopes:
+        claims["trust_level"] = person.trust_level
+        claims["trust_level_method"] = trust_method(person)
+    return claims

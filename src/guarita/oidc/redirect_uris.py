@@ -1,0 +1,64 @@
+"""Redirect URI registration and matching (RFC 6749 §3.1.2, RFC 9700 §4.1.3, RFC 8252 §7.3).
+
+Matching is exact string comparison, with one exception: a loopback IP literal with ``http``
+(a native app's redirect, RFC 8252 §7.3) matches on any port, because the app picks a free port
+at run time. Loopback addresses are reachable only from the same machine, so this opens nothing.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
+
+
+def _without_port(uri: str) -> tuple[str, str] | None:
+    parts = urlsplit(uri)
+    if parts.scheme != "http":
+        return None
+    if "@" in parts.netloc:
+        return None
+    host = parts.netloc
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name not in LOOPBACK_HOSTS:
+        return None
+    return name, urlunsplit(("http", name, parts.path, parts.query, parts.fragment))
+
+
+def matches(registered: list[str], requested: str) -> bool:
+    if requested in registered:
+        return True
+    wanted = _without_port(requested)
+    if wanted is None:
+        return False
+    try:
+        urlsplit(requested).port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return any(_without_port(uri) == wanted for uri in registered)
+
+
+def problem(uri: str, *, native: bool = False) -> str | None:
+    """Why ``uri`` cannot be registered (pt-BR), or None.
+
+    No fragment (§3.1.2); https, except http on loopback (development, native apps) and, for
+    native apps, a private-use scheme in reverse-domain form (RFC 8252 §7.1).
+    """
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"endereço inválido: {uri}"
+    if parts.fragment or "#" in uri:
+        return f"o endereço não pode ter fragmento (#): {uri}"
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+        return None
+    if (
+        native
+        and "." in parts.scheme
+        and parts.scheme not in ("http", "https")
+        and not parts.netloc
+    ):
+        return None
+    return f"use https (ou http só em 127.0.0.1/localhost): {uri}"

@@ -1,0 +1,104 @@
+"""The successful token response (RFC 6749 §5.1; OpenID Connect Core 1.0 §3.1.3.3).
+
+One place that signs what a grant hands out: the access token (RFC 9068), the ID token when
+the grant came from an authorization with ``openid``, and the refresh token already stored by
+the grant handler. Signing happens after the database transaction has committed, so no
+transaction waits on cryptography.
+"""
+
+from __future__ import annotations
+
+from guarita.oidc import acr as acr_values
+from guarita.oidc.clients import Client
+from guarita.oidc.grants import GrantRow
+from guarita.oidc.keys import keystore
+from guarita.oidc.settings import for_runtime, issuer
+from guarita.oidc.subject import subject
+from guarita.oidc.tokens import Authentication, access_token, id_token
+from guarita.runtime import Runtime
+
+
+def sub_for(runtime: Runtime, client: Client, account_id: str) -> str:
+    return subject(
+        account_id, client.subject_type, client.sector_identifier, runtime.settings.secret()
+    )
+
+
+def audience(runtime: Runtime) -> str:
+    return for_runtime(runtime).access_token_audience or issuer(runtime)
+
+
+async def for_grant(
+    runtime: Runtime,
+    client: Client,
+    grant: GrantRow,
+    *,
+    scope: str,
+    refresh_token: str | None,
+    nonce: str | None,
+    with_id_token: bool,
+) -> dict:
+    settings = for_runtime(runtime)
+    store = await keystore(runtime)
+    auth = Authentication(
+        sub=sub_for(runtime, client, grant.account_id),
+        auth_time=int(grant.auth_time.timestamp()),
+        acr=grant.acr or acr_values.value_of("bronze"),
+        amr=grant.amr,
+        sid=grant.sid,
+    )
+    token, _ = access_token(
+        store,
+        issuer=issuer(runtime),
+        audience=audience(runtime),
+        client_id=client.id,
+        alg=settings.access_token_alg,
+        sub=auth.sub,
+        scope=scope,
+        ttl=settings.access_token_ttl_seconds,
+        auth=auth,
+        grant_id=grant.id,
+    )
+    body = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": settings.access_token_ttl_seconds,
+        "scope": scope,
+    }
+    if with_id_token and "openid" in scope.split():
+        body["id_token"] = id_token(
+            store,
+            issuer=issuer(runtime),
+            client_id=client.id,
+            alg=client.id_token_alg,
+            auth=auth,
+            nonce=nonce,
+            ttl=settings.id_token_ttl_seconds,
+        )
+    if refresh_token:
+        body["refresh_token"] = refresh_token
+    return body
+
+
+async def for_client(runtime: Runtime, client: Client, scope: str) -> dict:
+    """RFC 6749 §4.4.3: a back end acting for itself gets an access token and nothing else."""
+    settings = for_runtime(runtime)
+    store = await keystore(runtime)
+    token, _ = access_token(
+        store,
+        issuer=issuer(runtime),
+        audience=audience(runtime),
+        client_id=client.id,
+        alg=settings.access_token_alg,
+        sub=client.id,
+        scope=scope,
+        ttl=settings.access_token_ttl_seconds,
+    )
+    body = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": settings.access_token_ttl_seconds,
+    }
+    if scope:
+        body["scope"] = scope
+    return body
