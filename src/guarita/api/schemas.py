@@ -20,7 +20,11 @@ class ErrorEnvelope(BaseModel):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorEnvelope, "description": "Erro com código estável"} for status in statuses}
+    """The error answers of an operation. One that validates its input (422) also answers 400
+    ``validation_error`` when the body cannot even be read (not UTF-8, not JSON): FastAPI refuses
+    it before validation. Found by the API fuzzing (tests/fuzz)."""
+    wanted = set(statuses) | ({400} if 422 in statuses else set())
+    return {status: {"model": ErrorEnvelope, "description": "Erro com código estável"} for status in sorted(wanted)}
 
 
 class Strict(BaseModel):

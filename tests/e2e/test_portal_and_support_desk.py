@@ -1,0 +1,161 @@
+"""Single sign-on through the demo portal (issue 5) and the support desk registering an e-mail
+for a caller (issue 6), in the browser."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import Journey
+from tests.e2e.stack import Stack
+from tests.e2e.test_journeys import press
+from tests.interop.conftest import stop, wait_until_up
+from tests.support.server import ROOT, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
+
+
+@pytest.fixture(scope="module")
+def portal(stack: Stack, tmp_path_factory):  # noqa: ANN201
+    """The demo portal (examples/portal) served next to Guarita, as ``make run`` does."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    client = stack.cli("clients", "ensure-demo-portal", "--redirect-uri", url + "/callback",
+                       "--post-logout-redirect-uri", url + "/saiu")
+    directory = tmp_path_factory.mktemp("portal")
+    env = {**stack.env, "PORTAL_URL": url, "PORTAL_GUARITA_URL": stack.base_url,
+           "PORTAL_CLIENT_ID": client["client_id"], "PORTAL_CLIENT_SECRET": client["client_secret"]}
+    with (directory / "portal.log").open("w") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "examples" / "portal"),
+             "--factory", "app:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"],
+            env=env, cwd=directory, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        try:
+            wait_until_up(url + "/", process)
+            yield url
+        finally:
+            stop(process)
+
+
+def test_single_sign_on_through_the_demo_portal(journey: Journey, stack: Stack, portal: str):
+    """Ana (demo, old-portal account) enters the Portal do Beneficiário with Guarita, is known
+    by Guarita's own pages without signing in again, and leaves both from the portal."""
+    from guarita.services.demo import DEMO_LEGACY_PASSWORD
+
+    j, page = journey, journey.page
+    ana = stack.demo["200100033"]
+    page.goto(portal + "/")
+    j.check("portal-inicio", own=False)
+    page.get_by_role("link", name="Entrar com a conta do Instituto").click()
+    page.wait_for_url(re.compile(re.escape(stack.base_url) + r"/entrar"))
+    j.check("guarita-entrar")
+    page.get_by_label("CPF, número da carteirinha ou e-mail").fill(ana.card)
+    page.get_by_label("Senha", exact=True).fill(DEMO_LEGACY_PASSWORD)
+    with page.expect_navigation(url=re.compile("^" + re.escape(portal) + r"/$")):
+        page.get_by_role("button", name="Entrar", exact=True).click()
+    expect(page.locator("#name")).to_have_text(ana.name)
+    expect(page.locator("#card")).to_have_text(ana.card)
+    j.check("portal-conectado", own=False)
+
+    # Single sign-on: Guarita's account page knows her already.
+    page.goto(stack.base_url + "/conta")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Olá, Ana")
+    j.check("guarita-conta")
+
+    page.goto(portal + "/")
+    page.get_by_role("button", name="Sair").click()
+    page.wait_for_url(re.compile(re.escape(portal) + r"/saiu"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Você saiu")
+    j.check("portal-saiu", own=False)
+    page.goto(stack.base_url + "/conta")
+    page.wait_for_url(re.compile(r"/entrar"))  # Guarita's session ended too
+    j.finish()
+
+
+def _totp(secret: str, steps_from_now: int) -> str:
+    """A code of the step before or after this one: RFC 6238 §5.2 drift window of one step,
+    so enrolment and sign-in need not wait 30 s for the next step (each step is used once)."""
+    now = int(datetime.now(UTC).timestamp())
+    return pyotp.TOTP(secret).at(now + 30 * steps_from_now)
+
+
+def test_support_desk_registers_an_email(journey: Journey, stack: Stack):
+    """Benedito (demo: no e-mail, no phone) calls the desk. An agent added with ``guarita staff
+    add`` enrols, signs in, finds him by CPF, checks who is calling, registers his e-mail with a
+    code he reads back; then Benedito signs in with that e-mail."""
+    from guarita.services.demo import DEMO_LEGACY_PASSWORD
+
+    j, page = journey, journey.page
+    benedito = stack.demo["200100068"]
+    new_email = "benedito.santos@example.org"
+    agent = stack.cli("staff", "add", "--email", "ana.atendente@example.org", "--name",
+                      "Ana Atendente", "--role", "agent")
+
+    page.goto(agent["enrolment_link"].replace(stack.env["GUARITA_BASE_URL"], stack.base_url))
+    j.check("atendimento-ativar", desk=True)
+    secret = page.locator(".totp-secret").inner_text().replace(" ", "")
+    page.get_by_label("Senha", exact=True).fill("frase longa da equipe de atendimento")
+    page.get_by_label("Repita a senha").fill("frase longa da equipe de atendimento")
+    page.get_by_label("Código que o aplicativo mostra agora").fill(_totp(secret, -1))
+    press(page, "Ativar acesso")
+    expect(page.locator("main")).to_contain_text("Guarde agora")
+    j.check("atendimento-codigos", desk=True)
+
+    page.get_by_role("link", name=re.compile("Já guardei os códigos")).click()
+    page.wait_for_url(re.compile(r"/atendimento$"))
+    # Enrolment leaves her signed in; she signs out and in again, as on her next shift.
+    with page.expect_navigation():
+        page.locator("form.console-signout").get_by_role("button", name="Sair").click()
+    page.goto(stack.base_url + "/atendimento/entrar")
+    j.check("atendimento-entrar", desk=True)
+    page.get_by_label("E-mail").fill("ana.atendente@example.org")
+    page.get_by_label("Senha", exact=True).fill("frase longa da equipe de atendimento")
+    page.get_by_label("Código do aplicativo autenticador").fill(_totp(secret, +1))
+    press(page, "Entrar", r"/atendimento")
+    j.check("atendimento-inicio", desk=True)
+
+    page.get_by_label("CPF, carteirinha, e-mail, celular ou nome").fill(benedito.cpf_dotted)
+    press(page, "Buscar")
+    j.check("atendimento-resultado", desk=True)
+    page.locator("main a[href^='/atendimento/pessoas/']").first.click()
+    page.wait_for_url(re.compile(r"/atendimento/pessoas/\d+$"))
+    j.check("atendimento-pessoa", desk=True)
+
+    page.locator("#check-reason").select_option("contato")
+    page.get_by_label("Data de nascimento que a pessoa disse").fill(benedito.birth_br)
+    page.get_by_label("CPF que a pessoa disse").fill(benedito.cpf)
+    press(page, "Conferir")
+    expect(page.locator("main")).to_contain_text("Confere.")
+    j.check("atendimento-conferido", desk=True)
+
+    page.locator("#contact-kind").select_option("email")
+    page.get_by_label("Novo e-mail ou celular").fill(new_email)
+    page.locator("#contact-reason").select_option("contato")
+    before = stack.last_message_id(new_email)
+    press(page, "Enviar código")
+    j.check("atendimento-codigo", desk=True)
+    page.get_by_label("Código que a pessoa leu").fill(stack.code_for(new_email, after=before))
+    press(page, "Confirmar contato")
+    expect(page.locator("main")).to_contain_text("Contato confirmado")
+    j.check("atendimento-contato-confirmado", desk=True)
+
+    # Benedito, at home, signs in with the e-mail the desk registered.
+    home = page.context.browser.new_context(viewport=page.viewport_size, locale="pt-BR")
+    try:
+        own = home.new_page()
+        own.goto(stack.base_url + "/entrar")
+        own.get_by_label("CPF, número da carteirinha ou e-mail").fill(new_email)
+        own.get_by_label("Senha", exact=True).fill(DEMO_LEGACY_PASSWORD)
+        press(own, "Entrar", r"/conta")
+        expect(own.locator("main")).to_contain_text(new_email)
+    finally:
+        home.close()
+    j.finish()
