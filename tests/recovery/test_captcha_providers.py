@@ -63,3 +63,29 @@ async def test_provider_down_or_hanging_fails_closed_in_bounded_time(runtime, pr
     with pytest.raises(GuaritaError):
         await captcha.verify(runtime, "token")
     assert time.monotonic() - started < 30  # bounded by the client timeout, not forever
+
+
+async def test_pages_show_the_chosen_provider_and_forward_its_answer(runtime, provider):
+    import httpx
+
+    from guarita.app import create_app
+    from tests.support.html import submit
+
+    settings = runtime.settings
+    settings.captcha = "hcaptcha"
+    settings.captcha_site_key = "chave-do-site"
+    settings.captcha_secret = SecretStr("segredo")
+    settings.captcha_verify_url = f"{provider.url}/siteverify"
+    provider.respond(200, body=json.dumps({"success": True}))
+    app = create_app(runtime=runtime)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        page = await client.get("/esqueci-minha-senha")
+        assert 'class="h-captcha"' in page.text and 'data-sitekey="chave-do-site"' in page.text
+        assert "altcha-widget" not in page.text
+        assert "https://js.hcaptcha.com/1/api.js" in page.text
+        assert "https://*.hcaptcha.com" in page.headers["content-security-policy"]
+        answer = await submit(client, "/esqueci-minha-senha",
+                              {"identifier": "52998224725", "h-captcha-response": "resposta-do-widget"})
+        assert answer.status_code == 303
+    assert provider.requests[0].form()["response"] == "resposta-do-widget"

@@ -43,6 +43,33 @@ SITEVERIFY = {
 }
 TIMEOUT = httpx.Timeout(5.0)
 
+# The browser side of each provider: its script, the origins the CSP must allow, the widget's
+# class, and the form field its widget fills in.
+WIDGETS = {
+    "hcaptcha": {"script": "https://js.hcaptcha.com/1/api.js",
+                 "origins": ("https://hcaptcha.com", "https://*.hcaptcha.com"),
+                 "css_class": "h-captcha", "field": "h-captcha-response"},
+    "recaptcha": {"script": "https://www.google.com/recaptcha/api.js",
+                  "origins": ("https://www.google.com", "https://www.gstatic.com"),
+                  "css_class": "g-recaptcha", "field": "g-recaptcha-response"},
+    "turnstile": {"script": "https://challenges.cloudflare.com/turnstile/v0/api.js",
+                  "origins": ("https://challenges.cloudflare.com",),
+                  "css_class": "cf-turnstile", "field": "cf-turnstile-response"},
+}
+
+
+def response_from_form(settings: Settings, values: dict[str, str]) -> str | None:
+    """The captcha answer a page's form carried, whichever widget filled it in."""
+    widget = WIDGETS.get(settings.captcha)
+    if widget is not None:
+        return values.get(widget["field"]) or values.get("captcha")
+    return values.get("captcha")
+
+
+def csp_origins(settings: Settings) -> tuple[str, ...]:
+    widget = WIDGETS.get(settings.captcha)
+    return widget["origins"] if widget else ()
+
 
 def _altcha_key(settings: Settings) -> bytes:
     # A key of its own, so a leaked challenge signature says nothing about other HMACs.

@@ -24,9 +24,9 @@ LATENCY = Histogram(
 
 # No inline script anywhere: every script is a file under /static (SECURITY.md).
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; form-action 'self' {forms}; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "default-src 'self'; script-src 'self'{extra}; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'{extra}; worker-src 'self' blob:; frame-src 'self'{extra}; "
+    "form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 
@@ -34,9 +34,13 @@ class SecurityMiddleware:
     def __init__(self, app, settings: Settings):  # noqa: ANN001
         self.app = app
         self.settings = settings
+        from guarita.methods.captcha import csp_origins
+
         forms = "http: https:"  # OIDC redirects after a form post go to the clients' hosts.
+        # A third-party captcha (settings.captcha) needs its script and frames; ALTCHA needs none.
+        extra = "".join(f" {origin}" for origin in csp_origins(settings))
         headers = [
-            (b"content-security-policy", CSP.format(forms=forms).encode()),
+            (b"content-security-policy", CSP.format(forms=forms, extra=extra).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"x-frame-options", b"DENY"),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.methods import captcha
 from guarita.services import recovery, recovery_kba
 from guarita.web import forms
 from guarita.web.auth import load_session, request_context, runtime_of
@@ -68,8 +69,10 @@ async def identifier_submit(request: Request) -> Response:
     await load_session(request)
     values = await forms.read(request)
     try:
-        started = await recovery.start(runtime_of(request), values.get("identifier", ""),
-                                       values.get("captcha"), request_context(request))
+        runtime = runtime_of(request)
+        started = await recovery.start(runtime, values.get("identifier", ""),
+                                       captcha.response_from_form(runtime.settings, values),
+                                       request_context(request))
     except GuaritaError as error:
         return _page(request, "recovery/identifier.html", error=error,
                      values={"identifier": values.get("identifier", "")}, expired=False)
@@ -198,7 +201,8 @@ async def kba_submit(request: Request) -> Response:
     try:
         started = await recovery_kba.start(runtime, recovery_kba.KbaInput(
             identifier=values.get("identifier", ""), cpf=values.get("cpf", ""),
-            birth_date=values.get("birth_date", ""), captcha=values.get("captcha"),
+            birth_date=values.get("birth_date", ""),
+            captcha=captcha.response_from_form(runtime.settings, values),
             password=values.get("password"), password_confirmation=values.get("password_confirmation"),
         ), request_context(request))
     except GuaritaError as error:
