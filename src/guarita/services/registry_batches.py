@@ -37,7 +37,8 @@ PROCESS_THRESHOLD = 4 * 1024 * 1024
 # The child imports this module by name, from the same source tree as the parent.
 _CHILD_MODULE = "guarita.services.registry_batches"
 _SOURCE_ROOT = str(Path(guarita.__file__).resolve().parent.parent)
-# How far (bytes of pickled batches) the child may read ahead of the writer: a few batches.
+# asyncio stops reading the child's pipe beyond twice this (8 MB of pickled batches, some
+# thirty of 2,000 rows): the child then waits, so memory stays bounded.
 _BUFFER = 4 * 1024 * 1024
 
 
@@ -70,7 +71,11 @@ def batches(
 ) -> AsyncIterator[Batch]:
     """Batches read ahead of the caller; ``in_process=None`` decides by the file's size."""
     if in_process is None:
-        in_process = checked.size > PROCESS_THRESHOLD and (os.cpu_count() or 1) > 1
+        in_process = (
+            checked.size > PROCESS_THRESHOLD
+            and (os.cpu_count() or 1) > 1
+            and bool(sys.executable)  # embedded interpreters have none to start
+        )
     if in_process:
         return _in_process(checked, limits, today, size)
     return _in_thread(read_batches(checked, limits, today, size))

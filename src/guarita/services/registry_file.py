@@ -72,6 +72,8 @@ def check_file(path: str | os.PathLike[str]) -> CheckedFile:
         raise RegistryFileError(f"Arquivo não encontrado: {path}")
     if path.is_dir():
         raise RegistryFileError(f"{path} é uma pasta, não um arquivo CSV.")
+    if not path.is_file():  # a pipe or a device would be read twice, or forever
+        raise RegistryFileError(f"{path} não é um arquivo comum.")
     try:
         size, digest = _scan_utf8(path)
     except PermissionError as exc:

@@ -13,7 +13,7 @@ How it stays fast and small (``docs/registry-import.md`` has the figures):
   each and writes with executemany (SQLAlchemy Core), never one ORM object per row;
 - the next batch is read and normalised while the current one is written, by a child process
   for large files (``registry_batches``): parsing (e-mail and phone validation above all) costs
-  more than writing, and a second core halves the time;
+  more than writing, and this puts a second core to work on it;
 - the cards already seen in this file are remembered in a temporary table of the import's own
   connection, not in Python memory, so a card repeated 900,000 lines later is still caught and
   memory does not grow with the file.
@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
@@ -52,7 +53,7 @@ from guarita.domain.hashing import algorithm_of
 from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
 from guarita.services.registry_batches import Item, batches
-from guarita.services.registry_file import check_file
+from guarita.services.registry_file import RegistryFileError, check_file
 from guarita.services.registry_rows import COMPARED, CardLimits, RegistryRow, RowRejected
 from guarita.storage.audit import RequestContext, record, record_many
 from guarita.storage.tables import Account, AccountIdentifier, Beneficiary, Credential
@@ -140,10 +141,12 @@ class ImportReport:
         self.warned += len(batch.warnings)
         self.legacy_accounts_created += len(batch.legacy_account_ids)
         self.legacy_passwords_updated += batch.legacy_passwords_updated
+        # Each check of a batch rejects in its own pass: put the lines back in file order.
+        by_line = attrgetter("line")
         room = LISTED_MAX - len(self.rejections)
-        self.rejections.extend(batch.rejections[: max(room, 0)])
+        self.rejections.extend(sorted(batch.rejections, key=by_line)[: max(room, 0)])
         room = LISTED_MAX - len(self.warnings)
-        self.warnings.extend(batch.warnings[: max(room, 0)])
+        self.warnings.extend(sorted(batch.warnings, key=by_line)[: max(room, 0)])
 
 
 async def import_beneficiaries(
@@ -174,10 +177,19 @@ async def import_beneficiaries(
 
     source = batches(checked, limits, today, batch_size, in_process=read_in_process)
     async with runtime.db.engine.connect() as conn, _seen_cards(conn) as seen, aclosing(source):
-        async for items, done in source:
-            report._merge(await importer.apply(conn, seen, items))
-            if progress is not None:
-                progress(done, checked.size, report.rows)
+        try:
+            async for items, done in source:
+                report._merge(await importer.apply(conn, seen, items))
+                if progress is not None:
+                    progress(done, checked.size, report.rows)
+        except RegistryFileError as exc:
+            if not report.rows:
+                raise
+            # The file changed after check_file (a copy still running): say what was kept.
+            raise RegistryFileError(
+                f"{exc} As {report.rows} linhas anteriores já foram importadas; corrija o "
+                "arquivo e importe de novo (nada será duplicado)."
+            ) from exc
         report.seconds = time.perf_counter() - started
         async with conn.begin():
             session = AsyncSession(bind=conn)
@@ -272,7 +284,7 @@ class _Importer:
         result = _BatchResult()
         now = utcnow()
         rows = await _drop_repeated_cards(conn, seen, items, result)
-        rows = await _drop_taken_cpfs(conn, rows, result)
+        rows = await _drop_taken_cpfs(conn, seen, rows, result)
         stored = await _stored_by_card(conn, [row.card_number for row in rows])
 
         inserts: list[RegistryRow] = []
@@ -356,11 +368,12 @@ async def _drop_repeated_cards(
 
 
 async def _drop_taken_cpfs(
-    conn: AsyncConnection, rows: list[RegistryRow], result: _BatchResult
+    conn: AsyncConnection, seen: Table, rows: list[RegistryRow], result: _BatchResult
 ) -> list[RegistryRow]:
     """A CPF is one person: refuse it on a second card (stored, or earlier in this file).
 
-    Earlier batches of this file are already stored, so the stored rows answer for them.
+    Earlier batches of this file are already stored, so the stored rows answer for them; the
+    table of seen cards tells whether that other card came from this file, and on which line.
     """
     cpfs = {row.cpf for row in rows if row.cpf}
     owners: dict[str, set[str]] = {}
@@ -372,27 +385,40 @@ async def _drop_taken_cpfs(
         )
         for cpf, card in found:
             owners.setdefault(cpf, set()).add(card)
+    conflicts = {
+        min(cards - {row.card_number})
+        for row in rows
+        if row.cpf and (cards := owners.get(row.cpf, set())) - {row.card_number}
+    }
+    line_of: dict[str, int] = {}
+    if conflicts:
+        found = await conn.execute(
+            select(seen.c.card_number, seen.c.line).where(seen.c.card_number.in_(conflicts))
+        )
+        line_of = dict(found.all())
     in_batch: dict[str, RegistryRow] = {}
     kept: list[RegistryRow] = []
     for row in rows:
         if row.cpf:
             others = owners.get(row.cpf, set()) - {row.card_number}
             if others:
-                result.reject(
-                    row.line, row.card_number, f"CPF já pertence à carteirinha {min(others)}"
-                )
+                owner = min(others)
+                result.reject(row.line, row.card_number, _cpf_taken(owner, line_of.get(owner)))
                 continue
             earlier = in_batch.get(row.cpf)
             if earlier is not None and earlier.card_number != row.card_number:
                 result.reject(
-                    row.line,
-                    row.card_number,
-                    f"CPF já pertence à carteirinha {earlier.card_number} (linha {earlier.line})",
+                    row.line, row.card_number, _cpf_taken(earlier.card_number, earlier.line)
                 )
                 continue
             in_batch[row.cpf] = row
         kept.append(row)
     return kept
+
+
+def _cpf_taken(card: str, line: int | None) -> str:
+    where = f" (linha {line})" if line is not None else ""
+    return f"CPF já pertence à carteirinha {card}{where}"
 
 
 async def _stored_by_card(conn: AsyncConnection, cards: list[str]) -> dict[str, _Stored]:

@@ -31,6 +31,11 @@ HASH_MAX = 255
 _SHOWN_MAX = 40
 
 
+def _shown(raw: str) -> str:
+    """Raw text fit to print: short, and no control characters (no terminal escapes)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in raw[:_SHOWN_MAX])
+
+
 @dataclass(frozen=True, slots=True)
 class CardLimits:
     """``settings.card_min_length``/``card_max_length``, never above the column (20)."""
@@ -139,7 +144,7 @@ class RowNormaliser:
         if len(fields) != file.width:
             card = ""
             if len(fields) > pos["card_number"]:
-                card = fields[pos["card_number"]][:_SHOWN_MAX]
+                card = _shown(fields[pos["card_number"]])
             raise RowRejected(
                 raw.line, card, f"a linha tem {len(fields)} colunas e o cabeçalho tem {file.width}"
             )
@@ -207,7 +212,7 @@ class RowNormaliser:
                 reasons.append(reason)
 
         if reasons:
-            shown = card if card is not None else card_text[:_SHOWN_MAX]
+            shown = card if card is not None else _shown(card_text)
             raise RowRejected(raw.line, shown, "; ".join(reasons), valid_card=card is not None)
         assert card is not None and birth is not None  # otherwise ``reasons`` is not empty
         return RegistryRow(
