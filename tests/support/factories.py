@@ -6,6 +6,7 @@ import random
 from datetime import date
 
 from guarita.runtime import Runtime
+from guarita.services.registry_rows import name_search_key
 from guarita.storage.tables import Beneficiary
 
 STRONG = "uma frase bem comprida para lembrar"
@@ -40,7 +41,7 @@ async def add_beneficiary(
     elif cpf == "":
         cpf = None
     row = Beneficiary(
-        card_number=card, cpf=cpf, birth_date=birth, name=name, name_search=name.lower(),
+        card_number=card, cpf=cpf, birth_date=birth, name=name, name_search=name_search_key(name),
         email=email, phone=phone, legacy_password_hash=legacy_password_hash,
     )
     async with runtime.db.transaction() as session:

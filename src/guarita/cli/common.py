@@ -87,5 +87,5 @@ def run_guarded(app: typer.Typer) -> None:
         message = _friendly(exc)
         if message is None:
             raise
-        errors.print(f"[red]Erro:[/red] {message}", highlight=False)
+        errors.print(f"[red]Erro:[/red] {message}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
