@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from guarita.config import Environment, Settings
+from guarita.config import Environment, PasswordPolicy, Settings
 from guarita.runtime import Runtime
 from tests.support import postgres
 from tests.support.databases import PostgresFactory, SqliteFactory
@@ -73,6 +73,8 @@ def make_settings(database_url: str, **overrides) -> Settings:  # noqa: ANN003
         run_worker_in_server=False,
         captcha="altcha",
         captcha_cost=50,  # the widget's real cost is 5000; the suite solves thousands
+        # No padding of wrong-password answers except where a test measures it.
+        password=PasswordPolicy(failure_floor_ms=0),
     )
     values.update(overrides)
     return Settings(**values)

@@ -67,6 +67,10 @@ class PasswordPolicy(BaseModel):
     min_length_single_factor: int = 15
     min_length_multi_factor: int = 8
     max_length: int = 128
+    # A wrong password is answered no sooner than this: legacy hashes (PBKDF2 600k ≈ 200 ms,
+    # bcrypt) cost more than the argon2id dummy of unknown identifiers, and the difference
+    # would tell which CPFs have an imported account (SECURITY.md › Account enumeration).
+    failure_floor_ms: int = 400
 
 
 class LockoutPolicy(BaseModel):

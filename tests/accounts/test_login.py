@@ -193,3 +193,15 @@ async def test_ip_rate_limit(runtime):
     with pytest.raises(GuaritaError) as exc:  # another address is not affected
         await sign_in(runtime, "outro@example.com", "x" * 20, RequestContext(ip="192.0.2.2"))
     assert exc.value.code is ErrorCode.INVALID_CREDENTIALS
+
+
+async def test_parallel_guesses_cannot_slip_past_the_lockout(runtime):
+    b = await registered(runtime)
+    runtime.settings.rate_limits.login = "1000/300"
+    results = await asyncio.gather(
+        *(sign_in(runtime, b.card_number, f"errada numero {i} bem longa", CTX) for i in range(40)),
+        return_exceptions=True,
+    )
+    checked = [r for r in results if isinstance(r, GuaritaError) and r.code is ErrorCode.INVALID_CREDENTIALS]
+    waited = [r for r in results if isinstance(r, GuaritaError) and r.code is ErrorCode.TOO_MANY_ATTEMPTS]
+    assert len(checked) == 5 and len(waited) == 35, (len(checked), len(waited))

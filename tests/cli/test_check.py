@@ -47,3 +47,9 @@ def test_check_passes_in_development_and_reports_an_unreachable_database():
     assert run("check", **server_env(url, GUARITA_ENV="development")).returncode == 0
     down = run("check", **server_env("postgresql+asyncpg://x@127.0.0.1:9/nada"))
     assert down.returncode == 1 and "não responde" in down.stdout and "Traceback" not in down.stderr
+
+
+def test_development_mode_serves_only_on_loopback():
+    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/c.db"
+    result = run("serve", "--host", "0.0.0.0", "--port", "1", **server_env(url, GUARITA_ENV="development"))
+    assert result.returncode == 1 and "127.0.0.1" in result.stderr and "Traceback" not in result.stderr

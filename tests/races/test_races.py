@@ -81,11 +81,11 @@ async def test_new_password_of_one_recovery_set_twice_at_once(runtime):
     b = await registered(runtime)
     flow = await started(runtime, b.cpf)
     await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
-    await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
     other = "uma segunda frase nova para a conta"
     results = await asyncio.gather(
-        recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX),
-        recovery.set_password(runtime, flow.recovery_id, other, other, CTX),
+        recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX),
+        recovery.set_password(runtime, verified.recovery_id, other, other, CTX),
         return_exceptions=True,
     )
     wins, losses = _split(results)
@@ -104,8 +104,8 @@ async def test_not_me_link_used_twice_at_once(runtime):
     b = await registered(runtime)
     flow = await started(runtime, b.cpf)
     await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
-    await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     async with runtime.db.transaction() as session:
         from guarita.storage.tables import OutboxMessage
 

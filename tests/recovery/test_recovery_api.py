@@ -50,6 +50,9 @@ async def test_whole_recovery_over_the_api(client, runtime):
     assert early.status_code == 409 and early.json()["error"]["code"] == "flow_state_invalid"
     ok = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": await last_code(runtime, b.email)})
     assert ok.status_code == 200 and ok.json()["state"] == "verified"
+    stale = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})
+    assert stale.status_code == 410  # only the request that proved the code can finish
+    rid = ok.json()["recovery_id"]
     weak = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": "curta", "password_confirmation": "curta"})
     assert weak.status_code == 422 and weak.json()["error"]["code"] == "weak_password"
     done = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})
@@ -125,6 +128,7 @@ async def test_kba_default_mode_opens_the_code_step_and_answers_alike(client, ru
     rid = (await client.post("/api/v1/recoveries/kba", json=dict(good, identifier=b.email, captcha=solve(runtime.settings)))).json()["recovery_id"]
     ok = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": await last_code(runtime, b.email)})
     assert ok.status_code == 200
+    rid = ok.json()["recovery_id"]
     assert (await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})).status_code == 204
     assert (await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": NEW})).status_code == 201
 

@@ -43,8 +43,12 @@ async def test_recovery_by_email_end_to_end(runtime):
     status = await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
     assert status.state == "code_sent" and status.attempts_left == 5
     code = await last_code(runtime, b.email)
-    assert (await recovery.submit_code(runtime, flow.recovery_id, code, CTX)).state == "verified"
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, code, CTX)
+    assert verified.state == "verified" and verified.recovery_id != flow.recovery_id
+    with pytest.raises(GuaritaError) as stale:  # the token that started the flow cannot finish it
+        await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    assert stale.value.code is ErrorCode.RECOVERY_EXPIRED
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     await sign_in(runtime, b.card_number, NEW, CTX)
     with pytest.raises(GuaritaError):
         await sign_in(runtime, b.card_number, STRONG, CTX)
@@ -61,8 +65,8 @@ async def test_recovery_by_sms(runtime):
     flow = await started(runtime, b.card_number)
     await recovery.request_code(runtime, flow.recovery_id, "sms", CTX)
     code = await last_code(runtime, b.phone)
-    await recovery.submit_code(runtime, flow.recovery_id, f"{code[:3]} {code[3:]}", CTX)
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, f"{code[:3]} {code[3:]}", CTX)
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     await sign_in(runtime, b.cpf, NEW, CTX)
 
 
@@ -168,8 +172,8 @@ async def test_legacy_person_recovers_by_cpf_then_signs_in_with_cpf_and_email(ru
     b, account_id = await legacy(runtime)
     flow = await started(runtime, b.cpf)
     await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
-    await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     await sign_in(runtime, b.cpf, NEW, CTX)
     await sign_in(runtime, b.email, NEW, CTX)
     async with runtime.db.transaction() as s:
@@ -186,8 +190,8 @@ async def test_recovery_clears_lockout_and_reenables_disabled_password(runtime):
             await sign_in(runtime, b.card_number, "errada errada errada", CTX)
     flow = await started(runtime, b.cpf)  # never blocked by the lockout
     await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
-    await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     await sign_in(runtime, b.card_number, NEW, CTX)
 
 
@@ -203,8 +207,8 @@ async def test_not_me_link_locks_the_account_once(runtime):
     b = await registered(runtime)
     flow = await started(runtime, b.cpf)
     await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
-    await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, await last_code(runtime, b.email), CTX)
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     async with runtime.db.transaction() as s:
         message = (await s.execute(select(OutboxMessage).where(OutboxMessage.template == "password_reset",
                                                                 OutboxMessage.channel == "email"))).scalar_one()
@@ -243,6 +247,6 @@ async def test_support_started_recovery_sends_to_the_chosen_contact(runtime):
         phone = (await s.execute(select(AccountIdentifier).where(AccountIdentifier.kind == "phone"))).scalar_one()
     flow = await recovery.start_for_account(runtime, phone.account_id, phone.id, CTX)
     code = await last_code(runtime, b.phone)
-    await recovery.submit_code(runtime, flow.recovery_id, code, CTX)
-    await recovery.set_password(runtime, flow.recovery_id, NEW, NEW, CTX)
+    verified = await recovery.submit_code(runtime, flow.recovery_id, code, CTX)
+    await recovery.set_password(runtime, verified.recovery_id, NEW, NEW, CTX)
     await sign_in(runtime, b.card_number, NEW, CTX)

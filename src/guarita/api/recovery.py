@@ -60,7 +60,8 @@ async def request_code(recovery_id: str, body: CodeRequest, request: Request) ->
              summary="Conferir o código", responses=error_responses(400, 409, 410, 429))
 async def submit_code(recovery_id: str, body: CodeSubmission, request: Request) -> RecoveryStatusOut:
     status = await recovery.submit_code(runtime_of(request), recovery_id, body.code, request_context(request))
-    return RecoveryStatusOut(state=status.state, expires_at=status.expires_at, attempts_left=status.attempts_left)
+    return RecoveryStatusOut(state=status.state, expires_at=status.expires_at,
+                             attempts_left=status.attempts_left, recovery_id=status.recovery_id)
 
 
 @router.post("/recoveries/{recovery_id}/password", status_code=204, summary="Criar a nova senha",

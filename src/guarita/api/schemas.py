@@ -126,6 +126,8 @@ class RecoveryStatusOut(BaseModel):
     state: str
     expires_at: datetime
     attempts_left: int
+    recovery_id: str = Field(description="o novo identificador da recuperação: use-o para criar a senha "
+                                         "(o anterior deixa de valer quando o código é aceito)")
 
 
 class NewPasswordRequest(Strict):

@@ -29,6 +29,13 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         cfg = settings()
+        bind = host or cfg.host
+        if not cfg.production and bind not in ("127.0.0.1", "localhost", "::1"):
+            # Development and test expose /dev/outbox, where every code can be read.
+            raise CliError(
+                f"GUARITA_ENV={cfg.env} serve só em 127.0.0.1 (as mensagens ficam visíveis em "
+                "/dev/outbox). Para servir em outro endereço, use GUARITA_ENV=production."
+            )
         if cfg.production:
             from guarita.cli.common import run_async
             from guarita.services.deployment import problems as deployment_problems
@@ -39,7 +46,7 @@ def register(app: typer.Typer) -> None:
         uvicorn.run(
             "guarita.app:serve_app",
             factory=True,
-            host=host or cfg.host,
+            host=bind,
             port=port or cfg.port,
             workers=workers,
             proxy_headers=bool(cfg.trusted_proxies),

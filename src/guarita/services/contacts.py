@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
@@ -111,6 +112,17 @@ async def confirm_verification(
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "code", context.ip)
     now = utcnow()
+    try:
+        return await _confirm(runtime, flow_id, code, context, account_id, now)
+    except IntegrityError as exc:
+        # Another account confirmed the same contact at the same moment (PostgreSQL lets both
+        # reach the insert; the unique index keeps one).
+        raise GuaritaError(ErrorCode.CONTACT_IN_USE, field="value") from exc
+
+
+async def _confirm(runtime: Runtime, flow_id: str, code: str, context: RequestContext,
+                   account_id: str | None, now: datetime) -> AccountIdentifier:
+    settings = runtime.settings
     async with runtime.db.transaction() as session:
         flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION)
         if account_id is not None and flow.account_id != account_id:

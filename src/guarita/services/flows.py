@@ -11,7 +11,7 @@ import math
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import Settings
@@ -39,6 +39,14 @@ async def load(session: AsyncSession, token: str | None, kind: str, *, for_updat
     if flow is None or flow.kind != kind or flow.expires_at <= utcnow():
         raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
     return flow
+
+
+async def rotate(session: AsyncSession, flow: Flow) -> str:
+    """Gives the flow a new token (the old one stops working) and returns it."""
+    token, id_hash = new_token()
+    await session.execute(update(Flow).where(Flow.id_hash == flow.id_hash).values(id_hash=id_hash))
+    flow.id_hash = id_hash
+    return token
 
 
 def check_resend(flow: Flow, settings: Settings, now: datetime) -> None:
@@ -85,7 +93,9 @@ async def redeem_code(
         .values(attempts=Flow.attempts + 1)
     )
     if counted.rowcount != 1:
-        await session.refresh(flow)
+        if not await _reload(session, flow):
+            # Another request proved the code meanwhile and the flow moved to a new token.
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         if flow.state == expected_state or flow.attempts >= policy.max_attempts:
             raise GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=(
                 "Você errou o código muitas vezes. Comece de novo ou ligue para a central de atendimento."),
@@ -108,6 +118,15 @@ async def redeem_code(
     if flow.attempts >= policy.max_attempts:
         await session.execute(update(Flow).where(Flow.id_hash == flow.id_hash).values(state="failed"))
     return False
+
+
+async def _reload(session: AsyncSession, flow: Flow) -> bool:
+    """Re-reads the flow; False when its row is gone under this token (rotated or removed)."""
+    found = (await session.execute(select(Flow.id_hash).where(Flow.id_hash == flow.id_hash))).first()
+    if found is None:
+        return False
+    await session.refresh(flow)
+    return True
 
 
 def attempts_left(flow: Flow, settings: Settings) -> int:

@@ -11,6 +11,8 @@ write lock, and 30 ms of argon2id under it would serialise every sign-in.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 
 from guarita.domain import identifiers as ids
@@ -43,7 +45,7 @@ class _Attempt:
     login_enabled: bool
     stored_hash: str | None
     usable: bool  # account active and password not disabled
-    failures: int = 0
+    failures: int = 0  # consecutive failures counting this attempt (begin_attempt)
 
 
 async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Attempt:
@@ -58,7 +60,8 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
         record_ = await accounts_repo.sign_in_record(session, candidates) if candidates else None
         found, account, credential = record_ or (None, None, None)
         key = throttling.subject_key(ACTION, account.id if account else None, typed)
-        failures, wait = await throttling.state(session, key)
+        if over_limit is None:
+            failures, wait = await throttling.begin_attempt(session, key, settings.lockout)
     if over_limit is not None:
         raise over_limit
     if wait:
@@ -87,9 +90,11 @@ async def sign_in(
     password = normalize(password)
     # Disabled accounts still pay for a verification: the timing must not tell them apart.
     stored = attempt.stored_hash if attempt.usable else None
+    started = time.monotonic()
     correct = await runtime.hasher.verify(stored, password)
     if not correct:
         await _failed(runtime, attempt, context)
+        await _pad(started, runtime.settings.password.failure_floor_ms)
         raise GuaritaError(ErrorCode.INVALID_CREDENTIALS)
     if not attempt.login_enabled:
         async with runtime.db.transaction() as session:
@@ -100,10 +105,19 @@ async def sign_in(
     return await _succeeded(runtime, attempt, password, context, with_session)
 
 
+async def _pad(started: float, floor_ms: int) -> None:
+    """Sleeps (no CPU) until ``floor_ms`` have passed since ``started``."""
+    left = floor_ms / 1000 - (time.monotonic() - started)
+    if left > 0:
+        await asyncio.sleep(left)
+
+
 async def _failed(runtime: Runtime, attempt: _Attempt, context: RequestContext) -> None:
+    """The attempt was already counted (``begin_attempt``); here it is audited, and the 100th
+    consecutive failure disables the password."""
     policy = runtime.settings.lockout
+    count = attempt.failures
     async with runtime.db.transaction() as session:
-        count = await throttling.record_failure(session, attempt.key, policy)
         if attempt.account_id:
             await record(session, AuditTag.LOGIN_FAILED, subject=attempt.account_id, context=context,
                          details={"reason": "invalid_credentials", "consecutive": count})
@@ -125,8 +139,7 @@ async def _succeeded(
     if runtime.hasher.needs_rehash(attempt.stored_hash):
         new_hash = await runtime.hasher.hash(password)
     async with runtime.db.transaction() as session:
-        if attempt.failures:
-            await throttling.reset(session, attempt.key)
+        await throttling.reset(session, attempt.key)
         if new_hash:
             old = algorithm_of(attempt.stored_hash).value
             await accounts_repo.set_password(session, attempt.account_id, new_hash)

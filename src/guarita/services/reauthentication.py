@@ -22,9 +22,13 @@ async def confirm_password(
     async with runtime.db.transaction() as session:
         wait = await throttling.locked_for(session, key)
         credential = await accounts_repo.password_of(session, current.account_id)
+        account = await accounts_repo.account(session, current.account_id)
     if wait:
         raise throttling.too_many(wait)
-    if not await runtime.hasher.verify(credential.hash if credential else None, normalize(password or "")):
+    # A disabled password (100 failures, or the owner's "Não foi você?") proves nothing.
+    usable = account is not None and account.status == "active" and account.password_disabled_at is None
+    stored = credential.hash if (credential and usable) else None
+    if not await runtime.hasher.verify(stored, normalize(password or "")):
         async with runtime.db.transaction() as session:
             await throttling.record_failure(session, key, runtime.settings.lockout)
             await record(session, AuditTag.LOGIN_FAILED, subject=current.account_id, context=context,

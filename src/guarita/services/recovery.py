@@ -58,6 +58,8 @@ class RecoveryStarted:
 class RecoveryStatus:
     state: str
     expires_at: datetime
+    # Set only when the code is accepted: the flow's new token, handed to that request alone.
+    recovery_id: str | None = None
     method: str | None = None
     attempts_left: int = 0
     resend_available_at: datetime | None = None
@@ -196,9 +198,15 @@ async def submit_code(runtime: Runtime, token: str, code: str, context: RequestC
                                      expected_state=RecoveryState.CODE_SENT,
                                      next_state=RecoveryState.VERIFIED)
         if ok:
+            # Whoever started the flow is not necessarily who typed the code (a scammer can start
+            # a recovery for a victim and send them the continue link): only the request that
+            # proved the code gets the token that can set the password; the old one dies here.
+            new_token = await flows.rotate(session, flow)
             await record(session, AuditTag.IDENTIFIER_VERIFIED, subject=flow.account_id,
                          context=context, details={"during": "recovery", "method": flow.method})
-            return _status(flow, runtime)
+            result = _status(flow, runtime)
+            result.recovery_id = new_token
+            return result
         if flow.account_id:
             await record(session, AuditTag.RECOVERY_CODE_FAILED, subject=flow.account_id,
                          context=context, details={"attempts": flow.attempts})

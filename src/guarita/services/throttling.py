@@ -98,6 +98,38 @@ async def record_failure(
     return count
 
 
+async def begin_attempt(
+    session: AsyncSession, key: str, policy: LockoutPolicy, now: datetime | None = None
+) -> tuple[int, int]:
+    """Counts an attempt *before* its password is checked: ``(count, seconds to wait)``.
+
+    Until it is proven right, every attempt counts as a failure and sets the wait it would earn.
+    So requests that arrive together cannot all slip in before the first failures are recorded
+    (40 parallel guesses get 5 checks, not 26); a success then clears the row (``reset``). The
+    row is locked for this short transaction only, never during the hash. When the answer is a
+    wait, nothing is counted, so refusals do not lengthen the wait.
+    """
+    now = now or utcnow()
+    insert = _insert(session)
+    await session.execute(
+        insert(Throttle).values(key=key, count=0, window_started_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[Throttle.key])
+    )
+    row = (
+        await session.execute(select(Throttle).where(Throttle.key == key).with_for_update())
+    ).scalar_one()
+    await session.refresh(row)
+    if row.locked_until is not None and row.locked_until > now:
+        return row.count, math.ceil((row.locked_until - now).total_seconds())
+    row.count += 1
+    row.updated_at = now
+    wait = wait_after(row.count, policy)
+    if wait:
+        row.locked_until = now + timedelta(seconds=wait)
+    await session.flush()
+    return row.count, 0
+
+
 async def reset(session: AsyncSession, key: str) -> None:
     await session.execute(delete(Throttle).where(Throttle.key == key))
 

@@ -81,7 +81,10 @@ class SecurityMiddleware:
             REQUESTS.labels(scope.get("method", ""), str(status)).inc()
             LATENCY.observe(elapsed)
             if not path.startswith(("/static/", "/metrics")):
+                # The route's template, not the raw path: paths carry flow tokens
+                # (/api/v1/recoveries/<token>/code) that must never reach a log.
+                route = getattr(scope.get("route"), "path", None)
                 log.info(
-                    "request", request_id=request_id, method=scope.get("method"), path=path,
-                    status=status, ms=round(elapsed * 1000, 1),
+                    "request", request_id=request_id, method=scope.get("method"),
+                    path=route or path, status=status, ms=round(elapsed * 1000, 1),
                 )

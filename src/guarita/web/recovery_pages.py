@@ -123,13 +123,14 @@ async def code_submit(request: Request) -> Response:
     values = await forms.read(request)
     runtime = runtime_of(request)
     try:
-        await recovery.submit_code(runtime, _token(request) or "", values.get("code", ""), request_context(request))
+        status = await recovery.submit_code(runtime, _token(request) or "", values.get("code", ""),
+                                            request_context(request))
     except GuaritaError as error:
         if error.code is ErrorCode.RECOVERY_EXPIRED:
             return _restart(request)
         status = await _status_or_restart(request)
         return _page(request, "recovery/code.html", error=error, status=status, resent=False, kba=False)
-    return _go(request, f"{BASE}/nova-senha")
+    return _go(request, f"{BASE}/nova-senha", token=status.recovery_id)
 
 
 @router.post(f"{BASE}/codigo/reenviar", response_class=HTMLResponse)
