@@ -48,8 +48,8 @@ def print_json(data: Any) -> None:
 
 def _friendly(exc: BaseException) -> str | None:
     """One pt-BR line for failures a person can fix; None for real bugs."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
     from sqlalchemy.exc import ArgumentError as SAArgumentError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
     if isinstance(exc, CliError):
         return str(exc)

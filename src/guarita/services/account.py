@@ -11,12 +11,11 @@ from sqlalchemy import select
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.domain.passwords import PasswordContext
 from guarita.runtime import Runtime
 from guarita.services import sessions
 from guarita.services.notifications import notify_contacts
 from guarita.services.reauthentication import confirm_password
-from guarita.services.registration import first_name, policy_for, service_words
+from guarita.services.registration import first_name, person_words, policy_for
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import AuditEvent
@@ -129,13 +128,7 @@ async def change_password(
         beneficiary = await accounts_repo.beneficiary_of(session, account)
         identifiers = await accounts_repo.identifiers_of(session, account_id)
     email = next((i.value for i in identifiers if i.kind == "email"), None)
-    context_words = PasswordContext(
-        cpf=beneficiary.cpf if beneficiary else None,
-        card_number=beneficiary.card_number if beneficiary else None,
-        birth_date=beneficiary.birth_date if beneficiary else None,
-        name=beneficiary.name if beneficiary else None, email=email,
-        extra_words=service_words(runtime),
-    )
+    context_words = person_words(runtime, beneficiary, email)
     if new_password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
     password = policy_for(runtime).check(new_password, context_words)

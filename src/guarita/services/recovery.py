@@ -23,17 +23,16 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
-from guarita.domain.passwords import PasswordContext
+from guarita.messaging.outbox import enqueue
 from guarita.methods import captcha
 from guarita.runtime import Runtime
 from guarita.services import flows, sessions, throttling
 from guarita.services.notifications import message_context, notify_contacts
-from guarita.services.registration import first_name, policy_for, service_words
+from guarita.services.registration import first_name, person_words, policy_for
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Account, AccountIdentifier, Flow
 from guarita.storage.types import utcnow
-from guarita.messaging.outbox import enqueue
 
 PURPOSE = "recovery"
 CHANNELS = {"email": IdentifierKind.EMAIL, "sms": IdentifierKind.PHONE}
@@ -229,13 +228,7 @@ async def set_password(
     if password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
     email = next((i.value for i in identifiers if i.kind == "email"), None)
-    normalized = policy_for(runtime).check(password, PasswordContext(
-        cpf=beneficiary.cpf if beneficiary else None,
-        card_number=beneficiary.card_number if beneficiary else None,
-        birth_date=beneficiary.birth_date if beneficiary else None,
-        name=beneficiary.name if beneficiary else None, email=email,
-        extra_words=service_words(runtime),
-    ))
+    normalized = policy_for(runtime).check(password, person_words(runtime, beneficiary, email))
     hashed = await runtime.hasher.hash(normalized)
     if kba_only:
         # Knowledge alone proves nothing new: no identifier is verified and the trust level

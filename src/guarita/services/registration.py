@@ -112,13 +112,19 @@ async def _match(session, parsed: _Parsed) -> Beneficiary:  # noqa: ANN001
     return record_
 
 
-def _password_with_record(runtime: Runtime, data: RegistrationInput, beneficiary: Beneficiary) -> str:
-    context = PasswordContext(
-        cpf=beneficiary.cpf, card_number=beneficiary.card_number,
-        birth_date=beneficiary.birth_date, name=beneficiary.name, email=beneficiary.email,
+def person_words(runtime: Runtime, beneficiary: Beneficiary | None, email: str | None) -> PasswordContext:
+    """What a person's password must not contain: their registry data, e-mail, our names."""
+    return PasswordContext(
+        cpf=beneficiary.cpf if beneficiary else None,
+        card_number=beneficiary.card_number if beneficiary else None,
+        birth_date=beneficiary.birth_date if beneficiary else None,
+        name=beneficiary.name if beneficiary else None, email=email,
         extra_words=service_words(runtime),
     )
-    return policy_for(runtime).check(data.password, context)
+
+
+def _password_with_record(runtime: Runtime, data: RegistrationInput, beneficiary: Beneficiary) -> str:
+    return policy_for(runtime).check(data.password, person_words(runtime, beneficiary, beneficiary.email))
 
 
 async def _already_registered(session, beneficiary: Beneficiary) -> None:  # noqa: ANN001

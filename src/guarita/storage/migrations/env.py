@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guarita.storage.database import Database
 from guarita.storage.all_tables import metadata as target_metadata_all
+from guarita.storage.database import Database
 
 config = context.config
 target_metadata = target_metadata_all
