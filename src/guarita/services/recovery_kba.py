@@ -26,6 +26,7 @@ from guarita.domain.passwords import PasswordContext
 from guarita.methods import captcha
 from guarita.runtime import Runtime
 from guarita.services import flows, recovery, throttling
+from guarita.services.registration import policy_for, service_words
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Account, Beneficiary, Flow
@@ -109,8 +110,8 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
         if data.password != data.password_confirmation:
             raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
         # The typed data are enough to judge most of the password before anything is looked up.
-        recovery.policy_for(runtime).check(data.password or "", PasswordContext(
-            cpf=cpf, birth_date=birth, extra_words=recovery.service_words(runtime)))
+        policy_for(runtime).check(data.password or "", PasswordContext(
+            cpf=cpf, birth_date=birth, extra_words=service_words(runtime)))
     await captcha.verify(runtime, data.captcha, context.ip)
     token, id_hash = flows.new_token()
     now = utcnow()
