@@ -205,3 +205,16 @@ async def test_parallel_guesses_cannot_slip_past_the_lockout(runtime):
     checked = [r for r in results if isinstance(r, GuaritaError) and r.code is ErrorCode.INVALID_CREDENTIALS]
     waited = [r for r in results if isinstance(r, GuaritaError) and r.code is ErrorCode.TOO_MANY_ATTEMPTS]
     assert len(checked) == 5 and len(waited) == 35, (len(checked), len(waited))
+
+
+async def test_parallel_reauthentication_guesses_share_the_lockout(runtime):
+    from guarita.services.reauthentication import confirm_password
+
+    b = await registered(runtime)
+    result = await sign_in(runtime, b.card_number, STRONG, CTX)
+    results = await asyncio.gather(
+        *(confirm_password(runtime, result.session, f"errada numero {i} bem longa", CTX) for i in range(20)),
+        return_exceptions=True,
+    )
+    checked = [r for r in results if isinstance(r, GuaritaError) and r.code is ErrorCode.INVALID_CREDENTIALS]
+    assert len(checked) == 5 and all(isinstance(r, GuaritaError) for r in results)

@@ -527,7 +527,8 @@ async def sign_in(
             await session.execute(select(StaffAccount).where(StaffAccount.email == address))
         ).scalar_one_or_none()
         key = throttling.subject_key("staff", str(staff.id) if staff else None, address)
-        wait = await throttling.locked_for(session, key)
+        # Counted before the hash (a success resets it): parallel guesses cannot slip past.
+        count, wait = await throttling.begin_attempt(session, key, settings.lockout)
     if wait:
         raise throttling.too_many(
             wait,
@@ -547,7 +548,6 @@ async def sign_in(
             used_recovery = correct
     if not correct:
         async with runtime.db.transaction() as session:
-            count = await throttling.record_failure(session, key, settings.lockout)
             if staff is not None:
                 await record(
                     session,

@@ -20,7 +20,8 @@ async def confirm_password(
 ) -> None:
     key = throttling.subject_key("login", current.account_id, "")
     async with runtime.db.transaction() as session:
-        wait = await throttling.locked_for(session, key)
+        # Counted before the hash, as at sign-in: parallel guesses cannot slip past the lockout.
+        _, wait = await throttling.begin_attempt(session, key, runtime.settings.lockout)
         credential = await accounts_repo.password_of(session, current.account_id)
         account = await accounts_repo.account(session, current.account_id)
     if wait:
@@ -30,7 +31,6 @@ async def confirm_password(
     stored = credential.hash if (credential and usable) else None
     if not await runtime.hasher.verify(stored, normalize(password or "")):
         async with runtime.db.transaction() as session:
-            await throttling.record_failure(session, key, runtime.settings.lockout)
             await record(session, AuditTag.LOGIN_FAILED, subject=current.account_id, context=context,
                          details={"reason": "invalid_credentials", "during": "reauthentication"})
         raise GuaritaError(ErrorCode.INVALID_CREDENTIALS, message="Senha atual incorreta.", field=field)
