@@ -122,6 +122,35 @@ class RecoverySettings(BaseModel):
     methods: list[Literal["email", "sms"]] = ["email", "sms"]
 
 
+class SupportSettings(BaseModel):
+    """The support desk's numbers (docs/support-desk.md › Settings and numbers).
+
+    ``GUARITA_SUPPORT__<NAME>``, e.g. ``GUARITA_SUPPORT__STAFF_IDLE_MINUTES=10``.
+    """
+
+    # Staff sessions end after 15 idle minutes and at most after one working shift.
+    staff_idle_minutes: int = 15
+    staff_absolute_hours: int = 12
+    # Enrolment links are single use and valid 24 h.
+    enrolment_hours: int = 24
+    recovery_codes: int = 10
+    # A passing caller check opens the person for this actor for the length of a call.
+    grant_minutes: int = 15
+    # Failed caller checks for one person by one actor before the desk must wait (guessing a
+    # birth date by phone is the attack this stops).
+    caller_check_failures: int = 5
+    caller_check_window_minutes: int = 60
+    # A contact registration waits this long for the code the caller reads back.
+    contact_change_minutes: int = 30
+    # API tokens: default and longest lifetime.
+    token_default_days: int = 90
+    token_max_days: int = 366
+    # Search answers at most this many people.
+    search_limit: int = 25
+    # The dashboard window.
+    dashboard_days: int = 30
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GUARITA_", env_nested_delimiter="__", extra="ignore"
@@ -157,6 +186,7 @@ class Settings(BaseSettings):
     recovery: RecoverySettings = RecoverySettings()
     rate_limits: RateLimits = RateLimits()
     codes: CodePolicy = CodePolicy()
+    support: SupportSettings = SupportSettings()
 
     @property
     def development(self) -> bool:

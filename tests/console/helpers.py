@@ -11,8 +11,8 @@ import pyotp
 from sqlalchemy import select
 
 from guarita.console import staff as staff_service
-from guarita.console.roles import Actor
 from guarita.console.tables import StaffAccount
+from guarita.domain.actors import Actor
 from guarita.methods import totp
 from guarita.runtime import Runtime
 from guarita.services.registration import RegistrationInput, register
@@ -96,7 +96,12 @@ async def session_client(app, runtime: Runtime, member: StaffMember | None) -> h
     if member is not None:
         async with runtime.db.transaction() as session:
             token = await staff_service._create_session(
-                session, member.id, CTX, utcnow(), amr=["pwd", "otp"]
+                session,
+                member.id,
+                CTX,
+                utcnow(),
+                amr=["pwd", "otp"],
+                absolute_hours=runtime.settings.support.staff_absolute_hours,
             )
         client.cookies.set("guarita_staff", token)
     return client

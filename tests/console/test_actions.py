@@ -9,11 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from guarita.console import support
 from guarita.console.tables import SupportIdentityCheck
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.services import throttling
+from guarita.services import support, throttling
 from guarita.services.login import sign_in
 from guarita.storage.audit import verify
 from guarita.storage.tables import Account, AccountIdentifier, OutboxMessage

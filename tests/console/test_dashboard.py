@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from guarita.console import dashboard
+from guarita.console import charts
 from guarita.domain.audit_tags import AuditTag
+from guarita.services.support import dashboard
 from guarita.storage.audit import record
 from guarita.storage.tables import OutboxMessage
 from guarita.storage.types import utcnow
@@ -90,8 +91,8 @@ async def test_page_draws_charts_without_style_or_script(app, runtime):
 
 def test_svg_escapes_labels_and_handles_empty_data():
     days = [utcnow().date()]
-    svg = dashboard.bar_chart("c", "<b>título</b>", days, [("series-0", "a&b", [0])])
+    svg = charts.bar_chart("c", "<b>título</b>", days, [("series-0", "a&b", [0])])
     assert "<b>" not in svg and "&lt;b&gt;" in svg and "Totais" in svg
-    agents = dashboard.agents_chart("a", [{"name": "<script>", "total": 3}])
+    agents = charts.agents_chart("a", [{"name": "<script>", "total": 3}], days=30)
     assert "<script>" not in agents
-    assert "Nenhuma ação" in dashboard.agents_chart("a", [])
+    assert "Nenhuma ação" in charts.agents_chart("a", [], days=30)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from guarita.console import support
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.services import support
 from tests.console.helpers import (
     CTX,
     api_token,

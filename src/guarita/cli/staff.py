@@ -1,4 +1,5 @@
-"""``guarita staff …``: the support desk's people and the support API's tokens (issue 6).
+"""``guarita staff …``: the support desk's people and the support API's tokens
+(docs/support-desk.md › Enrolling staff).
 
 ``staff add`` prints the single-use enrolment link (24 h) to hand to the person; ``staff token
 create`` prints a token once. Every change is audited with the operating-system user as actor
@@ -12,11 +13,14 @@ import getpass
 import typer
 
 from guarita.cli.common import CliError, JsonOption, console, print_json, run_async
-from guarita.console import policy
+from guarita.config import SupportSettings
 from guarita.console import staff as staff_service
-from guarita.console.roles import ROLE_LABELS, TOKEN_SCOPES, Role
 from guarita.domain.errors import GuaritaError
+from guarita.domain.roles import ROLE_LABELS, TOKEN_SCOPES, Role
 from guarita.storage.audit import RequestContext
+
+# The settings' defaults, for the help text (the command itself reads the runtime's settings).
+_DESK = SupportSettings()
 
 app = typer.Typer(help="Equipe da central de atendimento.", no_args_is_help=True)
 token_app = typer.Typer(
@@ -133,10 +137,13 @@ def token_create(
     scopes: str = typer.Option(
         ..., "--scopes", help="Separados por vírgula: " + ",".join(str(s) for s in TOKEN_SCOPES)
     ),
-    expires_days: int = typer.Option(
-        policy.TOKEN_DEFAULT_DAYS,
+    expires_days: int | None = typer.Option(
+        None,
         "--expires-days",
-        help=f"Validade em dias (1 a {policy.TOKEN_MAX_DAYS}).",
+        help=(
+            f"Validade em dias (1 a {_DESK.token_max_days}; sem a opção, "
+            f"{_DESK.token_default_days} ou GUARITA_SUPPORT__TOKEN_DEFAULT_DAYS)."
+        ),
     ),
     name: str = typer.Option("CRM", "--name", help="O sistema que vai usar o token."),
     as_json: bool = JsonOption,
@@ -147,7 +154,9 @@ def token_create(
             rt,
             name=name,
             scopes=scopes,
-            expires_days=expires_days,
+            expires_days=(
+                expires_days if expires_days is not None else rt.settings.support.token_default_days
+            ),
             created_by=_actor(),
             context=_context(),
         )

@@ -1,5 +1,6 @@
 """The support desk (central de atendimento): console at ``/atendimento`` and the support API at
-``/api/v1/support`` (issue 6; docs/support-desk.md)."""
+``/api/v1/support`` (docs/support-desk.md): thin adapters over ``services/support`` and
+``services/staff``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The support API at ``/api/v1/support`` for the organisation's CRM (issue 6).
+"""The support API at ``/api/v1/support`` for the organisation's CRM (docs/support-desk.md ›
+The support API).
 
-The same use cases as the console (``console/support.py``), authenticated by
+The same use cases as the console (``services/support``), authenticated by
 ``Authorization: Bearer gst_…`` — a token an admin created with scopes and an expiry
 (``guarita staff token create``, or the console's *Tokens da API* page). Each route declares the
 scope it needs (:func:`route`); a token without it gets ``forbidden`` (403), a missing, unknown,
@@ -18,12 +19,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from guarita.api.schemas import error_responses
-from guarita.console import dashboard as dashboard_service
-from guarita.console import labels, support
 from guarita.console import staff as staff_service
-from guarita.console.roles import Actor, Permission
 from guarita.console.web import request_context
+from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.roles import Permission
+from guarita.services import support
+from guarita.services.support import dashboard as dashboard_service
+from guarita.services.support import labels
 
 PREFIX = "/api/v1/support"
 ROUTES: dict[tuple[str, str], Permission] = {}

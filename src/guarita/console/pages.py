@@ -1,4 +1,5 @@
-"""The support-desk console at ``/atendimento`` (issue 6): thin pages over ``console/support.py``.
+"""The support-desk console at ``/atendimento`` (docs/support-desk.md): thin pages over
+``services/support`` and ``services/staff``.
 
 Every route is declared with :func:`console.web.route` and the permission it needs; every form
 carries the console's CSRF token; nothing here decides what may be shown (the services do).
@@ -9,10 +10,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from guarita.console import dashboard as dashboard_service
-from guarita.console import labels, policy, support
+from guarita.console import charts
 from guarita.console import staff as staff_service
-from guarita.console.roles import SCOPE_LABELS, TOKEN_SCOPES, Permission, Role
 from guarita.console.web import (
     PREFIX,
     PUBLIC,
@@ -30,6 +29,10 @@ from guarita.console.web import (
     set_staff_cookie,
 )
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.roles import SCOPE_LABELS, TOKEN_SCOPES, Permission, Role
+from guarita.services import support
+from guarita.services.support import dashboard as dashboard_service
+from guarita.services.support import labels
 from guarita.web.forms import field_errors
 
 __all__ = ["router"]
@@ -199,7 +202,6 @@ async def _person_page(
         reasons=labels.REASONS,
         document_types=labels.DOCUMENT_TYPES,
         trust_labels=labels.TRUST_LEVELS,
-        policy=policy,
         **extra,
     )
 
@@ -458,15 +460,16 @@ async def identity_check(request: Request, person_id: int) -> Response:
 @route("GET", "/painel", Permission.DASHBOARD)
 async def dashboard(request: Request) -> Response:
     board = await dashboard_service.build(request.app.state.runtime)
+    days = len(board.days)
     return render(
         request,
         "console/painel.html",
         board=board,
-        charts=dashboard_service.charts(board),
-        agents_chart=dashboard_service.agents_chart("chart-agents", board.agents),
-        action_columns=dashboard_service.action_columns(),
+        charts=charts.charts(board),
+        agents_chart=charts.agents_chart("chart-agents", board.agents, days=days),
+        action_columns=charts.action_columns(),
         recovery_methods=dashboard_service.RECOVERY_METHODS,
-        days=policy.DASHBOARD_DAYS,
+        days=days,
     )
 
 
@@ -558,8 +561,8 @@ async def _tokens_page(request: Request, *, status_code: int = 200, **extra) -> 
         status_code=status_code,
         tokens=tokens,
         scopes=[(str(s), SCOPE_LABELS[s]) for s in TOKEN_SCOPES],
-        default_days=policy.TOKEN_DEFAULT_DAYS,
-        max_days=policy.TOKEN_MAX_DAYS,
+        default_days=request.app.state.runtime.settings.support.token_default_days,
+        max_days=request.app.state.runtime.settings.support.token_max_days,
         **extra,
     )
 
@@ -576,7 +579,8 @@ async def token_create(request: Request) -> Response:
     values = await read_form(request)
     scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
     try:
-        days = int(values.get("expires_days", "") or policy.TOKEN_DEFAULT_DAYS)
+        default_days = request.app.state.runtime.settings.support.token_default_days
+        days = int(values.get("expires_days", "") or default_days)
     except ValueError:
         days = 0
     try:

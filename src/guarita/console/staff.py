@@ -29,13 +29,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from guarita.console import policy
-from guarita.console.roles import (
-    PERMISSIONS,
-    Actor,
-    Role,
-    parse_scopes,
-)
 from guarita.console.tables import (
     StaffAccount,
     StaffEnrolment,
@@ -44,9 +37,11 @@ from guarita.console.tables import (
     SupportApiToken,
 )
 from guarita.domain import identifiers as ids
+from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
 from guarita.domain.passwords import PasswordContext, PasswordPolicy, normalize
+from guarita.domain.roles import PERMISSIONS, Role, parse_scopes
 from guarita.methods import totp
 from guarita.runtime import Runtime
 from guarita.services import throttling
@@ -152,9 +147,9 @@ def _link(runtime: Runtime, token: str) -> str:
     return f"{runtime.settings.base_url.rstrip('/')}{ENROLMENT_PATH}?token={token}"
 
 
-async def _new_enrolment(session, staff_id: int, now: datetime) -> tuple[str, datetime]:  # noqa: ANN001
+async def _new_enrolment(session, staff_id: int, now: datetime, hours: int) -> tuple[str, datetime]:  # noqa: ANN001
     token = secrets.token_urlsafe(32)
-    expires = now + timedelta(hours=policy.ENROLMENT_HOURS)
+    expires = now + timedelta(hours=hours)
     # One live link per person: a new one replaces any earlier link.
     await session.execute(delete(StaffEnrolment).where(StaffEnrolment.staff_id == staff_id))
     session.add(
@@ -193,7 +188,9 @@ async def add_staff(
             )
             session.add(row)
             await session.flush()
-            token, expires = await _new_enrolment(session, row.id, now)
+            token, expires = await _new_enrolment(
+                session, row.id, now, runtime.settings.support.enrolment_hours
+            )
             await record(
                 session,
                 AuditTag.STAFF_CREATED,
@@ -256,7 +253,9 @@ async def reset_staff(
         row.updated_at = now
         await session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == row.id))
         await _end_sessions(session, row.id, now)
-        token, expires = await _new_enrolment(session, row.id, now)
+        token, expires = await _new_enrolment(
+            session, row.id, now, runtime.settings.support.enrolment_hours
+        )
         await record(
             session,
             AuditTag.STAFF_RESET,
@@ -451,7 +450,7 @@ async def complete_enrolment(
     if errors:
         raise FieldErrors(errors) if len(errors) > 1 else errors[0]
     hashed = await runtime.hasher.hash(normalize(password))
-    codes = [new_recovery_code() for _ in range(policy.RECOVERY_CODES)]
+    codes = [new_recovery_code() for _ in range(runtime.settings.support.recovery_codes)]
     async with runtime.db.transaction() as session:
         used = await session.execute(
             update(StaffEnrolment)
@@ -484,7 +483,14 @@ async def complete_enrolment(
             actor=staff_subject(staff_id),
             details={"recovery_codes": len(codes)},
         )
-        session_token = await _create_session(session, staff_id, context, now, amr=["pwd", "otp"])
+        session_token = await _create_session(
+            session,
+            staff_id,
+            context,
+            now,
+            amr=["pwd", "otp"],
+            absolute_hours=runtime.settings.support.staff_absolute_hours,
+        )
         await record(
             session,
             AuditTag.STAFF_LOGIN_SUCCEEDED,
@@ -561,7 +567,12 @@ async def sign_in(
     async with runtime.db.transaction() as session:
         await throttling.reset(session, key)
         token = await _create_session(
-            session, staff.id, context, now, amr=["pwd", "otp" if not used_recovery else "rc"]
+            session,
+            staff.id,
+            context,
+            now,
+            amr=["pwd", "otp" if not used_recovery else "rc"],
+            absolute_hours=settings.support.staff_absolute_hours,
         )
         await session.execute(
             update(StaffAccount).where(StaffAccount.id == staff.id).values(last_login_at=now)
@@ -646,6 +657,8 @@ async def _create_session(
     context: RequestContext,
     now: datetime,  # noqa: ANN001
     amr: list[str],
+    *,
+    absolute_hours: int,
 ) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
@@ -656,7 +669,7 @@ async def _create_session(
             amr=amr,
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(hours=policy.STAFF_ABSOLUTE_HOURS),
+            expires_at=now + timedelta(hours=absolute_hours),
             ip=context.ip,
             user_agent=(context.user_agent or "")[:255] or None,
         )
@@ -684,7 +697,7 @@ async def load_session(
         row = await session.get(StaffSession, sha256(token))
         if row is None or row.ended_at is not None:
             return None
-        idle_end = row.last_seen_at + timedelta(minutes=policy.STAFF_IDLE_MINUTES)
+        idle_end = row.last_seen_at + timedelta(minutes=runtime.settings.support.staff_idle_minutes)
         if row.expires_at <= now or idle_end <= now:
             row.ended_at = now
             return None
@@ -797,11 +810,12 @@ async def create_token(
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR, field="scopes", message=f"Escopos inválidos: {exc}."
         ) from exc
-    if not 1 <= int(expires_days) <= policy.TOKEN_MAX_DAYS:
+    max_days = runtime.settings.support.token_max_days
+    if not 1 <= int(expires_days) <= max_days:
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="expires_days",
-            message=f"A validade deve ser de 1 a {policy.TOKEN_MAX_DAYS} dias.",
+            message=f"A validade deve ser de 1 a {max_days} dias.",
         )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()

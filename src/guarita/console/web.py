@@ -25,10 +25,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from guarita.config import Settings
-from guarita.console import labels
 from guarita.console import staff as staff_service
-from guarita.console.roles import ROLE_LABELS, Actor, Permission, Role
+from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.roles import ROLE_LABELS, Permission, Role
+from guarita.services.support import labels
 from guarita.storage.audit import RequestContext
 from guarita.web import csrf, i18n
 from guarita.web.render import env_for, finish, locale_of

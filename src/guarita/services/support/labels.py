@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from guarita.domain.audit_tags import AuditTag
 
-# The short list of reasons an agent chooses from (issue 6 › Actions); "outro" needs free text.
+# The short list of reasons an agent chooses from (docs/support-desk.md › What an agent does);
+# "outro" needs free text.
 REASONS: dict[str, str] = {
     "carteirinha": "Pessoa quer saber o número da carteirinha",
     "contato": "Cadastrar ou trocar e-mail ou celular",

@@ -2,7 +2,7 @@
 
 Roles are cumulative (a supervisor can do what an agent does; an admin what a supervisor does).
 API tokens carry *scopes* instead of a role: each scope is one :class:`Permission`, and the
-staff-management permissions are never available to a token (issue 6 › Staff).
+staff-management permissions are never available to a token (docs/support-desk.md › Roles).
 
 Every route declares the permission it needs (``console/pages.py``, ``console/api.py``); the
 table-driven test in ``tests/console/test_roles.py`` walks every route for every role.
@@ -106,76 +106,3 @@ def parse_scopes(raw: str | list[str]) -> list[Permission]:
             f"(válidos: {', '.join(sorted(allowed))})"
         )
     return [p for p in TOKEN_SCOPES if str(p) in wanted]
-
-
-class Actor:
-    """Who is acting at the desk: a signed-in staff member or a support API token.
-
-    ``audit_id`` (``staff:12``, ``token:3``) is what the audit log records as the actor; ``via``
-    says whether the action came through the console or the API.
-    """
-
-    __slots__ = (
-        "kind",
-        "id",
-        "name",
-        "email",
-        "role",
-        "scopes",
-        "via",
-        "csrf_token",
-        "session_hash",
-        "crm_agent",
-    )
-
-    def __init__(
-        self,
-        *,
-        kind: str,
-        id: int,
-        name: str,
-        via: str,
-        email: str | None = None,
-        role: str | None = None,
-        scopes: frozenset[str] | None = None,
-        csrf_token: str | None = None,
-        session_hash: str | None = None,
-        crm_agent: str | None = None,
-    ) -> None:
-        self.kind = kind
-        self.id = id
-        self.name = name
-        self.email = email
-        self.role = role
-        self.scopes = scopes or frozenset()
-        self.via = via
-        self.csrf_token = csrf_token
-        self.session_hash = session_hash
-        self.crm_agent = crm_agent
-
-    @property
-    def audit_id(self) -> str:
-        return f"{self.kind}:{self.id}"
-
-    def can(self, permission: Permission) -> bool:
-        if self.kind == "staff":
-            return self.role is not None and allows(self.role, permission)
-        return permission in TOKEN_SCOPES and str(permission) in self.scopes
-
-    @property
-    def role_label(self) -> str:
-        if self.kind == "token":
-            return "Token da API"
-        try:
-            return ROLE_LABELS[Role(self.role)]
-        except ValueError:
-            return str(self.role)
-
-    def audit_details(self) -> dict[str, str]:
-        """Who, in words, for the audit log (the id alone is in ``actor``)."""
-        details = {"agent": self.name, "via": self.via}
-        if self.role:
-            details["agent_role"] = self.role
-        if self.crm_agent:
-            details["crm_agent"] = self.crm_agent
-        return details

@@ -1,0 +1,190 @@
+"""The desk registers or replaces a person's e-mail or phone (SECURITY.md › Recovery: a contact is
+trusted only once a code sent to it comes back; agents never see the code).
+
+A code goes to the new contact through ``services/contacts.py``; the caller reads it back and
+only then is the contact saved. The contact-verification flow's handle stays sealed server-side
+in ``SupportContactChange.flow_ref``, bound to the change, so the desk never holds it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from guarita.console.tables import SupportContactChange
+from guarita.domain.actors import Actor
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.methods import totp
+from guarita.runtime import Runtime
+from guarita.services import contacts
+from guarita.services.support.action import DeskAction, delegated
+from guarita.services.support.history import PendingChange
+from guarita.services.support.person_view import IdentifierItem, identifier_item
+from guarita.services.support.reasons import Reason
+from guarita.storage.audit import RequestContext
+from guarita.storage.types import utcnow
+
+# Errors after which a contact registration cannot go on (a wrong code can be typed again).
+_CHANGE_OVER = {
+    ErrorCode.TOO_MANY_ATTEMPTS,
+    ErrorCode.RECOVERY_EXPIRED,
+    ErrorCode.FLOW_STATE_INVALID,
+    ErrorCode.CONTACT_IN_USE,
+}
+
+
+@dataclass
+class ContactChangeStarted:
+    id: str
+    kind: str
+    destination: str
+    expires_at: datetime
+
+
+def _binding(change_id: str) -> str:
+    return f"contact-change:{change_id}"
+
+
+async def start_contact_change(
+    runtime: Runtime,
+    actor: Actor,
+    beneficiary_id: int,
+    *,
+    kind: str,
+    value: str,
+    reason: Reason,
+    context: RequestContext,
+) -> ContactChangeStarted:
+    """A code goes to the new e-mail or phone; it is saved only when the code comes back."""
+    tag = AuditTag.SUPPORT_CONTACT_CODE_SENT
+    refused = {"kind": kind if kind in ("email", "phone") else None}
+    async with DeskAction(
+        runtime, actor, beneficiary_id, tag, reason, context, refusal_details=refused
+    ) as action:
+        now = action.now
+        kind_, normalized = contacts.normalize_contact(kind, value)
+        async with action.opened() as person:
+            beneficiary, account = person.beneficiary, person.account
+        started = await contacts.start_verification(
+            runtime,
+            account.id,
+            kind_.value,
+            normalized,
+            source="support",
+            context=delegated(actor, context),
+        )
+        change_id = secrets.token_hex(16)
+        minutes = runtime.settings.support.contact_change_minutes
+        expires_at = min(started.expires_at, now + timedelta(minutes=minutes))
+        async with runtime.db.transaction() as session:
+            session.add(
+                SupportContactChange(
+                    id=change_id,
+                    actor=actor.audit_id,
+                    beneficiary_id=beneficiary.id,
+                    account_id=account.id,
+                    kind=kind_.value,
+                    destination=started.destination,
+                    flow_ref=totp.seal(
+                        runtime.settings.secret(), started.id, bound_to=_binding(change_id)
+                    ),
+                    reason=reason.code,
+                    reason_text=reason.text,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+            await action.audit(
+                session,
+                account.id,
+                outcome="code_sent",
+                kind=kind_.value,
+                destination=started.destination,
+                change_id=change_id,
+            )
+    return ContactChangeStarted(change_id, kind_.value, started.destination, expires_at)
+
+
+async def pending_change(
+    runtime: Runtime, actor: Actor, beneficiary_id: int, change_id: str
+) -> PendingChange:
+    async with runtime.db.transaction() as session:
+        row = await _change(session, actor, beneficiary_id, change_id, utcnow())
+        return PendingChange(row.id, row.kind, row.destination, row.expires_at)
+
+
+async def _change(
+    session: AsyncSession, actor: Actor, beneficiary_id: int, change_id: str, now: datetime
+) -> SupportContactChange:
+    row = await session.get(SupportContactChange, (change_id or "")[:32])
+    # Someone else's change, a finished one and an expired one all look alike.
+    if (
+        row is None
+        or row.actor != actor.audit_id
+        or row.beneficiary_id != beneficiary_id
+        or row.completed_at is not None
+        or row.expires_at <= now
+    ):
+        raise GuaritaError(
+            ErrorCode.RECOVERY_EXPIRED,
+            message=("Este cadastro de contato terminou ou venceu. Comece de novo."),
+        )
+    return row
+
+
+async def _close(session: AsyncSession, change_id: str, now: datetime) -> None:
+    await session.execute(
+        SupportContactChange.__table__.update()
+        .where(SupportContactChange.id == change_id)
+        .values(completed_at=now)
+    )
+
+
+async def confirm_contact_change(
+    runtime: Runtime,
+    actor: Actor,
+    beneficiary_id: int,
+    change_id: str,
+    *,
+    code: str,
+    context: RequestContext,
+) -> IdentifierItem:
+    """The code the caller read back: on success the contact is saved as verified (and the old
+    one of its kind, replaced, is told about it by the contacts service)."""
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        row = await _change(session, actor, beneficiary_id, change_id, now)
+        flow_ref = totp.unseal(runtime.settings.secret(), row.flow_ref, bound_to=_binding(row.id))
+        reason = Reason(row.reason, row.reason_text)
+        account_id = row.account_id
+        details = {"kind": row.kind, "destination": row.destination, "change_id": change_id}
+
+    async def close_if_over(session: AsyncSession, error: GuaritaError) -> None:
+        if error.code in _CHANGE_OVER:
+            # Too many wrong codes, an expired flow: this registration is over.
+            await _close(session, change_id, now)
+
+    action = DeskAction(
+        runtime,
+        actor,
+        beneficiary_id,
+        AuditTag.SUPPORT_CONTACT_CONFIRMED,
+        reason,
+        context,
+        refusal_tag=AuditTag.SUPPORT_CONTACT_CODE_FAILED,
+        refusal_details=details,
+        refusal_subject=account_id,
+        on_refusal=close_if_over,
+    )
+    async with action:
+        saved = await contacts.confirm_verification(
+            runtime, flow_ref, code, delegated(actor, context), account_id=account_id
+        )
+    async with runtime.db.transaction() as session:
+        await _close(session, change_id, now)
+        await action.audit(session, account_id, outcome="verified", **details)
+    return identifier_item(saved, unmasked=False)

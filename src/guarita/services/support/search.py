@@ -1,0 +1,221 @@
+"""Finding people at the desk (docs/support-desk.md › What an agent does, step 1).
+
+By CPF, card number, e-mail, phone or name (a prefix of the name or of any later word of it,
+accents and case ignored); the answer is masked and the search itself is audited (its kinds and
+the number of results, never the query).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from guarita.config import Settings
+from guarita.domain import identifiers as ids
+from guarita.domain.actors import Actor
+from guarita.domain.audit_tags import AuditTag
+from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.runtime import Runtime
+from guarita.services.registry_rows import name_search_key
+from guarita.services.support import labels
+from guarita.services.support.account_state import locks_of, state_of
+from guarita.services.support.action import audit_context
+from guarita.services.support.masking import mask, mask_name
+from guarita.storage.audit import RequestContext, record
+from guarita.storage.tables import Account, AccountIdentifier, Beneficiary
+from guarita.storage.types import utcnow
+
+SEARCH_KINDS = ("auto", "cpf", "card", "email", "phone", "name")
+_LIKE_SPECIALS = re.compile(r"([\\%_])")
+
+
+@dataclass
+class PersonSummary:
+    id: int
+    name: str
+    cpf: str | None
+    card: str
+    has_account: bool
+    state: str
+    state_label: str
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    query_kinds: list[str]
+    people: list[PersonSummary]
+    truncated: bool = False
+
+
+def interpret(query: str, kind: str, settings: Settings) -> list[tuple[str, str]]:
+    """What the typed text can be, as ``(kind, normalised value)`` pairs."""
+    text = (query or "").strip()
+    if not text:
+        raise GuaritaError(
+            ErrorCode.VALIDATION_ERROR,
+            field="q",
+            message="Digite o CPF, a carteirinha, o e-mail, o celular ou o nome.",
+        )
+    if len(text) > 254:
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message="Busca longa demais.")
+    cmin, cmax = settings.card_min_length, settings.card_max_length
+    if kind not in SEARCH_KINDS:
+        raise GuaritaError(
+            ErrorCode.VALIDATION_ERROR, field="kind", message="Tipo de busca inválido."
+        )
+    if kind == "cpf":
+        return [("cpf", ids.normalize_cpf(text, field="q"))]
+    if kind == "card":
+        return [("card", ids.normalize_card(text, cmin, cmax, field="q"))]
+    if kind == "email":
+        return [("email", ids.normalize_email(text, field="q"))]
+    if kind == "phone":
+        return [("phone", ids.normalize_phone(text, field="q"))]
+    if kind == "name":
+        return [("name", _name_query(text))]
+    if "@" in text:
+        return [("email", ids.normalize_email(text, field="q"))]
+    digits = re.sub(r"[\s.\-/()+]", "", text)
+    if digits.isdigit():
+        return _digits(text, digits, cmin, cmax)
+    return [("name", _name_query(text))]
+
+
+def _digits(text: str, digits: str, cmin: int, cmax: int) -> list[tuple[str, str]]:
+    """Digits alone can be a CPF, a card number and a phone at once: every reading is searched."""
+    found: list[tuple[str, str]] = []
+    if ids.is_cpf(digits):
+        found.append(("cpf", ids.normalize_cpf(digits)))
+    for kind_, normalise in (
+        ("card", lambda: ids.normalize_card(digits, cmin, cmax)),
+        ("phone", lambda: ids.normalize_phone(text)),
+    ):
+        try:
+            found.append((kind_, normalise()))
+        except GuaritaError:
+            pass
+    if not found:
+        raise GuaritaError(
+            ErrorCode.VALIDATION_ERROR,
+            field="q",
+            message=("Esses números não formam um CPF, uma carteirinha nem um celular válidos."),
+        )
+    return found
+
+
+def _name_query(text: str) -> str:
+    folded = " ".join(name_search_key(text).split())
+    if len(folded.replace(" ", "")) < 3:
+        raise GuaritaError(
+            ErrorCode.VALIDATION_ERROR, field="q", message="Digite ao menos 3 letras do nome."
+        )
+    return folded
+
+
+async def _beneficiary_ids(session: AsyncSession, kind: str, value: str, limit: int) -> list[int]:
+    if kind == "cpf":
+        where = Beneficiary.cpf == value
+    elif kind == "card":
+        where = Beneficiary.card_number == value
+    elif kind in ("email", "phone"):
+        column = Beneficiary.email if kind == "email" else Beneficiary.phone
+        via_accounts = (
+            select(Account.beneficiary_id)
+            .join(AccountIdentifier, AccountIdentifier.account_id == Account.id)
+            .where(AccountIdentifier.kind == kind, AccountIdentifier.value == value)
+        )
+        where = or_(column == value, Beneficiary.id.in_(via_accounts))
+    else:
+        # A prefix of the name or of any later word of it ("conc" finds "Maria da Conceição").
+        escaped = _LIKE_SPECIALS.sub(r"\\\1", value)
+        where = or_(
+            Beneficiary.name_search.like(f"{escaped}%", escape="\\"),
+            Beneficiary.name_search.like(f"% {escaped}%", escape="\\"),
+        )
+    rows = await session.execute(
+        select(Beneficiary.id)
+        .where(where)
+        .order_by(Beneficiary.name_search, Beneficiary.id)
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+async def search(
+    runtime: Runtime,
+    actor: Actor,
+    query: str,
+    context: RequestContext,
+    *,
+    kind: str = "auto",
+) -> SearchResult:
+    """People matching ``query``, masked; the search itself is audited (without the query)."""
+    wanted = interpret(query, kind or "auto", runtime.settings)
+    limit = runtime.settings.support.search_limit
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        found: list[int] = []
+        for kind_, value in wanted:
+            for beneficiary_id in await _beneficiary_ids(session, kind_, value, limit + 1):
+                if beneficiary_id not in found:
+                    found.append(beneficiary_id)
+        truncated = len(found) > limit
+        found = found[:limit]
+        people = await _summaries(session, found, now)
+        await record(
+            session,
+            AuditTag.SUPPORT_SEARCHED,
+            context=audit_context(actor, context),
+            details={
+                **actor.audit_details(),
+                "kinds": [k for k, _ in wanted],
+                "results": len(people),
+            },
+        )
+    return SearchResult([k for k, _ in wanted], people, truncated)
+
+
+async def _summaries(
+    session: AsyncSession, beneficiary_ids: list[int], now: datetime
+) -> list[PersonSummary]:
+    if not beneficiary_ids:
+        return []
+    beneficiaries = {
+        b.id: b
+        for b in (
+            await session.execute(select(Beneficiary).where(Beneficiary.id.in_(beneficiary_ids)))
+        ).scalars()
+    }
+    accounts = {
+        a.beneficiary_id: a
+        for a in (
+            await session.execute(
+                select(Account).where(Account.beneficiary_id.in_(beneficiary_ids))
+            )
+        ).scalars()
+    }
+    locks = await locks_of(session, [a.id for a in accounts.values()], now)
+    people = []
+    for beneficiary_id in beneficiary_ids:
+        b = beneficiaries[beneficiary_id]
+        account = accounts.get(b.id)
+        state, _ = state_of(account, locks.get(account.id) if account else None)
+        people.append(
+            PersonSummary(
+                id=b.id,
+                name=mask_name(b.name),
+                cpf=mask("cpf", b.cpf),
+                card=ids.mask_card(b.card_number),
+                has_account=account is not None,
+                state=state,
+                state_label=labels.STATES[state],
+            )
+        )
+    return people
