@@ -11,8 +11,8 @@ export GUARITA_PORT ?= 8000
 run: setup
 	scripts/run-dev.sh
 
-## test: set up everything (Debian packages included) and run the whole suite
-test: system-deps setup
+## test: set up everything (Debian packages included), lint, and run the whole suite
+test: system-deps setup lint
 	scripts/test.sh
 
 setup: python frontend translations
@@ -35,8 +35,10 @@ migrate: setup
 demo: setup
 	$(GUARITA) demo
 
+## lint: ruff, and the layers of DESIGN.md › Layout (import-linter contracts in pyproject.toml)
 lint: python
 	.venv/bin/ruff check src tests bench
+	.venv/bin/lint-imports
 
 clean:
 	rm -rf .venv .tools frontend/node_modules src/guarita/web/static/vendor var artifacts

@@ -27,9 +27,10 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from guarita.domain.hashing import Hasher  # noqa: E402
 from tests.support.factories import make_cpf  # noqa: E402
 from tests.support.server import migrate, running_server, server_env  # noqa: E402
+
+from guarita.domain.hashing import Hasher  # noqa: E402
 
 PASSWORD = "uma frase bem comprida para lembrar"
 

@@ -231,9 +231,9 @@ async def mint(
     from tests.conftest import make_settings
 
     from guarita.oidc.pkce import s256
-    from guarita.oidc.tables import OidcAuthorizationCode, OidcGrant, OidcRefreshToken
     from guarita.oidc.tokens import new_id, new_opaque, opaque_hash
     from guarita.runtime import Runtime
+    from guarita.storage.oidc_tables import OidcAuthorizationCode, OidcGrant, OidcRefreshToken
     from guarita.storage.types import utcnow
 
     runtime = Runtime.build(make_settings(database_url, base_url=base_url))
@@ -498,10 +498,11 @@ def guarita_runs(args: argparse.Namespace, directory: Path) -> list[Result]:
 
 
 @contextmanager
-def fast_path_server(args: argparse.Namespace, directory: Path):
-    """Guarita with ``endpoints.fast_path`` in front of the application (not yet the default of
-    ``guarita serve``; see docs/oidc.md)."""
-    url = f"sqlite+aiosqlite:///{directory / 'fast.db'}"
+def full_stack_server(args: argparse.Namespace, directory: Path):
+    """Guarita without ``endpoints.fast_path`` (``app.create_app`` as the factory): discovery
+    and JWKS through FastAPI's routing and the whole middleware stack, for comparison with
+    ``guarita serve``, which answers them on the fast path (see docs/oidc.md)."""
+    url = f"sqlite+aiosqlite:///{directory / 'full-stack.db'}"
     migrate(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -511,7 +512,7 @@ def fast_path_server(args: argparse.Namespace, directory: Path):
         "-m",
         "uvicorn",
         "--factory",
-        "guarita.oidc.endpoints:serve_app_with_fast_path",
+        "guarita.app:create_app",
         "--host",
         "127.0.0.1",
         "--port",
@@ -542,7 +543,7 @@ def fast_path_server(args: argparse.Namespace, directory: Path):
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("o servidor com fast path não subiu")
+                raise RuntimeError("o servidor sem fast path não subiu")
             time.sleep(0.1)
         yield base, process
     finally:
@@ -550,8 +551,8 @@ def fast_path_server(args: argparse.Namespace, directory: Path):
         process.wait(timeout=10)
 
 
-def fast_path_runs(args: argparse.Namespace, directory: Path) -> list[Result]:
-    with fast_path_server(args, directory) as (base, process):
+def full_stack_runs(args: argparse.Namespace, directory: Path) -> list[Result]:
+    with full_stack_server(args, directory) as (base, process):
         return [
             measure(
                 "discovery",
@@ -560,7 +561,7 @@ def fast_path_runs(args: argparse.Namespace, directory: Path) -> list[Result]:
                 process.pid,
                 args,
                 headers={},
-                note="with endpoints.fast_path",
+                note="full stack, without endpoints.fast_path",
             ),
             measure(
                 "jwks",
@@ -569,7 +570,7 @@ def fast_path_runs(args: argparse.Namespace, directory: Path) -> list[Result]:
                 process.pid,
                 args,
                 headers={},
-                note="with endpoints.fast_path",
+                note="full stack, without endpoints.fast_path",
             ),
         ]
 
@@ -659,7 +660,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="guarita-bench-oidc-") as tmp:
             results = guarita_runs(args, Path(tmp))
             if args.only is None or {"discovery", "jwks"} & set(args.only.split(",")):
-                results += fast_path_runs(args, Path(tmp))
+                results += full_stack_runs(args, Path(tmp))
             if (
                 not args.skip_node
                 and shutil.which("node")

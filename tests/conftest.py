@@ -40,7 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_cluster(request: pytest.FixtureRequest):
+def postgres_cluster():
     url = os.environ.get("GUARITA_TEST_POSTGRES_URL")
     if url:
         yield url
@@ -48,7 +48,6 @@ def postgres_cluster(request: pytest.FixtureRequest):
     if not postgres.available():
         pytest.fail("PostgreSQL 15 não está instalado (make test instala com apt-get).")
     cluster = postgres.start()
-    request.config.stash.setdefault  # keep flake8 quiet about unused request
     yield cluster.url()
     cluster.stop()
 

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from guarita import logging as guarita_logging
-from guarita.api import errors as api_errors
 from guarita.config import Settings, get_settings
+from guarita.edge import errors as edge_errors
 from guarita.runtime import Runtime
 from guarita.web.middleware import SecurityMiddleware
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     app.state.settings = settings
-    api_errors.install(app)
+    edge_errors.install(app)
 
     from guarita.web import health, pages
 

@@ -11,13 +11,13 @@ import pyotp
 from sqlalchemy import select
 
 from guarita.console import staff as staff_service
-from guarita.console.tables import StaffAccount
 from guarita.domain.actors import Actor
 from guarita.methods import totp
 from guarita.runtime import Runtime
 from guarita.services.registration import RegistrationInput, register
 from guarita.services.registry_rows import name_search_key
 from guarita.storage.audit import RequestContext
+from guarita.storage.support_tables import StaffAccount
 from guarita.storage.tables import AuditEvent, Beneficiary, OutboxMessage
 from guarita.storage.types import utcnow
 from tests.support.factories import STRONG, add_beneficiary

@@ -9,12 +9,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from guarita.console.tables import SupportIdentityCheck
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.services import support, throttling
 from guarita.services.login import sign_in
 from guarita.storage.audit import verify
+from guarita.storage.support_tables import SupportIdentityCheck
 from guarita.storage.tables import Account, AccountIdentifier, OutboxMessage
 from guarita.storage.types import utcnow
 from tests.console.helpers import (

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from guarita.console import api as console_api
 from guarita.console import staff as staff_service
 from guarita.console import web as console_web
-from guarita.console.tables import SupportApiToken
+from guarita.storage.support_tables import SupportApiToken
 from guarita.storage.types import utcnow
 from tests.console.helpers import (
     CTX,

@@ -12,10 +12,10 @@ import time_machine
 from sqlalchemy import select
 
 from guarita.console import staff as staff_service
-from guarita.console.tables import StaffAccount, StaffEnrolment, StaffRecoveryCode
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.storage.audit import verify
+from guarita.storage.support_tables import StaffAccount, StaffEnrolment, StaffRecoveryCode
 from guarita.storage.types import utcnow
 from tests.console.helpers import (
     CTX,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from guarita.oidc import housekeeping
-from guarita.oidc.tables import OidcAuthorizationCode, OidcGrant, OidcRefreshToken
+from guarita.storage.oidc_tables import OidcAuthorizationCode, OidcGrant, OidcRefreshToken
 from guarita.storage.types import utcnow
 from tests.oidc.support import add_client, person, tokens_for
 

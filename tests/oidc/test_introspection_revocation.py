@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from guarita.oidc.tables import OidcClient
+from guarita.storage.oidc_tables import OidcClient
 from tests.oidc.support import add_client, person, tokens_for
 
 

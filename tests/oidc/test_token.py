@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 from sqlalchemy import select
 
-from guarita.oidc.tables import OidcAuthorizationCode, OidcGrant
+from guarita.storage.oidc_tables import OidcAuthorizationCode, OidcGrant
 from guarita.storage.types import utcnow
 from tests.oidc.support import (
     add_client,

@@ -11,8 +11,8 @@ from guarita.oidc import acr, pkce, redirect_uris
 from guarita.oidc.claims import Person, claims_for
 from guarita.oidc.clients import ClientRegistrationError, ClientSpec, _checked
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, spec_charset
-from guarita.oidc.sql import Sql
 from guarita.oidc.subject import sector_of, subject
+from guarita.storage.plain_sql import Sql
 
 SECRET = b"k" * 48
 

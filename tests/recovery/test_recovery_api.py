@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 
@@ -15,6 +14,7 @@ from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary, format_cpf
 
 NEW = "outra frase nova para a conta"
+NEW_TWICE = {"password": NEW, "password_confirmation": NEW}
 
 
 async def register(client, runtime, **kw):  # noqa: ANN001, ANN003
@@ -46,16 +46,17 @@ async def test_whole_recovery_over_the_api(client, runtime):
     wrong = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": "12345"})
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid_code"
     assert wrong.json()["error"]["attempts_left"] == 4
-    early = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})
+    early = await client.post(f"/api/v1/recoveries/{rid}/password", json=NEW_TWICE)
     assert early.status_code == 409 and early.json()["error"]["code"] == "flow_state_invalid"
     ok = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": await last_code(runtime, b.email)})
     assert ok.status_code == 200 and ok.json()["state"] == "verified"
-    stale = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})
+    stale = await client.post(f"/api/v1/recoveries/{rid}/password", json=NEW_TWICE)
     assert stale.status_code == 410  # only the request that proved the code can finish
     rid = ok.json()["recovery_id"]
-    weak = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": "curta", "password_confirmation": "curta"})
+    short = {"password": "curta", "password_confirmation": "curta"}
+    weak = await client.post(f"/api/v1/recoveries/{rid}/password", json=short)
     assert weak.status_code == 422 and weak.json()["error"]["code"] == "weak_password"
-    done = await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})
+    done = await client.post(f"/api/v1/recoveries/{rid}/password", json=NEW_TWICE)
     assert done.status_code == 204
     signed = await client.post("/api/v1/sessions", json={"identifier": b.cpf, "password": NEW})
     assert signed.status_code == 201
@@ -125,12 +126,16 @@ async def test_kba_default_mode_opens_the_code_step_and_answers_alike(client, ru
         answers.append({k: v for k, v in response.json().items() if k not in ("recovery_id", "expires_at")})
     assert answers[0] == answers[1]
     assert "central de atendimento" in answers[0]["message"] and answers[0]["completed"] is False
-    rid = (await client.post("/api/v1/recoveries/kba", json=dict(good, identifier=b.email, captcha=solve(runtime.settings)))).json()["recovery_id"]
+    started = await client.post(
+        "/api/v1/recoveries/kba", json=dict(good, identifier=b.email, captcha=solve(runtime.settings))
+    )
+    rid = started.json()["recovery_id"]
     ok = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": await last_code(runtime, b.email)})
     assert ok.status_code == 200
     rid = ok.json()["recovery_id"]
-    assert (await client.post(f"/api/v1/recoveries/{rid}/password", json={"password": NEW, "password_confirmation": NEW})).status_code == 204
-    assert (await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": NEW})).status_code == 201
+    assert (await client.post(f"/api/v1/recoveries/{rid}/password", json=NEW_TWICE)).status_code == 204
+    signed = await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": NEW})
+    assert signed.status_code == 201
 
 
 async def test_kba_without_contact_gives_the_same_answer(client, runtime):
@@ -148,11 +153,13 @@ async def test_kba_only_mode_sets_the_password_at_once(client, runtime):
     b, _ = await register(client, runtime)
     base = {"identifier": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
             "password": NEW, "password_confirmation": NEW}
-    mismatch = await client.post("/api/v1/recoveries/kba", json=dict(base, cpf="52998224725", captcha=solve(runtime.settings)))
+    wrong_cpf = dict(base, cpf="52998224725", captcha=solve(runtime.settings))
+    mismatch = await client.post("/api/v1/recoveries/kba", json=wrong_cpf)
     assert mismatch.status_code == 422 and mismatch.json()["error"]["code"] == "beneficiary_not_matched"
     done = await client.post("/api/v1/recoveries/kba", json=dict(base, captcha=solve(runtime.settings)))
     assert done.status_code == 201 and done.json()["completed"] is True
-    assert (await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": NEW})).status_code == 201
+    signed = await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": NEW})
+    assert signed.status_code == 201
     me = await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": NEW})
     assert me.json()["account"]["trust_level"] == "bronze"
     async with runtime.db.transaction() as s:
@@ -182,7 +189,8 @@ async def test_contact_verification_round_trip(client, runtime):
     async with runtime.db.transaction() as s:
         replaced = [m for m in (await s.execute(select(OutboxMessage))).scalars() if m.template == "contact_replaced"]
     assert [m.to for m in replaced] == [b.email]
-    assert (await client.post("/api/v1/sessions", json={"identifier": "nova@example.com", "password": STRONG})).status_code == 201
+    signed = await client.post("/api/v1/sessions", json={"identifier": "nova@example.com", "password": STRONG})
+    assert signed.status_code == 201
 
 
 async def test_contact_of_another_account_is_refused(client, runtime):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from sqlalchemy import select
 
@@ -33,10 +34,13 @@ async def test_every_step_with_back_links_and_done_page(client, runtime):
     assert "Path=/esqueci-minha-senha" in step.headers["set-cookie"]
     method_page = await client.get("/esqueci-minha-senha/metodo")
     assert "E-mail cadastrado" in method_page.text and "SMS para o celular cadastrado" in method_page.text
-    step = await client.post("/esqueci-minha-senha/metodo", data={"method": "sms", "csrf_token": csrf_of(method_page.text)})
+    step = await client.post(
+        "/esqueci-minha-senha/metodo", data={"method": "sms", "csrf_token": csrf_of(method_page.text)}
+    )
     assert step.headers["location"] == "/esqueci-minha-senha/codigo"
     code_page = await client.get("/esqueci-minha-senha/codigo")
-    wrong = await client.post("/esqueci-minha-senha/codigo", data={"code": "000000" if "000000" != await last_code(runtime, b.phone) else "111111",
+    not_the_code = "000000" if "000000" != await last_code(runtime, b.phone) else "111111"
+    wrong = await client.post("/esqueci-minha-senha/codigo", data={"code": not_the_code,
                                                                   "csrf_token": csrf_of(code_page.text)})
     assert wrong.status_code == 400 and "Restam 4 tentativas" in wrong.text and 'id="code-error"' in wrong.text
     step = await client.post("/esqueci-minha-senha/codigo", data={"code": await last_code(runtime, b.phone),
@@ -69,7 +73,8 @@ async def test_data_form_and_the_not_me_link(client, runtime):
     assert step.headers["location"] == "/esqueci-minha-senha/codigo?dados=1"
     page = await client.get(step.headers["location"])
     assert "Se os dados estiverem corretos" in page.text
-    await client.post("/esqueci-minha-senha/codigo", data={"code": await last_code(runtime, b.email), "csrf_token": csrf_of(page.text)})
+    await client.post("/esqueci-minha-senha/codigo",
+                      data={"code": await last_code(runtime, b.email), "csrf_token": csrf_of(page.text)})
     await submit(client, "/esqueci-minha-senha/nova-senha", {"password": NEW, "password_confirmation": NEW})
     async with runtime.db.transaction() as s:
         text = (await s.execute(select(OutboxMessage.text).where(OutboxMessage.template == "password_reset",
@@ -91,12 +96,13 @@ async def test_contact_change_on_the_account_page(client, runtime):
     await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
                                        "birth_date": b.birth_date.isoformat(), "password": STRONG,
                                        "password_confirmation": STRONG})
-    wrong = await submit(client, "/conta/contato?tipo=celular", {"kind": "phone", "value": "(61) 98888-7777",
-                                                                 "password": "errada errada errada"}, action="/conta/contato")
+    wrong = await submit(client, "/conta/contato?tipo=celular",
+                         {"kind": "phone", "value": "(61) 98888-7777", "password": "errada errada errada"},
+                         action="/conta/contato")
     assert wrong.status_code == 401 and 'id="password-error"' in wrong.text
     step = await submit(client, "/conta/contato?tipo=celular", {"kind": "phone", "value": "(61) 98888-7777",
                                                                 "password": STRONG}, action="/conta/contato")
-    assert step.status_code == 303 and "(61) *****-7777" in step.headers["location"].replace("%20", " ").replace("%28", "(").replace("%29", ")").replace("%2A", "*")
+    assert step.status_code == 303 and "(61) *****-7777" in unquote(step.headers["location"])
     page = await client.get(step.headers["location"])
     done = await client.post(step.headers["location"], data={"code": await last_code(runtime, "+5561988887777"),
                                                               "csrf_token": csrf_of(page.text)})
@@ -122,7 +128,8 @@ async def test_contact_confirmed_by_the_link_in_the_message(client, runtime):
     assert "Confirmar este contato" in page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     code = re.search(r'name="code" value="([^"]+)"', page.text).group(1)
-    done = await client.post("/confirmar-contato", data={"token": token, "code": code, "csrf_token": csrf_of(page.text)})
+    done = await client.post("/confirmar-contato",
+                             data={"token": token, "code": code, "csrf_token": csrf_of(page.text)})
     assert "Contato confirmado" in done.text
     signed = await client.post("/api/v1/sessions", json={"identifier": "nova@example.com", "password": STRONG})
     assert signed.status_code == 201, (b, signed.text)

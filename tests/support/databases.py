@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from guarita.storage.migrate import upgrade_async
 from guarita.storage.all_tables import metadata
+from guarita.storage.migrate import upgrade_async
 
 
 class SqliteFactory:

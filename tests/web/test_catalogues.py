@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from guarita.web import i18n
+from guarita.edge import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = i18n.LOCALE_DIR

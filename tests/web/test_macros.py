@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from guarita.web import render
+from guarita.edge import render
 from tests.web.html import find, find_all, squash
 
 IMPORT = '{% import "macros/forms.html" as forms with context %}'

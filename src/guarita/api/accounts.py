@@ -13,15 +13,15 @@ from guarita.api.schemas import (
     RegistrationRequest,
     SessionOut,
     SignInRequest,
-    error_responses,
 )
 from guarita.api.security import current_session
 from guarita.domain.audit_tags import AuditTag
+from guarita.edge.auth import request_context, runtime_of
+from guarita.edge.envelope import error_responses
 from guarita.services import account as account_service
 from guarita.services import login as login_service
 from guarita.services import registration, sessions
 from guarita.storage.audit import record
-from guarita.web.auth import request_context, runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["contas"])
 

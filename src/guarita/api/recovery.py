@@ -19,13 +19,13 @@ from guarita.api.schemas import (
     RecoveryStartOut,
     RecoveryStartRequest,
     RecoveryStatusOut,
-    error_responses,
 )
 from guarita.api.security import current_session
+from guarita.edge.auth import request_context, runtime_of
+from guarita.edge.envelope import error_responses
 from guarita.methods import captcha
 from guarita.services import contacts, recovery, recovery_kba, sessions
 from guarita.services.reauthentication import confirm_password
-from guarita.web.auth import request_context, runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["recuperação"])
 

@@ -206,7 +206,7 @@ def disable(
 ) -> None:
     """Desativa um cliente: nenhum token novo, e os já emitidos deixam de valer."""
     from guarita.oidc.grants import RevokedBecause, revoke_where
-    from guarita.oidc.tables import OidcClient, OidcGrant
+    from guarita.storage.oidc_tables import OidcClient, OidcGrant
     from guarita.storage.types import utcnow
 
     async def _run(runtime):  # noqa: ANN001, ANN202

@@ -56,7 +56,9 @@ def _friendly(exc: BaseException) -> str | None:
     if isinstance(exc, OperationalError | DBAPIError | ConnectionError | OSError) and not isinstance(
         exc, FileNotFoundError
     ):
-        return f"Não foi possível usar o banco de dados ({get_settings().database_url.split('@')[-1]}): {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+        where = get_settings().database_url.split("@")[-1]
+        first_line = str(exc).splitlines()[0][:200]
+        return f"Não foi possível usar o banco de dados ({where}): {exc.__class__.__name__}: {first_line}"
     if isinstance(exc, SAArgumentError):
         return f"GUARITA_DATABASE_URL inválida: {exc}"
     if isinstance(exc, FileNotFoundError):

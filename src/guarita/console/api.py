@@ -18,12 +18,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from guarita.api.schemas import error_responses
 from guarita.console import staff as staff_service
 from guarita.console.web import request_context
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import Permission
+from guarita.edge.envelope import error_responses
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
 from guarita.services.support import labels

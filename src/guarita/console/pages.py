@@ -30,10 +30,10 @@ from guarita.console.web import (
 )
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import SCOPE_LABELS, TOKEN_SCOPES, Permission, Role
+from guarita.edge.forms import field_errors
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
 from guarita.services.support import labels
-from guarita.web.forms import field_errors
 
 __all__ = ["router"]
 

@@ -29,13 +29,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from guarita.console.tables import (
-    StaffAccount,
-    StaffEnrolment,
-    StaffRecoveryCode,
-    StaffSession,
-    SupportApiToken,
-)
 from guarita.domain import identifiers as ids
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
@@ -46,6 +39,13 @@ from guarita.methods import totp
 from guarita.runtime import Runtime
 from guarita.services import throttling
 from guarita.storage.audit import RequestContext, record
+from guarita.storage.support_tables import (
+    StaffAccount,
+    StaffEnrolment,
+    StaffRecoveryCode,
+    StaffSession,
+    SupportApiToken,
+)
 from guarita.storage.types import utcnow
 
 ENROLMENT_PATH = "/atendimento/ativar"

@@ -8,7 +8,7 @@
   route dependency *before* the handler, so a handler cannot forget it. A missing or expired
   session on a page redirects to the sign-in page; a signed-in person without the permission gets
   ``forbidden`` (403).
-- CSRF: the signed double-submit token of ``web/csrf.py`` (same cookie), bound to the staff
+- CSRF: the signed double-submit token of ``edge/csrf.py`` (same cookie), bound to the staff
   session's own token so a token from before sign-in, or from the beneficiary side, is refused.
 """
 
@@ -29,10 +29,10 @@ from guarita.console import staff as staff_service
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import ROLE_LABELS, Permission, Role
+from guarita.edge import csrf, i18n
+from guarita.edge.render import env_for, finish, locale_of
 from guarita.services.support import labels
 from guarita.storage.audit import RequestContext
-from guarita.web import csrf, i18n
-from guarita.web.render import env_for, finish, locale_of
 
 PREFIX = "/atendimento"
 PUBLIC = "public"  # sign-in and enrolment pages
@@ -190,7 +190,7 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Like ``web.render.render`` but with the console's CSRF token and the staff member."""
+    """Like ``edge.render.render`` but with the console's CSRF token and the staff member."""
     runtime = request.app.state.runtime
     settings = runtime.settings
     # The desk works in Brazil and its pages are written in pt-BR only; the shared macros and

@@ -2,7 +2,7 @@
 
 Each code is stable (part of the API contract in DESIGN.md), carries a plain pt-BR message and
 the HTTP status that the edge maps it to. Services raise :class:`GuaritaError`; only
-``api/errors.py`` and the HTML routes turn it into a response (house style 4, as in
+``edge/errors.py`` and the HTML routes turn it into a response (house style 4, as in
 node-oidc-provider's ``lib/helpers/errors.js``).
 """
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from guarita.edge import i18n
 from guarita.oidc import acr, clients, pkce, redirect_uris
 from guarita.oidc.claims import Person
 from guarita.oidc.clients import Client
@@ -30,7 +31,6 @@ from guarita.oidc.tokens import UnreadableToken, read_id_token_hint
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo
 from guarita.storage.types import utcnow
-from guarita.web import i18n
 
 PROMPTS = ("none", "login", "consent", "select_account")
 MAX_VALUE = 2048

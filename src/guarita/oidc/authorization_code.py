@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from guarita.oidc import acr as acr_values
-from guarita.oidc import grants, pkce, sql
+from guarita.oidc import grants, pkce
 from guarita.oidc.authorization import AuthorizationRequest
 from guarita.oidc.claims import Person
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import invalid_grant, invalid_request
 from guarita.oidc.events import OidcEvent
 from guarita.oidc.settings import for_runtime
-from guarita.oidc.tables import OidcAuthorizationCode
 from guarita.oidc.token_response import for_grant
 from guarita.oidc.tokens import new_opaque, opaque_hash
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo
+from guarita.storage import plain_sql as sql
 from guarita.storage.audit import RequestContext, record
+from guarita.storage.oidc_tables import OidcAuthorizationCode
 from guarita.storage.types import utcnow
 
 
@@ -253,7 +254,7 @@ async def exchange(
             refresh = await new_refresh_token(tx, runtime, grant, client.id, grant.scope, now)
         return found, grant, False, refresh
 
-    found, grant, replayed, refresh = await sql.write(runtime, redeem)
+    found, grant, replayed, refresh = await sql.write(runtime.db, redeem)
     if replayed:
         await audit_revocation(runtime, OidcEvent.CODE_REPLAYED, grant, client, context)
         raise invalid_grant("codigo de autorizacao ja usado; os tokens emitidos foram revogados")

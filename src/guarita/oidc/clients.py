@@ -19,11 +19,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.oidc import redirect_uris, sql
+from guarita.oidc import redirect_uris
 from guarita.oidc.claims import DEFAULT_CLIENT_SCOPES
 from guarita.oidc.subject import sector_of
-from guarita.oidc.tables import OidcClient
 from guarita.runtime import Runtime
+from guarita.storage import plain_sql as sql
+from guarita.storage.oidc_tables import OidcClient
 from guarita.storage.types import utcnow
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -310,7 +311,7 @@ async def cached(runtime: Runtime, client_id: str) -> Client | None:
         async def find_client(tx: sql.Tx) -> tuple | None:
             return await tx.one(_FIND, id=client_id)
 
-        found = await sql.read(runtime, find_client)
+        found = await sql.read(runtime.db, find_client)
         client = _from_values(found) if found else None
         if client is not None:
             if len(cache) > 10_000:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.oidc.tables import OidcConsent
+from guarita.storage.oidc_tables import OidcConsent
 from guarita.storage.types import utcnow
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from guarita.domain.audit_tags import AuditTag
+from guarita.edge import i18n
 from guarita.oidc import clients, grants
 from guarita.oidc.clients import Client
 from guarita.oidc.keys import keystore
@@ -24,7 +25,6 @@ from guarita.runtime import Runtime
 from guarita.services import sessions
 from guarita.services.sessions import SessionInfo
 from guarita.storage.audit import RequestContext, record
-from guarita.web import i18n
 
 PARAMS = (
     "id_token_hint",

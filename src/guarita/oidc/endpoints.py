@@ -20,6 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
+from guarita.edge import forms
+from guarita.edge.auth import clear_session_cookie, load_session, request_context, runtime_of
+from guarita.edge.render import render
 from guarita.oidc import (
     authorization,
     authorization_code,
@@ -33,7 +36,6 @@ from guarita.oidc import (
     introspection,
     keys,
     revocation,
-    sql,
     token_endpoint,
     userinfo,
 )
@@ -43,14 +45,12 @@ from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
 from guarita.oidc.events import OidcEvent
 from guarita.oidc.settings import for_runtime
-from guarita.oidc.tables import OidcInteraction
 from guarita.oidc.token_response import sub_for
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo
+from guarita.storage import plain_sql as sql
 from guarita.storage.audit import record
-from guarita.web import forms
-from guarita.web.auth import clear_session_cookie, load_session, request_context, runtime_of
-from guarita.web.render import render
+from guarita.storage.oidc_tables import OidcInteraction
 
 log = structlog.get_logger("guarita.oidc")
 router = APIRouter(include_in_schema=False)
@@ -184,9 +184,12 @@ def fast_path(app):  # noqa: ANN001, ANN201
     Measured on one core: ~9,300 requests per CPU-second through FastAPI and the middleware,
     ~40,000 this way (node-oidc-provider: ~13,000 and ~21,000). The documents are public,
     immutable between key rotations, and carry their own caching and ``nosniff`` headers; what
-    they skip is routing, access logs and metrics. For the composition root:
-    ``return fast_path(create_app(settings))`` in ``serve_app``.
+    they skip is routing, access logs and metrics. The composition root wraps once
+    (``app.serve_app``); wrapping an already wrapped application returns it unchanged, since the
+    endpoints need the FastAPI application itself in ``scope["app"]`` (its ``state.runtime``).
     """
+    if getattr(app, "fast_path_of", None) is not None:
+        return app
 
     async def wrapped(scope, receive, send) -> None:  # noqa: ANN001
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -197,14 +200,8 @@ def fast_path(app):  # noqa: ANN001, ANN201
                 return
         await app(scope, receive, send)
 
+    wrapped.fast_path_of = app
     return wrapped
-
-
-def serve_app_with_fast_path():  # noqa: ANN201
-    """``uvicorn --factory guarita.oidc.endpoints:serve_app_with_fast_path`` (bench/oidc.py)."""
-    from guarita.app import serve_app
-
-    return fast_path(serve_app())
 
 
 # -- token, userinfo, introspection, revocation ------------------------------------------------
@@ -321,7 +318,7 @@ async def _situation(
     async def person_of(tx: sql.Tx) -> Person | None:
         return await load_person(tx, current.account_id, identifiers=False)
 
-    person = await sql.read(runtime, person_of)
+    person = await sql.read(runtime.db, person_of)
     remembered = False
     if not client.first_party:
         async with runtime.db.transaction() as session:
@@ -558,8 +555,3 @@ async def logout_confirm(request: Request) -> Response:
     }
     return await _logout(request, fields, confirmed=True)
 
-
-# "Aplicativos conectados" lives with the account pages but is the provider's; one router.
-from guarita.web import connected_apps  # noqa: E402
-
-router.include_router(connected_apps.router)

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.oidc import sql
 from guarita.oidc.claims import OFFLINE_ACCESS
-from guarita.oidc.tables import OidcGrant, OidcRefreshToken, OidcRevokedAccessToken
 from guarita.oidc.tokens import new_id
+from guarita.storage import plain_sql as sql
+from guarita.storage.oidc_tables import OidcGrant, OidcRefreshToken, OidcRevokedAccessToken
 from guarita.storage.types import utcnow
 
 
@@ -157,7 +157,7 @@ def live(grant: OidcGrant, now: datetime) -> bool:
     return grant.revoked_at is None and grant.expires_at > now
 
 
-# -- the hot paths' view of a grant (plain SQL, oidc/sql.py) ------------------------------------
+# -- the hot paths' view of a grant (plain SQL, storage/plain_sql.py) ------------------------------------
 GRANT_COLUMNS = (
     "g.id, g.account_id, g.scope, g.sid, g.auth_time, g.acr, g.amr, g.created_at, "
     "g.expires_at, g.revoked_at"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from guarita.oidc import sql
 from guarita.runtime import Runtime
+from guarita.storage import plain_sql as sql
 from guarita.storage.types import utcnow
 
 EVERY = timedelta(minutes=10)
@@ -38,7 +38,7 @@ async def sweep(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
             "interactions": await tx.run(_INTERACTIONS, cutoff=cutoff),
         }
 
-    return await sql.write(runtime, delete)
+    return await sql.write(runtime.db, delete)
 
 
 async def maybe_sweep(runtime: Runtime) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.oidc.tables import OidcInteraction
+from guarita.storage.oidc_tables import OidcInteraction
 from guarita.storage.types import utcnow
 
 

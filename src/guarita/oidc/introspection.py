@@ -8,7 +8,7 @@ the endpoint tells nothing about tokens the caller could not use anyway.
 
 from __future__ import annotations
 
-from guarita.oidc import clients, grants, sql
+from guarita.oidc import clients, grants
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, invalid_client
 from guarita.oidc.settings import issuer
@@ -16,6 +16,7 @@ from guarita.oidc.token_response import sub_for
 from guarita.oidc.tokens import opaque_hash
 from guarita.oidc.userinfo import verified_claims
 from guarita.runtime import Runtime
+from guarita.storage import plain_sql as sql
 from guarita.storage.types import utcnow
 
 INACTIVE = {"active": False}
@@ -48,7 +49,7 @@ async def _access_token(runtime: Runtime, caller: Client, token: str) -> dict:
     async def account(tx: sql.Tx) -> str | None:
         return await grants.account_of_live_token(tx, claims.get("gid"), claims.get("jti"))
 
-    if await sql.read(runtime, account) is None:
+    if await sql.read(runtime.db, account) is None:
         return INACTIVE
     found = {"active": True, "token_type": "Bearer"}
     found.update({k: claims[k] for k in AT_FIELDS if k in claims})
@@ -68,7 +69,7 @@ async def _refresh_token(runtime: Runtime, caller: Client, token: str) -> dict:
     async def find(tx: sql.Tx) -> tuple | None:
         return await tx.one(_REFRESH, token_hash=opaque_hash(token))
 
-    row = await sql.read(runtime, find)
+    row = await sql.read(runtime.db, find)
     if row is None:
         return INACTIVE
     client_id, scope, created_at, expires_at, used_at = row[:5]

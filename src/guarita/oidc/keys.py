@@ -30,8 +30,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.oidc.settings import OidcSettings, for_runtime
-from guarita.oidc.tables import OidcSigningKey
 from guarita.runtime import Runtime
+from guarita.storage.oidc_tables import OidcSigningKey
 from guarita.storage.types import utcnow
 
 ALGORITHMS = ("RS256", "ES256")

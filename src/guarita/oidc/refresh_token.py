@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from guarita.oidc import grants, sql
+from guarita.oidc import grants
 from guarita.oidc.authorization_code import audit_revocation, new_refresh_token
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_grant, invalid_request
@@ -25,6 +25,7 @@ from guarita.oidc.events import OidcEvent
 from guarita.oidc.token_response import for_grant
 from guarita.oidc.tokens import opaque_hash
 from guarita.runtime import Runtime
+from guarita.storage import plain_sql as sql
 from guarita.storage.audit import RequestContext
 from guarita.storage.types import utcnow
 
@@ -166,7 +167,7 @@ async def exchange(
             await new_refresh_token(tx, runtime, r.grant, client.id, r.token.scope, now),
         )
 
-    r, reused, refresh = await sql.write(runtime, rotate)
+    r, reused, refresh = await sql.write(runtime.db, rotate)
     if reused:
         await audit_revocation(runtime, OidcEvent.REFRESH_TOKEN_REUSED, r.grant, client, context)
         raise invalid_grant("refresh_token ja usado; a autorizacao foi revogada")

@@ -18,9 +18,9 @@ from guarita.oidc.clients import Client
 from guarita.oidc.errors import invalid_request
 from guarita.oidc.keys import keystore
 from guarita.oidc.settings import issuer
-from guarita.oidc.tables import OidcRefreshToken
 from guarita.oidc.tokens import UnreadableToken, opaque_hash, read
 from guarita.runtime import Runtime
+from guarita.storage.oidc_tables import OidcRefreshToken
 
 
 async def revoke(runtime: Runtime, caller: Client, token: str | None, hint: str | None) -> None:

@@ -7,7 +7,7 @@ and one or two read the person. ``openid`` must be among the token's scopes (§5
 
 from __future__ import annotations
 
-from guarita.oidc import clients, sql
+from guarita.oidc import clients
 from guarita.oidc.claims import Person, claims_for, needs_identifiers, person_of_token
 from guarita.oidc.errors import insufficient_scope, invalid_request, invalid_token
 from guarita.oidc.keys import keystore
@@ -15,6 +15,7 @@ from guarita.oidc.settings import issuer
 from guarita.oidc.token_response import audience
 from guarita.oidc.tokens import UnreadableToken, read_access_token
 from guarita.runtime import Runtime
+from guarita.storage import plain_sql as sql
 
 
 def bearer(authorization: str | None, form_token: str | None) -> str:
@@ -67,7 +68,7 @@ async def userinfo(runtime: Runtime, token: str) -> dict:
             tx, claims["gid"], claims.get("jti"), identifiers=needs_identifiers(scopes)
         )
 
-    person = await sql.read(runtime, person_behind)
+    person = await sql.read(runtime.db, person_behind)
     if person is None or person.status != "active":
         raise invalid_token("token revogado ou conta indisponivel")
     return claims_for(person, scopes, claims["sub"])

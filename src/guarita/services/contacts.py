@@ -156,8 +156,11 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
             await enqueue(
                 session, channel="email" if previous.kind == "email" else "sms", to=previous.value,
                 template="contact_replaced", account_id=flow.account_id,
-                context=message_context(runtime.settings, kind_label="e-mail" if previous.kind == "email" else "celular",
-                                        when=runtime.settings.local_time(now)),
+                context=message_context(
+                    runtime.settings,
+                    kind_label="e-mail" if previous.kind == "email" else "celular",
+                    when=runtime.settings.local_time(now),
+                ),
             )
         await session.execute(delete(AccountIdentifier).where(AccountIdentifier.id == previous.id))
     await session.flush()
@@ -171,7 +174,11 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
     same.login_enabled = flow.identifier_kind == "email"
     await session.flush()
     if source == "support":
-        tag = AuditTag.SUPPORT_EMAIL_REGISTERED if flow.identifier_kind == "email" else AuditTag.SUPPORT_PHONE_REGISTERED
+        tag = (
+            AuditTag.SUPPORT_EMAIL_REGISTERED
+            if flow.identifier_kind == "email"
+            else AuditTag.SUPPORT_PHONE_REGISTERED
+        )
     else:
         tag = AuditTag.CONTACT_REPLACED if replaced else AuditTag.CONTACT_ADDED
     await record(session, tag, subject=flow.account_id, context=context,

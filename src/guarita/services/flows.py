@@ -55,7 +55,10 @@ def check_resend(flow: Flow, settings: Settings, now: datetime) -> None:
     if flow.codes_sent >= policy.max_codes:
         raise GuaritaError(
             ErrorCode.TOO_MANY_ATTEMPTS,
-            message="Você já pediu o número máximo de códigos. Comece de novo daqui a pouco ou ligue para a central de atendimento.",
+            message=(
+                "Você já pediu o número máximo de códigos. Comece de novo daqui a pouco ou ligue "
+                "para a central de atendimento."
+            ),
             details={"retry_after": max(1, math.ceil((flow.expires_at - now).total_seconds()))},
         )
     if flow.last_code_at and now - flow.last_code_at < timedelta(seconds=policy.resend_after_seconds):

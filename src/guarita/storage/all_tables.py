@@ -1,12 +1,11 @@
-"""Imports every module that defines tables, so the metadata Alembic sees is complete.
+"""Every table of Guarita in one metadata, the one Alembic compares the migrations with.
 
-A capability that keeps its tables next to its code (``guarita/oidc/tables.py``) adds one line
-here.
+Storage owns all the tables (DESIGN.md › Layout: ``storage/`` holds every table): the core ones
+in ``tables.py``, the support desk's in ``support_tables.py``, the OpenID provider's in
+``oidc_tables.py``. A new table module adds one line here.
 """
 
-from guarita.console import tables as _console_tables  # noqa: F401  (support desk)
-from guarita.oidc import tables as _oidc_tables  # noqa: F401  (OpenID provider)
-from guarita.storage import tables  # noqa: F401
+from guarita.storage import oidc_tables, support_tables, tables  # noqa: F401
 from guarita.storage.tables import Base
 
 metadata = Base.metadata

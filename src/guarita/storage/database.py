@@ -9,9 +9,11 @@ SQLite runs in WAL mode with ``synchronous=FULL`` so an acknowledged write survi
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -21,6 +23,35 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+# How every SQLite connection of the process is set up, the pool's and the plain-SQL lanes'
+# (storage/plain_sql.py) alike: WAL so readers never wait for the writer, FULL so an
+# acknowledged commit survives kill -9 (SECURITY.md › Reliability), foreign keys enforced, and
+# 30 s of waiting for the write lock before "database is locked".
+SQLITE_TIMEOUT_SECONDS = 30
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=FULL",
+    "foreign_keys=ON",
+    f"busy_timeout={SQLITE_TIMEOUT_SECONDS * 1000}",
+)
+
+
+def configure_sqlite_connection(connection: Any) -> None:
+    """Applies ``SQLITE_PRAGMAS`` to a DB-API connection (sqlite3's or aiosqlite's adapter) and
+    takes transaction control away from the driver, so that our own ``BEGIN`` decides."""
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def connect_sqlite(path: str) -> sqlite3.Connection:
+    """A plain sqlite3 connection configured as the pool's are (for the plain-SQL lanes)."""
+    connection = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_SECONDS)
+    configure_sqlite_connection(connection)
+    return connection
 
 
 class Database:
@@ -32,12 +63,12 @@ class Database:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.engine: AsyncEngine = create_async_engine(
-                self.url, echo=echo, connect_args={"timeout": 30}
+                self.url, echo=echo, connect_args={"timeout": SQLITE_TIMEOUT_SECONDS}
             )
             _configure_sqlite(self.engine, immediate=True)
             # Readers need no write lock: WAL lets them run beside the one writer.
             self.read_engine: AsyncEngine = create_async_engine(
-                self.url, echo=echo, connect_args={"timeout": 30}
+                self.url, echo=echo, connect_args={"timeout": SQLITE_TIMEOUT_SECONDS}
             )
             _configure_sqlite(self.read_engine, immediate=False)
         else:
@@ -45,6 +76,9 @@ class Database:
                 self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.read_engine = self.engine
+        # The plain-SQL fast path's SQLite threads (storage/plain_sql.py), by kind: one writer,
+        # one reader; stopped by ``dispose``.
+        self.lanes: dict[str, Any] = {}
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -69,6 +103,9 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        for lane in self.lanes.values():
+            lane.stop()
+        self.lanes.clear()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
@@ -79,14 +116,7 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
-        # Take transaction control away from the driver so that "begin" below decides.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+        configure_sqlite_connection(dbapi_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn):  # noqa: ANN001

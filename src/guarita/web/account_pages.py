@@ -7,12 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import GuaritaError
-from guarita.services import account as account_service
-from guarita.services import login as login_service
-from guarita.services import registration, sessions
-from guarita.storage.audit import record
-from guarita.web import forms
-from guarita.web.auth import (
+from guarita.edge import forms
+from guarita.edge.auth import (
     clear_session_cookie,
     load_session,
     request_context,
@@ -20,7 +16,11 @@ from guarita.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from guarita.web.render import finish, render
+from guarita.edge.render import finish, render
+from guarita.services import account as account_service
+from guarita.services import login as login_service
+from guarita.services import registration, sessions
+from guarita.storage.audit import record
 
 router = APIRouter(include_in_schema=False)
 

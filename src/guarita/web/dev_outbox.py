@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from guarita.edge.render import render
 from guarita.messaging.outbox import STATUS_LABELS, as_dict, list_messages
-from guarita.web.render import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from guarita.web.render import render
+from guarita.edge.render import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.edge import forms
+from guarita.edge.auth import load_session, request_context, runtime_of
+from guarita.edge.render import finish, render
 from guarita.methods import captcha
 from guarita.services import recovery, recovery_kba
-from guarita.web import forms
-from guarita.web.auth import load_session, request_context, runtime_of
-from guarita.web.render import finish, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from guarita.console.tables import SupportCallerCheck
 from guarita.domain import identifiers as ids
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
@@ -22,6 +21,7 @@ from guarita.services.support.grants import person_of, recent_failures
 from guarita.services.support.masking import subject_of
 from guarita.services.support.reasons import Reason
 from guarita.storage.audit import RequestContext, record
+from guarita.storage.support_tables import SupportCallerCheck
 from guarita.storage.tables import Beneficiary
 from guarita.storage.types import utcnow
 

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.console.tables import SupportContactChange
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
@@ -26,6 +25,7 @@ from guarita.services.support.history import PendingChange
 from guarita.services.support.person_view import IdentifierItem, identifier_item
 from guarita.services.support.reasons import Reason
 from guarita.storage.audit import RequestContext
+from guarita.storage.support_tables import SupportContactChange
 from guarita.storage.types import utcnow
 
 # Errors after which a contact registration cannot go on (a wrong code can be typed again).

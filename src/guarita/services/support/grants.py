@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.console.tables import SupportCallerCheck
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.storage.support_tables import SupportCallerCheck
 from guarita.storage.tables import Account, Beneficiary
 
 

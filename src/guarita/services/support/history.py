@@ -11,12 +11,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.console.tables import StaffAccount, SupportApiToken, SupportContactChange
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.services.account import device_of
 from guarita.services.support import labels
 from guarita.services.support.masking import mask
+from guarita.storage.support_tables import StaffAccount, SupportApiToken, SupportContactChange
 from guarita.storage.tables import AuditEvent, OutboxMessage
 
 

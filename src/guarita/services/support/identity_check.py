@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from guarita.console.tables import SupportIdentityCheck
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
@@ -16,6 +15,7 @@ from guarita.services.support import labels
 from guarita.services.support.action import DeskAction
 from guarita.services.support.reasons import Reason
 from guarita.storage.audit import RequestContext
+from guarita.storage.support_tables import SupportIdentityCheck
 
 
 def normalize_document(kind: str, number: str) -> tuple[str, str]:

@@ -67,7 +67,7 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
 async def on_guarita_error(request: Request, exc: GuaritaError) -> Response:
     if wants_json(request):
         return error_response(exc)
-    from guarita.web.render import render_error_page
+    from guarita.edge.render import render_error_page
 
     return render_error_page(request, exc)
 
@@ -97,7 +97,13 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected_error", path=request.url.path)
-    body = {"error": {"code": "internal_error", "message": "Erro inesperado. Tente de novo em instantes.", "field": None}}
+    body = {
+        "error": {
+            "code": "internal_error",
+            "message": "Erro inesperado. Tente de novo em instantes.",
+            "field": None,
+        }
+    }
     return JSONResponse(body, status_code=500)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from guarita.domain.errors import FieldErrors, GuaritaError
-from guarita.web import csrf
+from guarita.edge import csrf
 
 MAX_FIELD = 1024  # no legitimate field is longer; longer values are cut, not processed
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from guarita.edge import forms
+from guarita.edge.auth import load_session, request_context, runtime_of
+from guarita.edge.render import finish, render
 from guarita.oidc import connected_apps
-from guarita.web import forms
-from guarita.web.auth import load_session, request_context, runtime_of
-from guarita.web.render import finish, render
 
 router = APIRouter(include_in_schema=False)
 PATH = "/conta/aplicativos"

@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
-from guarita.runtime import Runtime
+from guarita.storage.database import Database, connect_sqlite
 
 T = TypeVar("T")
 _NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -175,9 +175,10 @@ def _in_sqlite_thread(connection: sqlite3.Connection, body: Body, begin: str) ->
 
 class SqliteLane:
     """One daemon thread with its own sqlite3 connection to the database file; jobs run in
-    order, each in one hand-off from the event loop. Configured as ``storage/database.py``
-    configures the pool's connections (WAL, ``synchronous=FULL``, foreign keys, 30 s busy
-    timeout). Daemon, so it can never hold the process open; stopped when its runtime goes."""
+    order, each in one hand-off from the event loop. The connection is configured by the same
+    function as the pool's (``storage.database.connect_sqlite``: WAL, ``synchronous=FULL``,
+    foreign keys, 30 s busy timeout). Daemon, so it can never hold the process open; stopped
+    when its database is disposed of (or garbage-collected)."""
 
     def __init__(self, path: str, name: str):
         self.path = path
@@ -186,14 +187,7 @@ class SqliteLane:
         self.thread.start()
 
     def _work(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "busy_timeout=30000",
-        ):
-            connection.execute(f"PRAGMA {pragma}")
+        connection = connect_sqlite(self.path)
         while True:
             job = self.jobs.get()
             if job is None:
@@ -228,29 +222,28 @@ def _settle(future: asyncio.Future, result: Any, error: BaseException | None) ->
         future.set_result(result)
 
 
-def _lane(runtime: Runtime, kind: str) -> SqliteLane | None:
-    """The runtime's write or read lane; None for an in-memory database (a second connection
+def _lane(db: Database, kind: str) -> SqliteLane | None:
+    """The database's write or read lane; None for an in-memory database (a second connection
     would see another database), which then goes through the pool one statement at a time."""
-    key = f"oidc.sqlite_lane.{kind}"
-    lane = runtime.extras.get(key)
+    lane = db.lanes.get(kind)
     if lane is None:
-        path = runtime.db.url.database
+        path = db.url.database
         if not path or path == ":memory:" or path.startswith("file:"):
             return None
-        lane = runtime.extras[key] = SqliteLane(path, f"guarita-oidc-{kind}")
-        weakref.finalize(runtime, lane.stop)
+        lane = db.lanes[kind] = SqliteLane(path, f"guarita-sql-{kind}")
+        weakref.finalize(db, lane.stop)
     return lane
 
 
 @asynccontextmanager
-async def _driver(runtime: Runtime) -> AsyncIterator[Any]:
-    async with runtime.db.engine.connect() as connection:
+async def _driver(db: Database) -> AsyncIterator[Any]:
+    async with db.engine.connect() as connection:
         raw = await connection.get_raw_connection()
         yield raw.driver_connection
 
 
-async def _through_pool(runtime: Runtime, body: Body, begin: str) -> Any:
-    async with _driver(runtime) as connection:
+async def _through_pool(db: Database, body: Body, begin: str) -> Any:
+    async with _driver(db) as connection:
         await connection.execute(begin)
         try:
             result = await body(SqliteTx(connection))
@@ -261,27 +254,27 @@ async def _through_pool(runtime: Runtime, body: Body, begin: str) -> Any:
         return result
 
 
-async def write(runtime: Runtime, body: Body) -> T:
+async def write(db: Database, body: Body) -> T:
     """Runs ``body(tx)`` in one write transaction: committed when it returns, rolled back when
     it raises. The body may only await its ``tx``."""
-    if runtime.db.is_sqlite:
-        lane = _lane(runtime, "write")
+    if db.is_sqlite:
+        lane = _lane(db, "write")
         if lane is None:
-            return await _through_pool(runtime, body, "BEGIN IMMEDIATE")
+            return await _through_pool(db, body, "BEGIN IMMEDIATE")
         return await lane.run(_in_sqlite_thread, body, "BEGIN IMMEDIATE")
-    async with _driver(runtime) as connection, connection.transaction():
+    async with _driver(db) as connection, connection.transaction():
         return await body(AsyncpgTx(connection))
 
 
-async def read(runtime: Runtime, body: Body) -> T:
+async def read(db: Database, body: Body) -> T:
     """Runs ``body(tx)`` for reading: on SQLite in one deferred read transaction (which never
     waits for the writer in WAL mode), on PostgreSQL statement by statement."""
-    if runtime.db.is_sqlite:
-        lane = _lane(runtime, "read")
+    if db.is_sqlite:
+        lane = _lane(db, "read")
         if lane is None:
-            return await _through_pool(runtime, body, "BEGIN")
+            return await _through_pool(db, body, "BEGIN")
         return await lane.run(_in_sqlite_thread, body, "BEGIN")
-    async with _driver(runtime) as connection:
+    async with _driver(db) as connection:
         # Autocommit: each statement sees committed data; the BEGIN and COMMIT round trips of
         # a read-only transaction would buy a snapshot no reader here needs.
         return await body(AsyncpgTx(connection))

@@ -23,7 +23,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
-LOCALE_DIR = Path(__file__).parent / "locale"
+# The catalogues are data of the HTML edge, kept beside its templates in web/.
+LOCALE_DIR = Path(__file__).parents[1] / "web" / "locale"
 SUPPORTED = ("pt_BR", "en", "es")
 DEFAULT = "pt_BR"
 HTML_LANG = {"pt_BR": "pt-BR", "en": "en", "es": "es"}

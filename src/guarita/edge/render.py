@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from guarita.domain.errors import GuaritaError
-from guarita.web import csrf, i18n
+from guarita.edge import csrf, i18n
 
-TEMPLATES = Path(__file__).parent / "templates"
+# Every HTML edge (web, oidc, console) renders from the one template folder in web/.
+TEMPLATES = Path(__file__).parents[1] / "web" / "templates"
 
 
 
