@@ -10,12 +10,13 @@ import httpx
 import pyotp
 from sqlalchemy import select
 
-from guarita.console import staff as staff_service
 from guarita.domain.actors import Actor
 from guarita.methods import totp
 from guarita.runtime import Runtime
+from guarita.services import staff as staff_service
 from guarita.services.registration import RegistrationInput, register
 from guarita.services.registry_rows import name_search_key
+from guarita.services.staff.sessions import create_session
 from guarita.storage.audit import RequestContext
 from guarita.storage.support_tables import StaffAccount
 from guarita.storage.tables import AuditEvent, Beneficiary, OutboxMessage
@@ -40,9 +41,7 @@ class StaffMember:
         return pyotp.TOTP(self.secret).at(at or utcnow())
 
     def actor(self, via: str = "console") -> Actor:
-        return Actor(
-            kind="staff", id=self.id, name=self.email, email=self.email, role=self.role, via=via
-        )
+        return Actor(kind="staff", id=self.id, name=self.email, email=self.email, role=self.role, via=via)
 
 
 async def enrol(runtime: Runtime, role: str = "agent", email: str | None = None) -> StaffMember:
@@ -95,7 +94,7 @@ async def session_client(app, runtime: Runtime, member: StaffMember | None) -> h
     client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
     if member is not None:
         async with runtime.db.transaction() as session:
-            token = await staff_service._create_session(
+            token = await create_session(
                 session,
                 member.id,
                 CTX,
@@ -113,9 +112,7 @@ async def console_csrf(client: httpx.AsyncClient, page: str = "/atendimento") ->
     return csrf_of(response.text)
 
 
-async def post(
-    client: httpx.AsyncClient, path: str, data: dict, page: str = "/atendimento"
-) -> httpx.Response:
+async def post(client: httpx.AsyncClient, path: str, data: dict, page: str = "/atendimento") -> httpx.Response:
     return await client.post(path, data={**data, "csrf_token": await console_csrf(client, page)})
 
 
@@ -159,9 +156,7 @@ async def events(runtime: Runtime, tag: str) -> list[AuditEvent]:
     async with runtime.db.transaction() as session:
         return list(
             (
-                await session.execute(
-                    select(AuditEvent).where(AuditEvent.tag == str(tag)).order_by(AuditEvent.id)
-                )
+                await session.execute(select(AuditEvent).where(AuditEvent.tag == str(tag)).order_by(AuditEvent.id))
             ).scalars()
         )
 
@@ -172,9 +167,7 @@ async def last_code(runtime: Runtime, to: str) -> str:
         message = (
             (
                 await session.execute(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.to == to)
-                    .order_by(OutboxMessage.id.desc())
+                    select(OutboxMessage).where(OutboxMessage.to == to).order_by(OutboxMessage.id.desc())
                 )
             )
             .scalars()

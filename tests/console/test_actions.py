@@ -52,9 +52,7 @@ async def opened(runtime, role: str = "agent"):  # noqa: ANN001, ANN202
 
 async def account_of(runtime, b) -> Account:  # noqa: ANN001
     async with runtime.db.transaction() as session:
-        return (
-            await session.execute(select(Account).where(Account.beneficiary_id == b.id))
-        ).scalar_one()
+        return (await session.execute(select(Account).where(Account.beneficiary_id == b.id))).scalar_one()
 
 
 def assert_event(event, actor, subject: str, outcome: str, reason: str = "bloqueio") -> None:  # noqa: ANN001
@@ -105,9 +103,7 @@ async def test_card_reveal_for_someone_without_an_account(runtime):
         cpf=b.cpf,
         card_number=None,
     )
-    assert (
-        await support.reveal_card(runtime, actor, b.id, reason=REASON, context=CTX) == b.card_number
-    )
+    assert await support.reveal_card(runtime, actor, b.id, reason=REASON, context=CTX) == b.card_number
     [event] = await events(runtime, AuditTag.SUPPORT_CARD_REVEALED)
     assert event.subject == f"beneficiary:{b.id}"
     with pytest.raises(GuaritaError) as exc:
@@ -122,9 +118,7 @@ async def test_refusals_are_audited_with_their_reason(runtime):
         await support.reveal_card(runtime, actor, b.id, reason=REASON, context=CTX)
     assert exc.value.code is ErrorCode.CALLER_CHECK_REQUIRED
     [event] = await events(runtime, AuditTag.SUPPORT_CARD_REVEALED)
-    assert (
-        event.details["outcome"] == "refused" and event.details["error"] == "caller_check_required"
-    )
+    assert event.details["outcome"] == "refused" and event.details["error"] == "caller_check_required"
     with pytest.raises(GuaritaError) as exc:
         support.parse_reason("outro", "curto")
     assert exc.value.code is ErrorCode.REASON_REQUIRED and exc.value.field == "reason_text"
@@ -173,14 +167,10 @@ async def test_a_disabled_password_needs_a_supervisor(app, runtime):
         await sign_in(runtime, b.card_number, STRONG, CTX)
     # On the page the agent is told to call a supervisor; the agent has no re-enable form.
     async with await session_client(app, runtime, agent_member) as browser:
-        page = await post(
-            browser, f"/atendimento/pessoas/{b.id}/desbloqueio", {"reason": "bloqueio"}
-        )
+        page = await post(browser, f"/atendimento/pessoas/{b.id}/desbloqueio", {"reason": "bloqueio"})
         assert "Só um supervisor pode reativá-la" in page.text
         assert f"/atendimento/pessoas/{b.id}/senha" not in page.text
-        assert (
-            await post(browser, f"/atendimento/pessoas/{b.id}/senha", {"reason": "bloqueio"})
-        ).status_code == 403
+        assert (await post(browser, f"/atendimento/pessoas/{b.id}/senha", {"reason": "bloqueio"})).status_code == 403
 
     supervisor_member = await quick_staff(runtime, "supervisor")
     supervisor = supervisor_member.actor()
@@ -194,10 +184,7 @@ async def test_a_disabled_password_needs_a_supervisor(app, runtime):
         cpf=None,
         card_number=b.card_number,
     )
-    assert (
-        await support.reenable_password(runtime, supervisor, b.id, reason=REASON, context=CTX)
-        == "reenabled"
-    )
+    assert await support.reenable_password(runtime, supervisor, b.id, reason=REASON, context=CTX) == "reenabled"
     assert (await sign_in(runtime, b.card_number, STRONG, CTX)).account_id
     [event] = await events(runtime, AuditTag.SUPPORT_PASSWORD_REENABLED)
     assert_event(event, supervisor, account.id, "reenabled")
@@ -208,26 +195,19 @@ async def test_disable_and_enable_an_account(runtime):
     b, _, supervisor = await opened(runtime, "supervisor")
     session_token = (await sign_in(runtime, b.card_number, STRONG, CTX)).session_token
     assert (
-        await support.set_account_status(
-            runtime, supervisor, b.id, status="disabled", reason=REASON, context=CTX
-        )
+        await support.set_account_status(runtime, supervisor, b.id, status="disabled", reason=REASON, context=CTX)
         == "disabled"
     )
     from guarita.services import sessions as beneficiary_sessions
 
     async with runtime.db.transaction() as session:
-        assert (
-            await beneficiary_sessions.load(session, session_token, runtime.settings.session)
-            is None
-        )
+        assert await beneficiary_sessions.load(session, session_token, runtime.settings.session) is None
     with pytest.raises(GuaritaError):
         await sign_in(runtime, b.card_number, STRONG, CTX)
     view = await support.person_view(runtime, supervisor, b.id, CTX)
     assert view.state == "disabled"
     assert (
-        await support.set_account_status(
-            runtime, supervisor, b.id, status="active", reason=REASON, context=CTX
-        )
+        await support.set_account_status(runtime, supervisor, b.id, status="active", reason=REASON, context=CTX)
         == "active"
     )
     assert (await sign_in(runtime, b.card_number, STRONG, CTX)).account_id
@@ -271,10 +251,7 @@ async def test_in_person_identity_check_raises_bronze_to_prata(runtime):
     assert evidence.document_number == "01234567890" and evidence.actor == supervisor.audit_id
     events_ = await events(runtime, AuditTag.SUPPORT_IDENTITY_CHECKED)
     assert [e.details["outcome"] for e in events_] == ["refused", "recorded"]
-    assert (
-        "01234567890" not in str(events_[-1].details)
-        and events_[-1].details["document_end"] == "890"
-    )
+    assert "01234567890" not in str(events_[-1].details) and events_[-1].details["document_end"] == "890"
     assert events_[-1].details["reason"] == "presencial"
     await audit_holds(runtime)
 
@@ -291,9 +268,7 @@ async def test_start_recovery_sends_a_code_the_agent_never_sees(app, runtime):
         page = await browser.get(f"/atendimento/pessoas/{b.id}")
         async with runtime.db.transaction() as session:
             email = (
-                await session.execute(
-                    select(AccountIdentifier).where(AccountIdentifier.kind == "email")
-                )
+                await session.execute(select(AccountIdentifier).where(AccountIdentifier.kind == "email"))
             ).scalar_one()
         assert f'value="{email.id}"' in page.text and "m***@e***.com" in page.text
         started = await post(
@@ -306,9 +281,7 @@ async def test_start_recovery_sends_a_code_the_agent_never_sees(app, runtime):
         after = await browser.get(started.headers["location"])
     async with runtime.db.transaction() as session:
         message = (
-            await session.execute(
-                select(OutboxMessage).where(OutboxMessage.template == "recovery_code")
-            )
+            await session.execute(select(OutboxMessage).where(OutboxMessage.template == "recovery_code"))
         ).scalar_one()
     import re
 
@@ -329,14 +302,10 @@ async def test_recovery_only_to_a_verified_contact_of_this_account(runtime):
     other = await person(runtime, card="700800900", seed=7, email="outro@example.com", phone=None)
     async with runtime.db.transaction() as session:
         foreign = (
-            await session.execute(
-                select(AccountIdentifier).where(AccountIdentifier.value == other.email)
-            )
+            await session.execute(select(AccountIdentifier).where(AccountIdentifier.value == other.email))
         ).scalar_one()
     with pytest.raises(GuaritaError) as exc:
-        await support.start_recovery(
-            runtime, actor, b.id, identifier_id=foreign.id, reason=REASON, context=CTX
-        )
+        await support.start_recovery(runtime, actor, b.id, identifier_id=foreign.id, reason=REASON, context=CTX)
     assert exc.value.code is ErrorCode.METHOD_UNAVAILABLE
     [event] = await events(runtime, AuditTag.SUPPORT_RECOVERY_REQUESTED)
     assert event.details["outcome"] == "refused"
@@ -347,9 +316,7 @@ async def test_lock_state_reads_the_shared_throttle(runtime):
     account = await account_of(runtime, b)
     async with runtime.db.transaction() as session:
         for _ in range(6):
-            await throttling.record_failure(
-                session, f"login:acct:{account.id}", runtime.settings.lockout
-            )
+            await throttling.record_failure(session, f"login:acct:{account.id}", runtime.settings.lockout)
     view = await support.person_view(runtime, actor, b.id, CTX)
     assert view.state == "locked" and view.failures == 6
 
@@ -368,25 +335,17 @@ async def test_contact_registration_ends_after_five_wrong_codes(runtime):
     codes = []
     for _ in range(5):
         with pytest.raises(GuaritaError) as exc:
-            await support.confirm_contact_change(
-                runtime, actor, b.id, started.id, code=wrong, context=CTX
-            )
+            await support.confirm_contact_change(runtime, actor, b.id, started.id, code=wrong, context=CTX)
         codes.append(exc.value.code)
     assert codes == [ErrorCode.INVALID_CODE] * 4 + [ErrorCode.TOO_MANY_ATTEMPTS]
     with pytest.raises(GuaritaError) as exc:
-        await support.confirm_contact_change(
-            runtime, actor, b.id, started.id, code=code, context=CTX
-        )
+        await support.confirm_contact_change(runtime, actor, b.id, started.id, code=code, context=CTX)
     assert exc.value.code is ErrorCode.RECOVERY_EXPIRED and exc.value.status == 410
     failed = await events(runtime, AuditTag.SUPPORT_CONTACT_CODE_FAILED)
     assert len(failed) == 5 and all(e.details["reason"] == "contato" for e in failed)
     async with runtime.db.transaction() as session:
         phones = (
-            (
-                await session.execute(
-                    select(AccountIdentifier.value).where(AccountIdentifier.kind == "phone")
-                )
-            )
+            (await session.execute(select(AccountIdentifier.value).where(AccountIdentifier.kind == "phone")))
             .scalars()
             .all()
         )
@@ -427,17 +386,11 @@ async def test_replacing_an_email_tells_the_old_one(runtime):
     from tests.console.helpers import last_code
 
     code = await last_code(runtime, "nova.maria@example.org")
-    saved = await support.confirm_contact_change(
-        runtime, actor, b.id, started.id, code=code, context=CTX
-    )
+    saved = await support.confirm_contact_change(runtime, actor, b.id, started.id, code=code, context=CTX)
     assert saved.verified and saved.login_enabled and saved.source == "support"
     async with runtime.db.transaction() as session:
         told = (
-            (
-                await session.execute(
-                    select(OutboxMessage).where(OutboxMessage.template == "contact_replaced")
-                )
-            )
+            (await session.execute(select(OutboxMessage).where(OutboxMessage.template == "contact_replaced")))
             .scalars()
             .all()
         )

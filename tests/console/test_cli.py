@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from guarita.console import staff as staff_service
 from guarita.domain.audit_tags import AuditTag
 from guarita.runtime import Runtime
+from guarita.services import staff as staff_service
 from tests.conftest import TEST_SECRET, make_settings
 from tests.console.helpers import bearer, events
 from tests.support.databases import SqliteFactory
@@ -35,9 +35,7 @@ async def sqlite_factory() -> AsyncIterator[SqliteFactory]:
 
 @pytest.fixture
 async def sqlite_runtime(sqlite_factory) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(
-        make_settings(await sqlite_factory.fresh(), base_url="https://guarita.example.org")
-    )
+    runtime = Runtime.build(make_settings(await sqlite_factory.fresh(), base_url="https://guarita.example.org"))
     yield runtime
     await runtime.close()
 
@@ -147,18 +145,14 @@ async def test_token_create_list_revoke(sqlite_runtime):
     app = create_app(runtime=sqlite_runtime)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        ok = await client.get(
-            "/api/v1/support/people", params={"q": "maria"}, headers=bearer(data["token"])
-        )
+        ok = await client.get("/api/v1/support/people", params={"q": "maria"}, headers=bearer(data["token"]))
         assert ok.status_code == 200
         code, out, _ = await guarita(sqlite_runtime, "staff", "token", "list", "--json")
         [listed] = json.loads(out)
         assert "token" not in listed and listed["active"] is True
         code, _, _ = await guarita(sqlite_runtime, "staff", "token", "revoke", str(listed["id"]))
         assert code == 0
-        gone = await client.get(
-            "/api/v1/support/people", params={"q": "maria"}, headers=bearer(data["token"])
-        )
+        gone = await client.get("/api/v1/support/people", params={"q": "maria"}, headers=bearer(data["token"]))
         assert gone.status_code == 401
     bad, _, err = await guarita(sqlite_runtime, "staff", "token", "create", "--scopes", "staff")
     assert bad == 1 and "Escopos inválidos" in err

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pyotp
 import time_machine
 
-from guarita.console import staff as staff_service
 from guarita.domain.audit_tags import AuditTag
+from guarita.services import staff as staff_service
 from guarita.services.demo import DEMO_LEGACY_PASSWORD, demo_people, load_demo
 from guarita.services.login import sign_in
 from guarita.storage.audit import verify
@@ -137,9 +137,7 @@ async def test_console_journey(app, runtime, client, tmp_path):
         confirmed = await client.post(
             started.headers["location"], data={"code": code, "csrf_token": csrf_of(wrong.text)}
         )
-        assert confirmed.status_code == 303 and confirmed.headers["location"].endswith(
-            "feito=contato"
-        )
+        assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("feito=contato")
         after = await client.get(confirmed.headers["location"])
         assert "Contato confirmado" in after.text and NEW_EMAIL in after.text
 
@@ -165,9 +163,7 @@ async def test_console_journey(app, runtime, client, tmp_path):
         AuditTag.SUPPORT_EMAIL_REGISTERED,
     ):
         found_events = await events(runtime, tag)
-        assert found_events and all(
-            e.actor == f"staff:{enrolment.staff.id}" for e in found_events
-        ), tag
+        assert found_events and all(e.actor == f"staff:{enrolment.staff.id}" for e in found_events), tag
     async with runtime.db.transaction() as session:
         assert (await verify(session)).ok
 
@@ -175,14 +171,10 @@ async def test_console_journey(app, runtime, client, tmp_path):
 async def test_api_journey(client, runtime, tmp_path):
     await load_demo(runtime, directory=tmp_path)
     target = luzia()
-    token = await api_token(
-        runtime, "search,view,caller_check,reveal_card,contacts,unlock,recovery"
-    )
+    token = await api_token(runtime, "search,view,caller_check,reveal_card,contacts,unlock,recovery")
     headers = bearer(token, agent="operadora 42")
 
-    found = await client.get(
-        "/api/v1/support/people", params={"q": target.cpf, "kind": "cpf"}, headers=headers
-    )
+    found = await client.get("/api/v1/support/people", params={"q": target.cpf, "kind": "cpf"}, headers=headers)
     [summary] = found.json()["people"]
     pid = summary["id"]
     assert summary["state"] == "legacy"

@@ -93,9 +93,7 @@ async def test_person_view_is_masked_until_the_caller_check_passes(app, runtime)
             assert value not in page.text, value
         assert "m***@e***.com" in page.text and "Conferir" in page.text
         # Actions are closed before the check: the answer says so and shows nothing.
-        early = await post(
-            browser, f"/atendimento/pessoas/{b.id}/carteirinha", {"reason": "carteirinha"}
-        )
+        early = await post(browser, f"/atendimento/pessoas/{b.id}/carteirinha", {"reason": "carteirinha"})
         assert early.status_code == 409 and b.card_number not in early.text
 
         # A wrong birth date: "não confere", and nothing of what was expected is shown.
@@ -110,9 +108,7 @@ async def test_person_view_is_masked_until_the_caller_check_passes(app, runtime)
         assert 'value="01/01/1960"' not in wrong.text  # the typed values are not kept either
 
         # No reason, no check.
-        unreasoned = await post(
-            browser, f"/atendimento/pessoas/{b.id}/conferencia", caller_data(b, reason="")
-        )
+        unreasoned = await post(browser, f"/atendimento/pessoas/{b.id}/conferencia", caller_data(b, reason=""))
         assert unreasoned.status_code == 422 and "Escolha o motivo" in unreasoned.text
 
         right = await post(browser, f"/atendimento/pessoas/{b.id}/conferencia", caller_data(b))
@@ -189,9 +185,7 @@ async def test_five_mismatches_in_an_hour_stop_the_checks(runtime):
             card_number=None,
         )
     assert exc.value.code is ErrorCode.TOO_MANY_ATTEMPTS
-    outcomes = [
-        e.details["outcome"] for e in await events(runtime, AuditTag.SUPPORT_CALLER_CHECKED)
-    ]
+    outcomes = [e.details["outcome"] for e in await events(runtime, AuditTag.SUPPORT_CALLER_CHECKED)]
     assert outcomes == ["nao_confere"] * 5 + ["blocked"]
 
 

@@ -1,7 +1,7 @@
 """Roles on every route: walks every console page and every support API call, for anonymous,
 agent, supervisor and admin (console) and for tokens with and without the scope (API).
 
-The expected table is written out here from the issue, not read from ``console/roles.py``, so a
+The expected table is written out here from the issue, not read from ``domain/roles.py``, so a
 wrong entry there fails this test.
 """
 
@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from guarita.console import api as console_api
-from guarita.console import staff as staff_service
 from guarita.console import web as console_web
+from guarita.services import staff as staff_service
 from guarita.storage.support_tables import SupportApiToken
 from guarita.storage.types import utcnow
 from tests.console.helpers import (
@@ -77,9 +77,7 @@ async def test_console_roles_on_every_route(app, runtime):
         url = fill(path, values)
         for role in (None, *EXPECTED):
             # A fresh session per request: sign-out and resets must not spoil the next one.
-            async with await session_client(
-                app, runtime, members[role] if role else None
-            ) as client:
+            async with await session_client(app, runtime, members[role] if role else None) as client:
                 page = "/atendimento" if role else "/atendimento/entrar"
                 csrf = csrf_of((await client.get(page)).text)
                 if method == "GET":
@@ -128,9 +126,7 @@ async def test_api_scopes_on_every_call(app, runtime, client):
             else:
                 assert response.status_code not in (401, 403), (label, body)
         anonymous = await client.request(method, url, params=params)
-        assert (
-            anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthenticated"
-        )
+        assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthenticated"
 
 
 async def test_api_refuses_expired_revoked_unknown_tokens_and_staff_cookies(app, runtime, client):
@@ -142,9 +138,7 @@ async def test_api_refuses_expired_revoked_unknown_tokens_and_staff_cookies(app,
     assert (await client.get(url, headers=bearer("gst_" + "a" * 43))).status_code == 401
     assert (await client.get(url, headers={"Authorization": f"Basic {token}"})).status_code == 401
     async with runtime.db.transaction() as session:
-        await session.execute(
-            update(SupportApiToken).values(expires_at=utcnow() - timedelta(seconds=1))
-        )
+        await session.execute(update(SupportApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert (await client.get(url, headers=bearer(token))).status_code == 401
     fresh = await api_token(runtime, "search,view")
     listed = await staff_service.list_tokens(runtime)

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from guarita.console import staff as staff_service
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.services import staff as staff_service
 from guarita.storage.audit import verify
 from guarita.storage.support_tables import StaffAccount, StaffEnrolment, StaffRecoveryCode
 from guarita.storage.types import utcnow
@@ -136,19 +136,13 @@ async def test_sign_in_needs_password_and_totp_and_refuses_a_reused_code(client,
         ok = await sign_in(client, member.email, STAFF_PASSWORD, code)
         assert ok.status_code == 303 and ok.headers["location"] == "/atendimento"
         cookie = ok.headers["set-cookie"]
-        assert (
-            cookie.startswith("guarita_staff=")
-            and "HttpOnly" in cookie
-            and "SameSite=strict" in cookie
-        )
+        assert cookie.startswith("guarita_staff=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
         client.cookies.clear()
         # The same code again, even with the right password, is refused (RFC 6238 §5.2).
         replay = await sign_in(client, member.email, STAFF_PASSWORD, code)
         assert replay.status_code == 401
     with time_machine.travel(start + timedelta(seconds=30), tick=False):
-        assert (
-            await sign_in(client, member.email, STAFF_PASSWORD, member.code())
-        ).status_code == 303
+        assert (await sign_in(client, member.email, STAFF_PASSWORD, member.code())).status_code == 303
     failed = await events(runtime, AuditTag.STAFF_LOGIN_FAILED)
     assert len(failed) == 3 and all(e.subject == f"staff:{member.id}" for e in failed)
 
@@ -159,16 +153,11 @@ async def test_a_code_is_accepted_once_even_at_the_same_time(runtime):
     member = await quick_staff(runtime, "agent")
     code = member.code()
     results = await asyncio.gather(
-        *(
-            staff_service.sign_in(runtime, member.email, STAFF_PASSWORD, code, CTX)
-            for _ in range(5)
-        ),
+        *(staff_service.sign_in(runtime, member.email, STAFF_PASSWORD, code, CTX) for _ in range(5)),
         return_exceptions=True,
     )
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1
-    assert all(
-        r.code is ErrorCode.INVALID_CREDENTIALS for r in results if isinstance(r, GuaritaError)
-    )
+    assert all(r.code is ErrorCode.INVALID_CREDENTIALS for r in results if isinstance(r, GuaritaError))
 
 
 async def test_recovery_codes_work_once(client, runtime):
@@ -199,9 +188,7 @@ async def test_unknown_disabled_and_pending_staff_get_the_same_answer(runtime):
         created_by="test",
         context=CTX,
     )
-    await staff_service.set_staff_status(
-        runtime, member.id, enabled=False, actor="test", context=CTX
-    )
+    await staff_service.set_staff_status(runtime, member.id, enabled=False, actor="test", context=CTX)
     answers = []
     for email in ("ninguem@example.org", member.email, "pendente@example.org"):
         with pytest.raises(GuaritaError) as exc:
@@ -214,9 +201,7 @@ async def test_lockout_after_five_failures(runtime):
     member = await quick_staff(runtime, "agent")
     for _ in range(5):
         with pytest.raises(GuaritaError):
-            await staff_service.sign_in(
-                runtime, member.email, "senha errada de novo", "000000", CTX
-            )
+            await staff_service.sign_in(runtime, member.email, "senha errada de novo", "000000", CTX)
     with pytest.raises(GuaritaError) as exc:
         await staff_service.sign_in(runtime, member.email, STAFF_PASSWORD, member.code(), CTX)
     assert exc.value.code is ErrorCode.TOO_MANY_ATTEMPTS
@@ -304,9 +289,7 @@ async def test_reset_gives_a_new_link_and_ends_sessions(app, runtime):
     member = await quick_staff(runtime, "agent")
     async with await session_client(app, runtime, member) as client:
         assert (await client.get("/atendimento")).status_code == 200
-        enrolment = await staff_service.reset_staff(
-            runtime, staff_id=member.id, actor="test", context=CTX
-        )
+        enrolment = await staff_service.reset_staff(runtime, staff_id=member.id, actor="test", context=CTX)
         assert (await client.get("/atendimento")).status_code == 303
     assert "token=" in enrolment.link
     with pytest.raises(GuaritaError):

@@ -14,9 +14,9 @@ import typer
 
 from guarita.cli.common import CliError, JsonOption, console, print_json, run_async
 from guarita.config import SupportSettings
-from guarita.console import staff as staff_service
 from guarita.domain.errors import GuaritaError
 from guarita.domain.roles import ROLE_LABELS, TOKEN_SCOPES, Role
+from guarita.services import staff as staff_service
 from guarita.storage.audit import RequestContext
 
 # The settings' defaults, for the help text (the command itself reads the runtime's settings).

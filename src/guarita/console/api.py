@@ -18,12 +18,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from guarita.console import staff as staff_service
 from guarita.console.web import request_context
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import Permission
 from guarita.edge.envelope import error_responses
+from guarita.services import staff as staff_service
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
 from guarita.services.support import labels
@@ -36,21 +36,15 @@ bearer = HTTPBearer(
     scheme_name="SupportToken",
     description="Token da API de atendimento (`gst_…`), criado por um administrador.",
 )
-_REASONS_DOC = "Motivo do atendimento: " + ", ".join(
-    f"`{k}` ({v})" for k, v in labels.REASONS.items()
-)
+_REASONS_DOC = "Motivo do atendimento: " + ", ".join(f"`{k}` ({v})" for k, v in labels.REASONS.items())
 
 
 async def _actor(request: Request) -> Actor:
     credentials: HTTPAuthorizationCredentials | None = await bearer(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise GuaritaError(
-            ErrorCode.UNAUTHENTICATED, message="Envie o token da API de atendimento."
-        )
+        raise GuaritaError(ErrorCode.UNAUTHENTICATED, message="Envie o token da API de atendimento.")
     agent = (request.headers.get("x-support-agent") or "").strip()[:100] or None
-    actor = await staff_service.authenticate_token(
-        request.app.state.runtime, credentials.credentials, crm_agent=agent
-    )
+    actor = await staff_service.authenticate_token(request.app.state.runtime, credentials.credentials, crm_agent=agent)
     if actor is None:
         raise GuaritaError(
             ErrorCode.UNAUTHENTICATED,
@@ -114,9 +108,7 @@ class CallerCheckIn(Reasoned):
 
 
 class CallerCheckOut(BaseModel):
-    result: str = Field(
-        description="`confere` ou `nao_confere` — nada além disso.", examples=["confere"]
-    )
+    result: str = Field(description="`confere` ou `nao_confere` — nada além disso.", examples=["confere"])
     passed: bool
     grant_expires_at: datetime | None
     checks_left: int
@@ -156,9 +148,7 @@ class OutcomeOut(BaseModel):
 
 
 class RecoveryIn(Reasoned):
-    identifier_id: int = Field(
-        description="Um e-mail ou celular confirmado, de `recovery_contacts`."
-    )
+    identifier_id: int = Field(description="Um e-mail ou celular confirmado, de `recovery_contacts`.")
 
 
 class RecoveryOut(BaseModel):
@@ -189,9 +179,7 @@ async def search(request: Request, q: str, kind: str = "auto") -> dict:
     """Por CPF, carteirinha, e-mail, celular ou nome (prefixo, sem diferença de acentos e
     maiúsculas). `kind`: auto, cpf, card, email, phone ou name."""
     actor = _actor_of(request)
-    result = await support.search(
-        request.app.state.runtime, actor, q[:254], request_context(request, actor), kind=kind
-    )
+    result = await support.search(request.app.state.runtime, actor, q[:254], request_context(request, actor), kind=kind)
     return {
         "query_kinds": result.query_kinds,
         "truncated": result.truncated,
@@ -203,9 +191,7 @@ async def search(request: Request, q: str, kind: str = "auto") -> dict:
 async def person(request: Request, person_id: int) -> dict:
     """Mascarada até uma conferência de dados com resultado `confere` deste token."""
     actor = _actor_of(request)
-    view = await support.person_view(
-        request.app.state.runtime, actor, person_id, request_context(request, actor)
-    )
+    view = await support.person_view(request.app.state.runtime, actor, person_id, request_context(request, actor))
     return view.as_json()
 
 
@@ -268,9 +254,7 @@ async def reveal_card(request: Request, person_id: int, body: Reasoned) -> CardO
     summary="Cadastrar ou trocar e-mail ou celular",
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
-async def contact_start(
-    request: Request, person_id: int, body: ContactChangeIn
-) -> ContactChangeOut:
+async def contact_start(request: Request, person_id: int, body: ContactChangeIn) -> ContactChangeOut:
     """Envia um código ao novo contato; ele só é salvo quando o código volta
     (`…/contact-changes/{id}/confirmation`)."""
     actor = _actor_of(request)
@@ -299,9 +283,7 @@ async def contact_start(
     summary="Confirmar o novo contato com o código",
     responses=error_responses(400, 401, 403, 404, 409, 410, 429),
 )
-async def contact_confirm(
-    request: Request, person_id: int, change_id: str, body: CodeIn
-) -> IdentifierOut:
+async def contact_confirm(request: Request, person_id: int, change_id: str, body: CodeIn) -> IdentifierOut:
     actor = _actor_of(request)
     saved = await support.confirm_contact_change(
         request.app.state.runtime,
@@ -382,9 +364,7 @@ async def start_recovery(request: Request, person_id: int, body: RecoveryIn) -> 
         reason=body.parsed(),
         context=request_context(request, actor),
     )
-    return RecoveryOut(
-        channel=started.channel, destination=started.destination, expires_at=started.expires_at
-    )
+    return RecoveryOut(channel=started.channel, destination=started.destination, expires_at=started.expires_at)
 
 
 @route(
@@ -417,9 +397,7 @@ async def account_status(request: Request, person_id: int, body: StatusIn) -> Ou
     summary="Registrar conferência presencial de documento",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def identity_check(
-    request: Request, person_id: int, body: IdentityCheckIn
-) -> IdentityCheckOut:
+async def identity_check(request: Request, person_id: int, body: IdentityCheckIn) -> IdentityCheckOut:
     actor = _actor_of(request)
     result = await support.record_identity_check(
         request.app.state.runtime,

@@ -31,9 +31,7 @@ def _nice_max(value: int) -> int:
     return value
 
 
-def bar_chart(
-    chart_id: str, title: str, days: list[date], stacks: list[tuple[str, str, list[int]]]
-) -> Markup:
+def bar_chart(chart_id: str, title: str, days: list[date], stacks: list[tuple[str, str, list[int]]]) -> Markup:
     """Stacked bars per day. ``stacks``: ``(css class, label, values)`` from the bottom up."""
     totals = [sum(values[i] for _, _, values in stacks) for i in range(len(days))]
     top = _nice_max(max(totals, default=0))
@@ -42,19 +40,15 @@ def bar_chart(
     slot = plot_w / max(len(days), 1)
     bar_w = max(slot * 0.7, 1)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {_W} {_H}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<svg class="chart" viewBox="0 0 {_W} {_H}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(_description(days, stacks, totals))}</desc>',
     ]
     for fraction in (0, 0.5, 1):
         y = _TOP + plot_h * (1 - fraction)
+        parts.append(f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
-            f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-        )
-        parts.append(
-            f'<text class="axis" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{int(top * fraction)}</text>"
+            f'<text class="axis" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{int(top * fraction)}</text>'
         )
     for i, day in enumerate(days):
         x = _LEFT + i * slot + (slot - bar_w) / 2
@@ -109,16 +103,13 @@ def agents_chart(chart_id: str, agents: list[dict], *, days: int) -> Markup:
         y = 8 + i * row_h
         width = (_AGENTS_W - left - 48) * agent["total"] / top
         parts.append(
-            f'<text class="label" x="{left - 8}" y="{y + 17}" text-anchor="end">'
-            f"{escape(agent['name'][:28])}</text>"
+            f'<text class="label" x="{left - 8}" y="{y + 17}" text-anchor="end">{escape(agent["name"][:28])}</text>'
         )
         parts.append(
             f'<rect class="bar series-0" x="{left}" y="{y + 4}" width="{max(width, 1):.1f}" '
             f'height="{row_h - 10}"><title>{escape(agent["name"])}: {agent["total"]}</title></rect>'
         )
-        parts.append(
-            f'<text class="axis" x="{left + width + 6:.1f}" y="{y + 17}">{agent["total"]}</text>'
-        )
+        parts.append(f'<text class="axis" x="{left + width + 6:.1f}" y="{y + 17}">{agent["total"]}</text>')
     parts.append("</svg>")
     # Every interpolated text above went through escape(); the rest is our own markup.
     return Markup("".join(parts))  # noqa: S704
@@ -140,10 +131,7 @@ def charts(board: Dashboard) -> list[tuple[str, Markup, list[tuple[str, str]]]]:
                 [],
             )
         )
-    stacks = [
-        (f"series-{i}", label, board.recoveries[key])
-        for i, (key, label) in enumerate(RECOVERY_METHODS.items())
-    ]
+    stacks = [(f"series-{i}", label, board.recoveries[key]) for i, (key, label) in enumerate(RECOVERY_METHODS.items())]
     found.append(
         (
             "Recuperações de senha por método",

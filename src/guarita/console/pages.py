@@ -11,7 +11,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from guarita.console import charts
-from guarita.console import staff as staff_service
 from guarita.console.web import (
     PREFIX,
     PUBLIC,
@@ -31,6 +30,7 @@ from guarita.console.web import (
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import SCOPE_LABELS, TOKEN_SCOPES, Permission, Role
 from guarita.edge.forms import field_errors
+from guarita.services import staff as staff_service
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
 from guarita.services.support import labels
@@ -182,13 +182,9 @@ async def home(request: Request) -> Response:
     )
 
 
-async def _person_page(
-    request: Request, person_id: int, *, status_code: int = 200, **extra
-) -> HTMLResponse:  # noqa: ANN003
+async def _person_page(request: Request, person_id: int, *, status_code: int = 200, **extra) -> HTMLResponse:  # noqa: ANN003
     actor = actor_of(request)
-    view = await support.person_view(
-        request.app.state.runtime, actor, person_id, request_context(request, actor)
-    )
+    view = await support.person_view(request.app.state.runtime, actor, person_id, request_context(request, actor))
     done = DONE.get(request.query_params.get("feito", ""))
     extra.setdefault("errors", {})
     extra.setdefault("form", "")
@@ -537,9 +533,7 @@ async def staff_status(request: Request, staff_id: int) -> Response:
     actor = actor_of(request)
     values = await read_form(request)
     if staff_id == actor.id and values.get("status") != "active":
-        error = GuaritaError(
-            ErrorCode.VALIDATION_ERROR, message="Você não pode desativar o seu próprio acesso."
-        )
+        error = GuaritaError(ErrorCode.VALIDATION_ERROR, message="Você não pode desativar o seu próprio acesso.")
         return await _staff_page(request, status_code=error.status, error=error)
     await staff_service.set_staff_status(
         request.app.state.runtime,

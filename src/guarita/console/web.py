@@ -25,12 +25,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from guarita.config import Settings
-from guarita.console import staff as staff_service
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import ROLE_LABELS, Permission, Role
 from guarita.edge import csrf, i18n
 from guarita.edge.render import env_for, finish, locale_of
+from guarita.services import staff as staff_service
 from guarita.services.support import labels
 from guarita.storage.audit import RequestContext
 
@@ -86,9 +86,7 @@ async def current_staff(request: Request) -> Actor | None:
     if hasattr(request.state, "staff"):
         return request.state.staff
     runtime = request.app.state.runtime
-    actor = await staff_service.load_session(
-        runtime, request.cookies.get(cookie_name(runtime.settings))
-    )
+    actor = await staff_service.load_session(runtime, request.cookies.get(cookie_name(runtime.settings)))
     request.state.staff = actor
     return actor
 
@@ -121,9 +119,7 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired as exc:
-                response = RedirectResponse(
-                    f"{PREFIX}/entrar?next={quote(exc.target, safe='/')}", status_code=303
-                )
+                response = RedirectResponse(f"{PREFIX}/entrar?next={quote(exc.target, safe='/')}", status_code=303)
                 clear_staff_cookie(response, request.app.state.runtime.settings)
                 return response
 
@@ -171,9 +167,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     if not cookie or not submitted:
         raise GuaritaError(ErrorCode.CSRF_FAILED)
     secret = request.app.state.runtime.settings.secret()
-    expected = hmac.new(
-        secret, f"{cookie}|{_binding(request)}".encode(), hashlib.sha256
-    ).hexdigest()
+    expected = hmac.new(secret, f"{cookie}|{_binding(request)}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, submitted):
         raise GuaritaError(ErrorCode.CSRF_FAILED)
 
@@ -231,12 +225,6 @@ def redirect(request: Request, target: str) -> RedirectResponse:
 
 def safe_next(target: str | None) -> str:
     """Only a console path (open redirects, RFC 9700 §4.11)."""
-    if (
-        not target
-        or not target.startswith(PREFIX)
-        or target.startswith("//")
-        or "\\" in target
-        or "://" in target
-    ):
+    if not target or not target.startswith(PREFIX) or target.startswith("//") or "\\" in target or "://" in target:
         return PREFIX
     return target

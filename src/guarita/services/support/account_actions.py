@@ -113,11 +113,7 @@ async def set_account_status(
             field="status",
             message="Situação inválida: use active ou disabled.",
         )
-    tag = (
-        AuditTag.SUPPORT_ACCOUNT_DISABLED
-        if status == "disabled"
-        else AuditTag.SUPPORT_ACCOUNT_ENABLED
-    )
+    tag = AuditTag.SUPPORT_ACCOUNT_DISABLED if status == "disabled" else AuditTag.SUPPORT_ACCOUNT_ENABLED
     async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
         async with action.opened() as person:
             account = person.account

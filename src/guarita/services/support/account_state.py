@@ -18,9 +18,7 @@ def lock_key(account_id: str) -> str:
     return throttling.subject_key("login", account_id, "")
 
 
-async def locks_of(
-    session: AsyncSession, account_ids: list[str], now: datetime
-) -> dict[str, Throttle]:
+async def locks_of(session: AsyncSession, account_ids: list[str], now: datetime) -> dict[str, Throttle]:
     if not account_ids:
         return {}
     keys = {lock_key(a): a for a in account_ids}

@@ -130,9 +130,7 @@ class DeskAction:
                 raise GuaritaError(ErrorCode.NO_ACCOUNT)
             yield OpenedPerson(session, beneficiary, account)
 
-    async def audit(
-        self, session: AsyncSession, subject: str, *, outcome: str, **details: Any
-    ) -> None:
+    async def audit(self, session: AsyncSession, subject: str, *, outcome: str, **details: Any) -> None:
         """The action's event: who, why, what came of it, and the action's own details."""
         await record(
             session,
@@ -177,8 +175,6 @@ class DeskAction:
         if beneficiary is None:
             return None
         account_id = (
-            await session.execute(
-                select(Account.id).where(Account.beneficiary_id == self.beneficiary_id)
-            )
+            await session.execute(select(Account.id).where(Account.beneficiary_id == self.beneficiary_id))
         ).scalar_one_or_none()
         return subject_of(self.beneficiary_id, account_id)

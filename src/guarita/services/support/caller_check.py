@@ -47,9 +47,7 @@ class _Said:
 
     @property
     def compared(self) -> list[str]:
-        return (
-            ["birth_date"] + (["cpf"] if self.cpf else []) + (["card_number"] if self.card else [])
-        )
+        return ["birth_date"] + (["cpf"] if self.cpf else []) + (["card_number"] if self.card else [])
 
 
 def _parse(runtime: Runtime, birth_date: str, cpf: str | None, card_number: str | None) -> _Said:
@@ -113,9 +111,7 @@ async def caller_check(
     async with runtime.db.transaction() as session:
         beneficiary, account = await person_of(session, beneficiary_id)
         subject = subject_of(beneficiary.id, account.id if account else None)
-        failures = await recent_failures(
-            session, actor, beneficiary.id, now, desk.caller_check_window_minutes
-        )
+        failures = await recent_failures(session, actor, beneficiary.id, now, desk.caller_check_window_minutes)
         blocked = failures >= desk.caller_check_failures
         if blocked:
             await record(
@@ -151,10 +147,7 @@ async def caller_check(
     if blocked:
         raise GuaritaError(
             ErrorCode.TOO_MANY_ATTEMPTS,
-            message=(
-                "Os dados não conferiram várias vezes. Aguarde uma hora ou passe o "
-                "atendimento a um supervisor."
-            ),
+            message=("Os dados não conferiram várias vezes. Aguarde uma hora ou passe o atendimento a um supervisor."),
             details={"retry_after": desk.caller_check_window_minutes * 60},
         )
     left = desk.caller_check_failures - failures - (0 if matched else 1)

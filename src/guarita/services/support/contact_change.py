@@ -62,9 +62,7 @@ async def start_contact_change(
     """A code goes to the new e-mail or phone; it is saved only when the code comes back."""
     tag = AuditTag.SUPPORT_CONTACT_CODE_SENT
     refused = {"kind": kind if kind in ("email", "phone") else None}
-    async with DeskAction(
-        runtime, actor, beneficiary_id, tag, reason, context, refusal_details=refused
-    ) as action:
+    async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context, refusal_details=refused) as action:
         now = action.now
         kind_, normalized = contacts.normalize_contact(kind, value)
         async with action.opened() as person:
@@ -89,9 +87,7 @@ async def start_contact_change(
                     account_id=account.id,
                     kind=kind_.value,
                     destination=started.destination,
-                    flow_ref=totp.seal(
-                        runtime.settings.secret(), started.id, bound_to=_binding(change_id)
-                    ),
+                    flow_ref=totp.seal(runtime.settings.secret(), started.id, bound_to=_binding(change_id)),
                     reason=reason.code,
                     reason_text=reason.text,
                     created_at=now,
@@ -109,9 +105,7 @@ async def start_contact_change(
     return ContactChangeStarted(change_id, kind_.value, started.destination, expires_at)
 
 
-async def pending_change(
-    runtime: Runtime, actor: Actor, beneficiary_id: int, change_id: str
-) -> PendingChange:
+async def pending_change(runtime: Runtime, actor: Actor, beneficiary_id: int, change_id: str) -> PendingChange:
     async with runtime.db.transaction() as session:
         row = await _change(session, actor, beneficiary_id, change_id, utcnow())
         return PendingChange(row.id, row.kind, row.destination, row.expires_at)
@@ -138,9 +132,7 @@ async def _change(
 
 async def _close(session: AsyncSession, change_id: str, now: datetime) -> None:
     await session.execute(
-        SupportContactChange.__table__.update()
-        .where(SupportContactChange.id == change_id)
-        .values(completed_at=now)
+        SupportContactChange.__table__.update().where(SupportContactChange.id == change_id).values(completed_at=now)
     )
 
 

@@ -56,9 +56,7 @@ class Dashboard:
         for index, day in enumerate(self.days):
             row = {"day": day}
             row.update({key: values[index] for key, values in self.series.items()})
-            row.update(
-                {f"recovery_{key}": values[index] for key, values in self.recoveries.items()}
-            )
+            row.update({f"recovery_{key}": values[index] for key, values in self.recoveries.items()})
             row.update({f"messages_{key}": values[index] for key, values in self.messages.items()})
             out.append(row)
         return out
@@ -89,9 +87,7 @@ def _day(dialect: str, column, zone: ZoneInfo, now: datetime):  # noqa: ANN001, 
     return func.strftime("%Y-%m-%d", column, f"{minutes:+d} minutes")
 
 
-async def build(
-    runtime: Runtime, *, days: int | None = None, now: datetime | None = None
-) -> Dashboard:
+async def build(runtime: Runtime, *, days: int | None = None, now: datetime | None = None) -> Dashboard:
     """The figures of the last ``days`` (``GUARITA_SUPPORT__DASHBOARD_DAYS``) up to ``now``."""
     days = days or runtime.settings.support.dashboard_days
     now = now or utcnow()
@@ -124,9 +120,7 @@ async def build(
             .subquery()
         )
         for tag, day, count in (
-            await session.execute(
-                select(inner.c.tag, inner.c.day, func.count()).group_by(inner.c.tag, inner.c.day)
-            )
+            await session.execute(select(inner.c.tag, inner.c.day, func.count()).group_by(inner.c.tag, inner.c.day))
         ).all():
             if day in index:
                 series[by_tag[tag]][index[day]] += count
@@ -147,11 +141,7 @@ async def build(
                 )
             )
         ).all():
-            key = (
-                method
-                if method in ("email", "sms")
-                else ("kba" if via and "kba" in via else "other")
-            )
+            key = method if method in ("email", "sms") else ("kba" if via and "kba" in via else "other")
             if day in index:
                 recoveries[key][index[day]] += count
 
@@ -164,9 +154,7 @@ async def build(
                 .where(OutboxMessage.status == status, column >= since)
                 .subquery()
             )
-            for day, count in (
-                await session.execute(select(inner.c.day, func.count()).group_by(inner.c.day))
-            ).all():
+            for day, count in (await session.execute(select(inner.c.day, func.count()).group_by(inner.c.day))).all():
                 if day in index:
                     messages[status][index[day]] += count
 
@@ -184,9 +172,7 @@ async def build(
         names = await actor_names(session, {actor for actor, _, _ in rows})
     agents: dict[str, dict] = {}
     for actor, tag, count in rows:
-        entry = agents.setdefault(
-            actor, {"actor": actor, "name": names.get(actor, actor), "total": 0, "by_action": {}}
-        )
+        entry = agents.setdefault(actor, {"actor": actor, "name": names.get(actor, actor), "total": 0, "by_action": {}})
         entry["by_action"][tag] = entry["by_action"].get(tag, 0) + count
         entry["total"] += count
     ordered = sorted(agents.values(), key=lambda e: (-e["total"], e["name"]))

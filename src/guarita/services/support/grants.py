@@ -14,9 +14,7 @@ from guarita.storage.support_tables import SupportCallerCheck
 from guarita.storage.tables import Account, Beneficiary
 
 
-async def person_of(
-    session: AsyncSession, beneficiary_id: int
-) -> tuple[Beneficiary, Account | None]:
+async def person_of(session: AsyncSession, beneficiary_id: int) -> tuple[Beneficiary, Account | None]:
     beneficiary = await session.get(Beneficiary, beneficiary_id)
     if beneficiary is None:
         raise GuaritaError(ErrorCode.NOT_FOUND, message="Pessoa não encontrada no cadastro.")

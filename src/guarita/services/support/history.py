@@ -65,9 +65,7 @@ async def logins(session: AsyncSession, account_id: str) -> list[LoginItem]:
                 select(AuditEvent)
                 .where(
                     AuditEvent.subject == account_id,
-                    AuditEvent.tag.in_(
-                        [AuditTag.LOGIN_SUCCEEDED.value, AuditTag.LOGIN_FAILED.value]
-                    ),
+                    AuditEvent.tag.in_([AuditTag.LOGIN_SUCCEEDED.value, AuditTag.LOGIN_FAILED.value]),
                 )
                 .order_by(AuditEvent.id.desc())
                 .limit(10)
@@ -118,17 +116,12 @@ async def messages(session: AsyncSession, account_id: str) -> list[MessageItem]:
     ]
 
 
-async def audit_trail(
-    session: AsyncSession, beneficiary_id: int, account_id: str | None
-) -> list[AuditItem]:
+async def audit_trail(session: AsyncSession, beneficiary_id: int, account_id: str | None) -> list[AuditItem]:
     subjects = [f"beneficiary:{beneficiary_id}"] + ([account_id] if account_id else [])
     events = (
         (
             await session.execute(
-                select(AuditEvent)
-                .where(AuditEvent.subject.in_(subjects))
-                .order_by(AuditEvent.id.desc())
-                .limit(30)
+                select(AuditEvent).where(AuditEvent.subject.in_(subjects)).order_by(AuditEvent.id.desc()).limit(30)
             )
         )
         .scalars()
@@ -150,26 +143,18 @@ async def audit_trail(
 
 async def actor_names(session: AsyncSession, actors: set[str]) -> dict[str, str]:
     """``staff:3`` → ``Ana (atendente)``; ``token:2`` → ``API: CRM``."""
-    staff_ids = [
-        int(a.split(":", 1)[1]) for a in actors if a.startswith("staff:") and a[6:].isdigit()
-    ]
-    token_ids = [
-        int(a.split(":", 1)[1]) for a in actors if a.startswith("token:") and a[6:].isdigit()
-    ]
+    staff_ids = [int(a.split(":", 1)[1]) for a in actors if a.startswith("staff:") and a[6:].isdigit()]
+    token_ids = [int(a.split(":", 1)[1]) for a in actors if a.startswith("token:") and a[6:].isdigit()]
     names: dict[str, str] = {}
     if staff_ids:
         for row_id, name in (
-            await session.execute(
-                select(StaffAccount.id, StaffAccount.name).where(StaffAccount.id.in_(staff_ids))
-            )
+            await session.execute(select(StaffAccount.id, StaffAccount.name).where(StaffAccount.id.in_(staff_ids)))
         ).all():
             names[f"staff:{row_id}"] = name
     if token_ids:
         for row_id, name in (
             await session.execute(
-                select(SupportApiToken.id, SupportApiToken.name).where(
-                    SupportApiToken.id.in_(token_ids)
-                )
+                select(SupportApiToken.id, SupportApiToken.name).where(SupportApiToken.id.in_(token_ids))
             )
         ).all():
             names[f"token:{row_id}"] = f"API: {name}"

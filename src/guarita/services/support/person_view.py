@@ -115,9 +115,7 @@ async def person_view(
         unmasked = grant is not None
         lock = (await locks_of(session, [account.id], now)).get(account.id) if account else None
         state, locked_until = state_of(account, lock)
-        failed = await recent_failures(
-            session, actor, beneficiary.id, now, desk.caller_check_window_minutes
-        )
+        failed = await recent_failures(session, actor, beneficiary.id, now, desk.caller_check_window_minutes)
         view = PersonView(
             id=beneficiary.id,
             unmasked=unmasked,
@@ -163,12 +161,8 @@ async def person_view(
             if account is not None:
                 view.logins = await history.logins(session, account.id)
                 view.messages = await history.messages(session, account.id)
-            view.audit = await history.audit_trail(
-                session, beneficiary.id, account.id if account else None
-            )
-            view.pending_changes = await history.pending_changes(
-                session, actor, beneficiary.id, now
-            )
+            view.audit = await history.audit_trail(session, beneficiary.id, account.id if account else None)
+            view.pending_changes = await history.pending_changes(session, actor, beneficiary.id, now)
             await record(
                 session,
                 AuditTag.SUPPORT_PERSON_VIEWED,

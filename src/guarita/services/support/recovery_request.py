@@ -55,11 +55,7 @@ async def start_recovery(
                 )
             destination = mask(contact.kind, contact.value)
             channel = "email" if contact.kind == "email" else "sms"
-        started = await recovery.start_for_account(
-            runtime, account.id, identifier_id, audit_context(actor, context)
-        )
+        started = await recovery.start_for_account(runtime, account.id, identifier_id, audit_context(actor, context))
         async with runtime.db.transaction() as session:
-            await action.audit(
-                session, account.id, outcome="started", channel=channel, destination=destination
-            )
+            await action.audit(session, account.id, outcome="started", channel=channel, destination=destination)
     return RecoveryRequested(destination, channel, started.expires_at)

@@ -67,9 +67,7 @@ def interpret(query: str, kind: str, settings: Settings) -> list[tuple[str, str]
         raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message="Busca longa demais.")
     cmin, cmax = settings.card_min_length, settings.card_max_length
     if kind not in SEARCH_KINDS:
-        raise GuaritaError(
-            ErrorCode.VALIDATION_ERROR, field="kind", message="Tipo de busca inválido."
-        )
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind", message="Tipo de busca inválido.")
     if kind == "cpf":
         return [("cpf", ids.normalize_cpf(text, field="q"))]
     if kind == "card":
@@ -113,9 +111,7 @@ def _digits(text: str, digits: str, cmin: int, cmax: int) -> list[tuple[str, str
 def _name_query(text: str) -> str:
     folded = " ".join(name_search_key(text).split())
     if len(folded.replace(" ", "")) < 3:
-        raise GuaritaError(
-            ErrorCode.VALIDATION_ERROR, field="q", message="Digite ao menos 3 letras do nome."
-        )
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message="Digite ao menos 3 letras do nome.")
     return folded
 
 
@@ -140,10 +136,7 @@ async def _beneficiary_ids(session: AsyncSession, kind: str, value: str, limit: 
             Beneficiary.name_search.like(f"% {escaped}%", escape="\\"),
         )
     rows = await session.execute(
-        select(Beneficiary.id)
-        .where(where)
-        .order_by(Beneficiary.name_search, Beneficiary.id)
-        .limit(limit)
+        select(Beneficiary.id).where(where).order_by(Beneficiary.name_search, Beneficiary.id).limit(limit)
     )
     return [row[0] for row in rows]
 
@@ -182,24 +175,16 @@ async def search(
     return SearchResult([k for k, _ in wanted], people, truncated)
 
 
-async def _summaries(
-    session: AsyncSession, beneficiary_ids: list[int], now: datetime
-) -> list[PersonSummary]:
+async def _summaries(session: AsyncSession, beneficiary_ids: list[int], now: datetime) -> list[PersonSummary]:
     if not beneficiary_ids:
         return []
     beneficiaries = {
         b.id: b
-        for b in (
-            await session.execute(select(Beneficiary).where(Beneficiary.id.in_(beneficiary_ids)))
-        ).scalars()
+        for b in (await session.execute(select(Beneficiary).where(Beneficiary.id.in_(beneficiary_ids)))).scalars()
     }
     accounts = {
         a.beneficiary_id: a
-        for a in (
-            await session.execute(
-                select(Account).where(Account.beneficiary_id.in_(beneficiary_ids))
-            )
-        ).scalars()
+        for a in (await session.execute(select(Account).where(Account.beneficiary_id.in_(beneficiary_ids)))).scalars()
     }
     locks = await locks_of(session, [a.id for a in accounts.values()], now)
     people = []
