@@ -14,9 +14,10 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from guarita import logging as guarita_logging
-from guarita.config import Settings, get_settings
+from guarita.config import Settings, explain, get_settings
 from guarita.edge import errors as edge_errors
 from guarita.runtime import Runtime
 from guarita.web.middleware import SecurityMiddleware
@@ -92,7 +93,10 @@ def serve_app():  # noqa: ANN201 - an ASGI callable
     """
     from guarita.oidc.endpoints import fast_path
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise SystemExit(explain(exc)) from None
     guarita_logging.configure(settings.log_level)
     problems = settings.problems()
     if settings.production and problems:

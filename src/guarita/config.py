@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from guarita.methods import registry
+from guarita.methods.base import Purpose
 
 VAR_DIR = Path("var")
 
@@ -119,7 +122,14 @@ class RecoverySettings(BaseModel):
     lock_link_days: int = 7
     show_masked_contacts: bool = False
     kba_only: bool = False
-    methods: list[Literal["email", "sms"]] = ["email", "sms"]
+    # The methods offered after the identifier, in order: ids of ``methods/registry.py``.
+    methods: list[str] = ["email", "sms"]
+
+    @field_validator("methods")
+    @classmethod
+    def _registered(cls, value: list[str]) -> list[str]:
+        registry.check_names("GUARITA_RECOVERY__METHODS", value, Purpose.RECOVERY)
+        return value
 
 
 class SupportSettings(BaseModel):
@@ -268,6 +278,16 @@ def _development_secret() -> bytes:
     except FileExistsError:
         return path.read_text().strip().encode()
     return value.encode()
+
+
+def explain(error: ValidationError) -> str:
+    """A settings error as plain sentences, one per wrong setting, without pydantic's noise."""
+    lines = []
+    for item in error.errors():
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        where = "GUARITA_" + "__".join(str(p).upper() for p in item.get("loc", ()))
+        lines.append(message if message.startswith("GUARITA_") else f"{where}: {message}")
+    return "Configuração inválida / invalid settings:\n- " + "\n- ".join(lines)
 
 
 @lru_cache

@@ -119,7 +119,7 @@ async def test_wait_is_capped_at_one_hour_and_password_disabled_after_100(runtim
     b = await registered(runtime)
     async with runtime.db.transaction() as s:
         account_id = (await s.execute(select(Account.id))).scalar()
-        key = throttling.subject_key("login", account_id, "")
+        key = throttling.sign_in_key(account_id)
         for _ in range(98):
             await throttling.record_failure(s, key, runtime.settings.lockout)
     assert throttling.wait_after(60, runtime.settings.lockout) == 3600

@@ -19,6 +19,7 @@ from guarita.api.schemas import (
     RecoveryStartOut,
     RecoveryStartRequest,
     RecoveryStatusOut,
+    StepOut,
 )
 from guarita.api.security import current_session
 from guarita.edge.auth import request_context, runtime_of
@@ -53,7 +54,7 @@ async def start(body: RecoveryStartRequest, request: Request) -> RecoveryStartOu
 async def request_code(recovery_id: str, body: CodeRequest, request: Request) -> CodeRequestOut:
     status = await recovery.request_code(runtime_of(request), recovery_id, body.method, request_context(request))
     return CodeRequestOut(message=CODE_ANSWER, resend_available_at=status.resend_available_at,
-                          expires_at=status.expires_at)
+                          expires_at=status.expires_at, step=StepOut.of(status.step))
 
 
 @router.post("/recoveries/{recovery_id}/code", response_model=RecoveryStatusOut,

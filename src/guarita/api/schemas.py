@@ -92,11 +92,41 @@ class CodeRequest(Strict):
     method: str = Field(max_length=16, examples=["email", "sms"])
 
 
+class StepFieldOut(BaseModel):
+    name: str
+    label: str
+    type: str = Field(description="text | password | numeric | date | hidden")
+    hint: str | None = None
+    autocomplete: str | None = None
+    inputmode: str | None = None
+    required: bool = True
+    value: str | None = None
+
+
+class StepOut(BaseModel):
+    """What the chosen method asks for next, as the pages show it (``methods/base.py``)."""
+
+    method: str
+    kind: str = Field(description="code_form | knowledge_form | redirect | webauthn_challenge | "
+                                  "camera_capture")
+    title: str
+    text: str | None = None
+    fields: list[StepFieldOut] = []
+    submit: str
+    redirect_url: str | None = None
+    challenge: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, step: Any) -> StepOut | None:
+        return cls(**step.as_json()) if step is not None else None
+
+
 class CodeRequestOut(BaseModel):
     status: str = "accepted"
     message: str
     resend_available_at: datetime | None
     expires_at: datetime
+    step: StepOut | None = None
 
 
 class CodeSubmission(Strict):

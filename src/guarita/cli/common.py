@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from guarita.config import Settings, get_settings
+from guarita.config import Settings, explain, get_settings
 from guarita.runtime import Runtime
 
 T = TypeVar("T")
@@ -48,11 +48,14 @@ def print_json(data: Any) -> None:
 
 def _friendly(exc: BaseException) -> str | None:
     """One pt-BR line for failures a person can fix; None for real bugs."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError as SAArgumentError
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     if isinstance(exc, CliError):
         return str(exc)
+    if isinstance(exc, ValidationError):
+        return explain(exc)
     if isinstance(exc, OperationalError | DBAPIError | ConnectionError | OSError) and not isinstance(
         exc, FileNotFoundError
     ):

@@ -98,10 +98,33 @@ class PasswordContext:
 _PARTICLES = {"das", "dos", "del", "los", "van", "von"}
 
 
+def service_words(organisation_name: str) -> list[str]:
+    """The names of the service itself, refused in every password (SECURITY.md › Passwords)."""
+    return ["guarita", organisation_name]
+
+
+def person_context(
+    organisation_name: str, *, cpf: str | None = None, card_number: str | None = None,
+    birth_date: date | None = None, name: str | None = None, email: str | None = None,
+) -> PasswordContext:
+    """What one person's password must not contain: their own data, e-mail and our names.
+
+    The one builder used wherever a password is chosen (registration, recovery, password change,
+    the health-plan form and support-desk members), so the rule cannot drift between them.
+    """
+    return PasswordContext(cpf=cpf, card_number=card_number, birth_date=birth_date, name=name,
+                           email=email, extra_words=service_words(organisation_name))
+
+
 @dataclass(frozen=True)
 class PasswordPolicy:
     min_length: int = 15
     max_length: int = 128
+
+    @classmethod
+    def single_factor(cls, min_length: int, max_length: int) -> PasswordPolicy:
+        """The policy of a password that is the only factor (NIST SP 800-63B-4 §3.1.1.2: 15)."""
+        return cls(min_length=min_length, max_length=max_length)
 
     def problems(self, password: str, context: PasswordContext | None = None) -> list[WeakReason]:
         value = normalize(password)

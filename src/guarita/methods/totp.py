@@ -1,8 +1,8 @@
 """Time-based one-time passwords: RFC 6238 (TOTP) over RFC 4226 (HOTP), with pyotp.
 
-Used by staff sign-in today (issue 6) and meant for beneficiaries later, so nothing here knows
-who owns the secret. The rules follow NIST SP 800-63B-4 §3.1.4 (single-factor OTP devices) and
-RFC 6238 §5:
+The ``totp`` method of the port (``METHOD``, RFC 8176 ``otp``): the secret lives sealed in the
+principal's ``totp`` credential, so desk members and beneficiaries enrol it alike. The rules
+follow NIST SP 800-63B-4 §3.1.4 (single-factor OTP devices) and RFC 6238 §5:
 
 - 160-bit random secrets (RFC 4226 §4 R6 recommends 160 bits), base32 for authenticator apps;
 - 30-second steps, 6 digits, SHA-1: the only parameters every authenticator app understands;
@@ -24,13 +24,27 @@ import base64
 import hmac
 import io
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pyotp
 import segno
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from guarita.domain.evidence import EvidenceKind
+from guarita.methods.base import (
+    MethodContext,
+    Outcome,
+    Principal,
+    Proof,
+    Purpose,
+    Step,
+    StepField,
+    StepKind,
+)
 
 DIGITS = 6
 PERIOD = 30
@@ -151,3 +165,55 @@ def unseal(master: bytes, sealed: str, *, bound_to: str) -> str:
 def issuer_label(name: str) -> str:
     """Authenticator apps split the label at ``:``; keep the issuer free of it (pyotp quotes)."""
     return name.replace(":", " ").strip()
+
+
+# --- the method --------------------------------------------------------------------------------
+
+CREDENTIAL = "totp"
+
+
+def binding(principal: Principal) -> str:
+    """What a sealed secret is bound to: its owner (``staff:3``, ``account:ab12…``)."""
+    return f"{principal.kind}:{principal.id}"
+
+
+class TotpMethod:
+    id = "totp"
+    amr = "otp"
+    proves = Proof.POSSESSION
+    evidence = EvidenceKind.SECOND_FACTOR
+    purposes = frozenset({Purpose.SECOND_FACTOR})
+    label = "Aplicativo autenticador"
+    short_label = "Autenticador"
+
+    def hint(self, principal: Principal) -> str | None:
+        return None
+
+    async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
+        return Step(
+            method=self.id, kind=StepKind.CODE_FORM, title="Confirme que é você",
+            text="Abra o aplicativo autenticador e digite o código de 6 números que ele mostra.",
+            fields=(StepField("code", "Código do aplicativo", inputmode="numeric",
+                              autocomplete="one-time-code"),),
+            submit="Confirmar",
+        )
+
+    async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, str]) -> Outcome:
+        """The code of a time step within the drift window and later than the last one accepted;
+        the step is then stored with a conditional update, so one code wins once."""
+        failed = Outcome(ok=False, method=self.id, amr=self.amr, proof=self.proves)
+        stored = await ctx.credentials.get(CREDENTIAL)
+        if stored is None or not stored.data.get("sealed"):
+            return failed
+        try:
+            secret = unseal(ctx.secret(), stored.data["sealed"], bound_to=binding(ctx.principal))
+        except ValueError:
+            return failed
+        step = matching_step(secret, answer.get("code"), now=ctx.now, last_step=stored.counter)
+        if step is None or not await ctx.credentials.advance(stored, step):
+            return failed
+        return Outcome(ok=True, method=self.id, amr=self.amr, proof=self.proves,
+                       evidence=self.evidence, details={"step": step})
+
+
+METHOD = TotpMethod()

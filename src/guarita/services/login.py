@@ -11,17 +11,19 @@ write lock, and 30 ms of argon2id under it would serialise every sign-in.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import AccountStatus, PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.hashing import algorithm_of
 from guarita.domain.passwords import normalize
+from guarita.methods import password as password_method
+from guarita.methods.base import Principal, StoredCredential
 from guarita.runtime import Runtime
-from guarita.services import sessions, throttling
+from guarita.services import attempts, sessions, throttling
+from guarita.services.method_context import LoadedCredentials, ServiceContext
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.types import utcnow
@@ -37,44 +39,43 @@ class SignInResult:
 
 
 @dataclass
-class _Attempt:
-    key: str
+class _Prepared:
+    attempt: attempts.Attempt
     account_id: str | None
-    identifier_id: int | None
     identifier_kind: str | None
     login_enabled: bool
     stored_hash: str | None
     usable: bool  # account active and password not disabled
-    failures: int = 0  # consecutive failures counting this attempt (begin_attempt)
 
 
-async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Attempt:
+async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Prepared:
     settings = runtime.settings
     try:
         candidates = ids.candidates(raw_identifier, settings.card_min_length, settings.card_max_length)
     except GuaritaError:
         candidates = []
-    typed = f"{candidates[0].kind}:{candidates[0].value}" if candidates else f"raw:{raw_identifier.strip().lower()}"
+    typed = (f"{candidates[0].kind}:{candidates[0].value}" if candidates
+             else f"raw:{raw_identifier.strip().lower()}")
+    attempt = None
     async with runtime.db.transaction() as session:
         over_limit = await throttling.count_request(session, settings, ACTION, context.ip)
         record_ = await accounts_repo.sign_in_record(session, candidates) if candidates else None
         found, account, credential = record_ or (None, None, None)
-        key = throttling.subject_key(ACTION, account.id if account else None, typed)
+        account_id = account.id if account else None
+        key = throttling.throttle_key(throttling.Scope.SIGN_IN, account_id, typed)
         if over_limit is None:
-            failures, wait = await throttling.begin_attempt(session, key, settings.lockout)
+            attempt = await attempts.begin(session, runtime, key, account.id if account else None)
     if over_limit is not None:
         raise over_limit
-    if wait:
-        raise throttling.too_many(wait)
-    return _Attempt(
-        key=key,
+    attempt.refuse_if_waiting(RULES)
+    return _Prepared(
+        attempt=attempt,
         account_id=account.id if account else None,
-        identifier_id=found.id if found else None,
         identifier_kind=found.kind if found else None,
         login_enabled=bool(found and found.login_enabled),
         stored_hash=credential.hash if credential else None,
-        usable=bool(account and account.status == "active" and account.password_disabled_at is None),
-        failures=failures,
+        usable=bool(account and account.status == AccountStatus.ACTIVE
+                    and account.password_disabled_at is None),
     )
 
 
@@ -86,69 +87,68 @@ async def sign_in(
         raise GuaritaError(ErrorCode.INVALID_IDENTIFIER, field="identifier")
     if not password:
         raise GuaritaError(ErrorCode.INVALID_CREDENTIALS)
-    attempt = await _prepare(runtime, raw_identifier, context)
-    password = normalize(password)
+    prepared = await _prepare(runtime, raw_identifier, context)
     # Disabled accounts still pay for a verification: the timing must not tell them apart.
-    stored = attempt.stored_hash if attempt.usable else None
-    started = time.monotonic()
-    correct = await runtime.hasher.verify(stored, password)
-    if not correct:
-        await _failed(runtime, attempt, context)
-        await _pad(started, runtime.settings.password.failure_floor_ms)
-        raise GuaritaError(ErrorCode.INVALID_CREDENTIALS)
-    if not attempt.login_enabled:
+    stored = prepared.stored_hash if prepared.usable else None
+    outcome = await password_method.METHOD.verify(
+        password_context(runtime, context, prepared.account_id, stored), None, {"password": password})
+    if not outcome.ok:
+        raise await attempts.failed(runtime, prepared.attempt, RULES, context,
+                                    GuaritaError(ErrorCode.INVALID_CREDENTIALS),
+                                    details={"reason": "invalid_credentials"})
+    if not prepared.login_enabled:
         async with runtime.db.transaction() as session:
-            await throttling.reset(session, attempt.key)
-            await record(session, AuditTag.LOGIN_FAILED, subject=attempt.account_id, context=context,
-                         details={"reason": "identifier_not_verified", "kind": attempt.identifier_kind})
+            await attempts.succeeded(session, prepared.attempt)
+            await record(session, AuditTag.LOGIN_FAILED, subject=prepared.account_id,
+                         context=context, details={"reason": "identifier_not_verified",
+                                                   "kind": prepared.identifier_kind})
         raise GuaritaError(ErrorCode.IDENTIFIER_NOT_VERIFIED, field="identifier")
-    return await _succeeded(runtime, attempt, password, context, with_session)
+    return await _succeeded(runtime, prepared, normalize(password), outcome.details["rehash"],
+                            context, with_session)
 
 
-async def _pad(started: float, floor_ms: int) -> None:
-    """Sleeps (no CPU) until ``floor_ms`` have passed since ``started``."""
-    left = floor_ms / 1000 - (time.monotonic() - started)
-    if left > 0:
-        await asyncio.sleep(left)
+def password_context(runtime: Runtime, context: RequestContext, account_id: str | None,
+                     stored_hash: str | None) -> ServiceContext:
+    """What the password method needs: the hasher and the hash read with the account."""
+    credentials = LoadedCredentials()
+    if stored_hash is not None:
+        credentials.found[password_method.CREDENTIAL] = StoredCredential(
+            type=password_method.CREDENTIAL, secret=stored_hash)
+    principal = Principal(kind=PrincipalKind.ACCOUNT, id=account_id)
+    return ServiceContext(runtime=runtime, request=context, principal=principal,
+                          credentials=credentials)
 
 
-async def _failed(runtime: Runtime, attempt: _Attempt, context: RequestContext) -> None:
-    """The attempt was already counted (``begin_attempt``); here it is audited, and the 100th
-    consecutive failure disables the password."""
-    policy = runtime.settings.lockout
-    count = attempt.failures
-    async with runtime.db.transaction() as session:
-        if attempt.account_id:
-            await record(session, AuditTag.LOGIN_FAILED, subject=attempt.account_id, context=context,
-                         details={"reason": "invalid_credentials", "consecutive": count})
-            if count == policy.free_failures:
-                await record(session, AuditTag.LOGIN_LOCKED, subject=attempt.account_id,
-                             context=context, details={"consecutive": count})
-            if count >= policy.disable_after_failures:
-                account = await accounts_repo.account(session, attempt.account_id)
-                if account.password_disabled_at is None:
-                    account.password_disabled_at = utcnow()
-                    await record(session, AuditTag.PASSWORD_DISABLED, subject=account.id,
-                                 context=context, details={"consecutive": count})
+async def disable_password(session, account_id: str) -> bool:  # noqa: ANN001
+    """The 100th consecutive failure disables the password until a recovery or the desk."""
+    account = await accounts_repo.account(session, account_id)
+    if account is None or account.password_disabled_at is not None:
+        return False
+    account.password_disabled_at = utcnow()
+    return True
+
+
+RULES = attempts.Rules(failed=AuditTag.LOGIN_FAILED, locked=AuditTag.LOGIN_LOCKED,
+                       disabled=AuditTag.PASSWORD_DISABLED, disable=disable_password)
 
 
 async def _succeeded(
-    runtime: Runtime, attempt: _Attempt, password: str, context: RequestContext, with_session: bool
+    runtime: Runtime, prepared: _Prepared, password: str, rehash: bool, context: RequestContext,
+    with_session: bool,
 ) -> SignInResult:
-    new_hash = None
-    if runtime.hasher.needs_rehash(attempt.stored_hash):
-        new_hash = await runtime.hasher.hash(password)
+    new_hash = await runtime.hasher.hash(password) if rehash else None
     async with runtime.db.transaction() as session:
-        await throttling.reset(session, attempt.key)
+        await attempts.succeeded(session, prepared.attempt)
         if new_hash:
-            old = algorithm_of(attempt.stored_hash).value
-            await accounts_repo.set_password(session, attempt.account_id, new_hash)
-            await record(session, AuditTag.PASSWORD_REHASHED, subject=attempt.account_id,
+            old = algorithm_of(prepared.stored_hash).value
+            await accounts_repo.set_password(session, prepared.account_id, new_hash)
+            await record(session, AuditTag.PASSWORD_REHASHED, subject=prepared.account_id,
                          context=context, details={"from": old, "to": "argon2id"})
         token, info = ("", None)
         if with_session:
-            token, info = await sessions.create(session, attempt.account_id, runtime.settings.session,
-                                                context, amr=["pwd"])
-        await record(session, AuditTag.LOGIN_SUCCEEDED, subject=attempt.account_id, context=context,
-                     details={"kind": attempt.identifier_kind})
-    return SignInResult(account_id=attempt.account_id, session_token=token, session=info)
+            token, info = await sessions.create(session, prepared.account_id,
+                                                runtime.settings.session, context,
+                                                amr=[password_method.METHOD.amr])
+        await record(session, AuditTag.LOGIN_SUCCEEDED, subject=prepared.account_id,
+                     context=context, details={"kind": prepared.identifier_kind})
+    return SignInResult(account_id=prepared.account_id, session_token=token, session=info)

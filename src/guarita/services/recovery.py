@@ -19,14 +19,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import (
+    AccountStatus,
+    Channel,
+    PrincipalKind,
+    TrustLevel,
+    opens_sign_in,
+)
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.messaging.outbox import enqueue
-from guarita.methods import captcha
+from guarita.methods import captcha, registry
+from guarita.methods.base import Contact, Method, Principal, Step
+from guarita.methods.contact_code import ContactCodeMethod
 from guarita.runtime import Runtime
 from guarita.services import flows, sessions, throttling
+from guarita.services.method_context import FlowCodes, ServiceContext, account_principal
 from guarita.services.notifications import message_context, notify_contacts
 from guarita.services.registration import first_name, person_words, policy_for
 from guarita.storage import accounts as accounts_repo
@@ -35,8 +45,6 @@ from guarita.storage.tables import Account, AccountIdentifier, Flow
 from guarita.storage.types import utcnow
 
 PURPOSE = "recovery"
-CHANNELS = {"email": IdentifierKind.EMAIL, "sms": IdentifierKind.PHONE}
-METHOD_LABELS = {"email": "E-mail cadastrado", "sms": "SMS para o celular cadastrado"}
 
 
 @dataclass
@@ -63,6 +71,8 @@ class RecoveryStatus:
     attempts_left: int = 0
     resend_available_at: datetime | None = None
     methods: list[MethodOption] = field(default_factory=list)
+    # What the chosen method asks for next (the code form), as the pages and the API show it.
+    step: Step | None = None
 
 
 # -- step 1: identifier and captcha ----------------------------------------------------------
@@ -98,28 +108,34 @@ async def start(
 
 
 async def _methods(session, runtime: Runtime, account_id: str | None) -> list[MethodOption]:  # noqa: ANN001
-    """The deployment's channels, offered alike to everyone; masked hints only when enabled."""
+    """The deployment's methods, offered alike to everyone; masked hints only when enabled."""
     show = runtime.settings.recovery.show_masked_contacts
-    contacts = await _verified_contacts(session, account_id) if (show and account_id) else {}
+    principal = await account_principal(session, account_id) if (show and account_id) else None
     options = []
-    for method in runtime.settings.recovery.methods:
-        hint = None
-        if show and method in contacts:
-            value = contacts[method].value
-            hint = ids.mask_email(value) if method == "email" else ids.mask_phone(value)
-        options.append(MethodOption(id=method, label=METHOD_LABELS[method], destination=hint))
+    for method_id in runtime.settings.recovery.methods:
+        method = registry.METHODS[method_id]
+        hint = method.hint(principal) if principal is not None else None
+        options.append(MethodOption(id=method.id, label=method.label, destination=hint))
     return options
 
 
-async def _verified_contacts(session, account_id: str | None) -> dict[str, AccountIdentifier]:  # noqa: ANN001
-    found: dict[str, AccountIdentifier] = {}
-    if not account_id:
-        return found
-    for identifier in await accounts_repo.identifiers_of(session, account_id):
-        for method, kind in CHANNELS.items():
-            if identifier.kind == kind.value and identifier.verified_at and method not in found:
-                found[method] = identifier
-    return found
+def _offered(runtime: Runtime, method_id: str) -> Method:
+    if method_id not in runtime.settings.recovery.methods:
+        raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="method")
+    return registry.METHODS[method_id]
+
+
+def code_port(
+    runtime: Runtime, session, token: str | None, now: datetime | None = None  # noqa: ANN001
+) -> FlowCodes:
+    """The recovery's code port: codes on the flow row, delivered through the outbox."""
+
+    async def send(flow: Flow, contact: Contact, code: str) -> None:
+        await _send_code(session, runtime, flow, contact, code, token or "")
+
+    return FlowCodes(runtime=runtime, session=session, purpose=PURPOSE,
+                     expected_state=RecoveryState.CODE_SENT, next_state=RecoveryState.VERIFIED,
+                     send=send, now=now or utcnow())
 
 
 # -- step 2: method → a code through the outbox ----------------------------------------------
@@ -127,8 +143,7 @@ async def request_code(
     runtime: Runtime, token: str, method: str, context: RequestContext
 ) -> RecoveryStatus:
     settings = runtime.settings
-    if method not in settings.recovery.methods:
-        raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="method")
+    chosen = _offered(runtime, method)
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "code", context.ip)
     now = utcnow()
@@ -137,23 +152,29 @@ async def request_code(
         if flow.state not in (RecoveryState.CHOOSE_METHOD, RecoveryState.CODE_SENT):
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         flows.check_resend(flow, settings, now)
-        contact = (await _verified_contacts(session, flow.account_id)).get(method)
-        code = flows.issue_code(flow, settings, PURPOSE, now, real=contact is not None)
+        principal = await account_principal(session, flow.account_id)
+        codes = code_port(runtime, session, token, now)
+        flow.channel_identifier_id = None
+        step = await chosen.start(
+            ServiceContext(runtime=runtime, request=context, principal=principal, session=session,
+                           now=now, codes=codes),
+            flow, principal,
+        )
         flow.state = RecoveryState.CODE_SENT
-        flow.method = method
-        flow.channel_identifier_id = contact.id if contact else None
-        if contact is not None:
-            await _send_code(session, runtime, flow, contact, code, token)
+        flow.method = chosen.id
+        if codes.delivered is not None:
             await record(session, AuditTag.RECOVERY_CODE_SENT, subject=flow.account_id,
-                         context=context, details={"method": method})
-        return _status(flow, runtime)
+                         context=context, details={"method": chosen.id})
+        result = _status(flow, runtime)
+        result.step = step
+        return result
 
 
-async def _send_code(session, runtime: Runtime, flow: Flow, contact: AccountIdentifier,  # noqa: ANN001
+async def _send_code(session, runtime: Runtime, flow: Flow, contact: Contact,  # noqa: ANN001
                      code: str, token: str) -> None:
     settings = runtime.settings
     await enqueue(
-        session, channel="email" if contact.kind == "email" else "sms", to=contact.value,
+        session, channel=contact.channel.value, to=contact.value,
         template="recovery_code", account_id=flow.account_id, discard_after=flow.code_expires_at,
         context=message_context(
             settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
@@ -179,7 +200,21 @@ async def status(runtime: Runtime, token: str) -> RecoveryStatus:
         result = _status(flow, runtime)
         if flow.state in (RecoveryState.CHOOSE_METHOD, RecoveryState.CODE_SENT):
             result.methods = await _methods(session, runtime, flow.account_id)
+        chosen = registry.get(flow.method or "")
+        if flow.state == RecoveryState.CODE_SENT and isinstance(chosen, ContactCodeMethod):
+            result.step = chosen.step()
         return result
+
+
+def code_step(status: RecoveryStatus | None) -> Step:
+    """The code form to show: the chosen method's, or the first code method's when the flow is
+    gone (the page then shows its error above the same form)."""
+    if status is not None and status.step is not None:
+        return status.step
+    chosen = registry.get(status.method or "") if status is not None else None
+    if isinstance(chosen, ContactCodeMethod):
+        return chosen.step()
+    return next(m for m in registry.METHODS.values() if isinstance(m, ContactCodeMethod)).step()
 
 
 # -- step 3: the code ------------------------------------------------------------------------
@@ -193,10 +228,14 @@ async def submit_code(runtime: Runtime, token: str, code: str, context: RequestC
             raise flows.invalid_code(flow, settings)
         if flow.state != RecoveryState.CODE_SENT:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
-        ok = await flows.redeem_code(session, flow, settings, PURPOSE, code,
-                                     expected_state=RecoveryState.CODE_SENT,
-                                     next_state=RecoveryState.VERIFIED)
-        if ok:
+        # The health-plan form's flows carry the channel their code went to as their method.
+        method = registry.get(flow.method or "")
+        if method is None:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        ctx = ServiceContext(runtime=runtime, request=context, principal=Principal.unknown(),
+                             session=session, codes=code_port(runtime, session, token))
+        outcome = await method.verify(ctx, flow, {"code": code})
+        if outcome.ok:
             # Whoever started the flow is not necessarily who typed the code (a scammer can start
             # a recovery for a victim and send them the continue link): only the request that
             # proved the code gets the token that can set the password; the old one dies here.
@@ -227,7 +266,7 @@ async def set_password(
         identifiers = await accounts_repo.identifiers_of(session, account.id)
     if password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
-    email = next((i.value for i in identifiers if i.kind == "email"), None)
+    email = next((i.value for i in identifiers if i.kind == IdentifierKind.EMAIL), None)
     normalized = policy_for(runtime).check(password, person_words(runtime, beneficiary, email))
     hashed = await runtime.hasher.hash(normalized)
     if kba_only:
@@ -260,9 +299,9 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
         await accounts_repo.set_password(session, account.id, hashed, at=now)
         account.password_disabled_at = None
         if via == "kba_only":
-            account.trust_level = "bronze"
+            account.trust_level = TrustLevel.BRONZE
         ended = await sessions.end_all(session, account.id, now=now)
-        await throttling.reset(session, throttling.subject_key("login", account.id, ""))
+        await throttling.reset(session, throttling.sign_in_key(account.id))
         if verify_identifiers:
             await _verify_used_identifiers(session, account, flow, now)
         await record(session, AuditTag.PASSWORD_RESET, subject=account.id, context=context,
@@ -291,9 +330,10 @@ async def _verify_used_identifiers(session, account: Account, flow: Flow, now: d
         channel = identifier.id == flow.channel_identifier_id
         if typed or channel:
             identifier.verified_at = identifier.verified_at or now
-            if identifier.kind in ("card", "cpf", "email"):
+            if opens_sign_in(identifier.kind):
                 identifier.login_enabled = True
-    if account.legacy and all(i.login_enabled for i in identifiers if i.kind in ("cpf", "email")):
+    if account.legacy and all(i.login_enabled for i in identifiers
+                              if i.kind in (IdentifierKind.CPF, IdentifierKind.EMAIL)):
         account.legacy = False
 
 
@@ -329,7 +369,7 @@ async def lock_by_owner(runtime: Runtime, token: str, context: RequestContext) -
         if won.rowcount != 1:
             raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
         account = await accounts_repo.account(session, flow.account_id)
-        account.status = "disabled"
+        account.status = AccountStatus.DISABLED
         ended = await sessions.end_all(session, account.id, now=now)
         await record(session, AuditTag.ACCOUNT_LOCKED_BY_OWNER, subject=account.id, context=context,
                      details={"sessions_ended": ended})
@@ -346,20 +386,37 @@ async def start_for_account(
     token, id_hash = flows.new_token()
     async with runtime.db.transaction() as session:
         contact = await session.get(AccountIdentifier, identifier_id)
+        channel = Channel.for_kind(contact.kind) if contact is not None else None
         if (contact is None or contact.account_id != account_id or contact.verified_at is None
-                or contact.kind not in ("email", "phone")):
+                or channel is None):
             raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE)
-        method = "email" if contact.kind == "email" else "sms"
+        method = _code_method_for(channel)
         flow = Flow(
-            id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CODE_SENT,
+            id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CHOOSE_METHOD,
             account_id=account_id, identifier_kind=contact.kind, identifier_value=contact.value,
-            method=method, channel_identifier_id=contact.id, created_at=now,
+            method=method.id, created_at=now,
             expires_at=now + timedelta(minutes=settings.recovery.flow_minutes),
             data={"via": "support"},
         )
         session.add(flow)
-        code = flows.issue_code(flow, settings, PURPOSE, now, real=True)
-        await _send_code(session, runtime, flow, contact, code, token)
+        # The agent chose this one contact: the principal the method sees holds only it.
+        principal = Principal(kind=PrincipalKind.ACCOUNT, id=account_id,
+                              contacts={channel: Contact(id=contact.id, channel=channel,
+                                                         value=contact.value)})
+        await method.start(
+            ServiceContext(runtime=runtime, request=context, principal=principal, session=session,
+                           now=now, codes=code_port(runtime, session, token, now)),
+            flow, principal,
+        )
+        flow.state = RecoveryState.CODE_SENT
         await record(session, AuditTag.SUPPORT_RECOVERY_STARTED, subject=account_id,
-                     context=context, details={"method": method})
+                     context=context, details={"method": method.id})
     return RecoveryStarted(recovery_id=token, methods=[], expires_at=flow.expires_at)
+
+
+def _code_method_for(channel: Channel) -> ContactCodeMethod:
+    """The registered code method that delivers on ``channel``."""
+    for method in registry.METHODS.values():
+        if isinstance(method, ContactCodeMethod) and method.channel is channel:
+            return method
+    raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE)

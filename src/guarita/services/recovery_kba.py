@@ -18,15 +18,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import AccountStatus
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
-from guarita.domain.passwords import PasswordContext
-from guarita.methods import captcha
+from guarita.domain.passwords import person_context
+from guarita.methods import captcha, email_code, kba, sms_code
+from guarita.methods.base import Principal, Step
 from guarita.runtime import Runtime
 from guarita.services import flows, recovery, throttling
-from guarita.services.registration import policy_for, service_words
+from guarita.services.method_context import ServiceContext, account_principal
+from guarita.services.registration import policy_for
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Account, Beneficiary, Flow
@@ -58,89 +61,97 @@ def answer_message(support_phone: str) -> str:
     )
 
 
-def _parse(runtime: Runtime, data: KbaInput) -> tuple[ids.Identifier, str, date]:
-    settings = runtime.settings
-    errors: list[GuaritaError] = []
-    identifier = cpf = birth = None
-    raw = (data.identifier or "").strip()
-    try:
-        if "@" in raw:
-            identifier = ids.Identifier(IdentifierKind.EMAIL, ids.normalize_email(raw, field="identifier"))
+class _Records:
+    """The KBA method's record port: the registry data of the account a typed identifier names.
+
+    A card number names a beneficiary (with or without an account); an e-mail names an account.
+    """
+
+    def __init__(self, session) -> None:  # noqa: ANN001
+        self.session = session
+        self.account: Account | None = None
+
+    async def find(self, identifier: ids.Identifier) -> kba.KnownRecord | None:
+        session = self.session
+        if identifier.kind is IdentifierKind.CARD:
+            beneficiary = (await session.execute(
+                select(Beneficiary).where(Beneficiary.card_number == identifier.value)
+            )).scalar_one_or_none()
         else:
-            identifier = ids.Identifier(IdentifierKind.CARD, ids.normalize_card(
-                raw, settings.card_min_length, settings.card_max_length, field="identifier"))
-    except GuaritaError:
-        errors.append(GuaritaError(ErrorCode.INVALID_IDENTIFIER, field="identifier",
-                                   message="Informe o número da carteirinha ou o e-mail."))
-    try:
-        cpf = ids.normalize_cpf(data.cpf)
-    except GuaritaError as exc:
-        errors.append(exc)
-    try:
-        birth = ids.parse_birth_date(data.birth_date)
-    except GuaritaError as exc:
-        errors.append(exc)
-    if errors:
-        raise FieldErrors(errors) if len(errors) > 1 else errors[0]
-    return identifier, cpf, birth
-
-
-async def _matching_account(session, identifier: ids.Identifier, cpf: str, birth: date) -> Account | None:  # noqa: ANN001
-    if identifier.kind is IdentifierKind.CARD:
-        beneficiary = (await session.execute(
-            select(Beneficiary).where(Beneficiary.card_number == identifier.value)
+            found = await accounts_repo.find_identifier(session, [identifier])
+            account = await accounts_repo.account(session, found.account_id) if found else None
+            beneficiary = await accounts_repo.beneficiary_of(session, account) if account else None
+        if beneficiary is None:
+            return None
+        self.account = (await session.execute(
+            select(Account).where(Account.beneficiary_id == beneficiary.id)
         )).scalar_one_or_none()
-    else:
-        found = await accounts_repo.find_identifier(session, [identifier])
-        account = await accounts_repo.account(session, found.account_id) if found else None
-        beneficiary = await accounts_repo.beneficiary_of(session, account) if account else None
-    if beneficiary is None or beneficiary.cpf != cpf or beneficiary.birth_date != birth:
-        return None
-    return (await session.execute(
-        select(Account).where(Account.beneficiary_id == beneficiary.id)
-    )).scalar_one_or_none()
+        return kba.KnownRecord(account_id=self.account.id if self.account else None,
+                               cpf=beneficiary.cpf, birth_date=beneficiary.birth_date)
+
+
+async def form_step(runtime: Runtime, context: RequestContext | None = None) -> Step:
+    """The form the health-plan check asks for (with the new password in knowledge-only mode)."""
+    ctx = ServiceContext(runtime=runtime, request=context or RequestContext(),
+                         principal=Principal.unknown())
+    return await kba.METHOD.start(ctx, None, Principal.unknown())
 
 
 async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> KbaStarted:
     settings = runtime.settings
+    method = kba.METHOD
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "recovery", context.ip)
-    identifier, cpf, birth = _parse(runtime, data)
+    answer = {"identifier": data.identifier, "cpf": data.cpf, "birth_date": data.birth_date}
+    typed = kba.parse(answer, settings.card_min_length, settings.card_max_length)
     if settings.recovery.kba_only:
         if data.password != data.password_confirmation:
             raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
         # The typed data are enough to judge most of the password before anything is looked up.
-        policy_for(runtime).check(data.password or "", PasswordContext(
-            cpf=cpf, birth_date=birth, extra_words=service_words(runtime)))
+        policy_for(runtime).check(data.password or "", person_context(
+            runtime.settings.organisation_name, cpf=typed.cpf, birth_date=typed.birth_date))
     await captcha.verify(runtime, data.captcha, context.ip)
     token, id_hash = flows.new_token()
     now = utcnow()
     async with runtime.db.transaction() as session:
-        account = await _matching_account(session, identifier, cpf, birth)
-        usable = account is not None and account.status == "active"
-        contacts = await recovery._verified_contacts(session, account.id if usable else None)
-        contact = contacts.get("email") or contacts.get("sms")
+        records = _Records(session)
+        outcome = await method.verify(
+            ServiceContext(runtime=runtime, request=context, principal=Principal.unknown(),
+                           session=session, now=now, records=records),
+            None, answer,
+        )
+        account = records.account if outcome.ok else None
+        usable = account is not None and account.status == AccountStatus.ACTIVE
+        principal = await account_principal(session, account.id if usable else None)
+        # The code goes to the e-mail when there is one, else to the phone.
+        code_method = next((m for m in (email_code.METHOD, sms_code.METHOD)
+                            if m.channel in principal.contacts), sms_code.METHOD)
+        identifier = typed.identifier
         flow = Flow(
             id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CODE_SENT,
             account_id=account.id if usable else None,
             identifier_kind=identifier.kind.value, identifier_value=identifier.value,
-            method=("email" if contact is not None and contact.kind == "email" else "sms"),
-            channel_identifier_id=contact.id if contact else None,
-            created_at=now, expires_at=now + timedelta(minutes=settings.recovery.flow_minutes),
+            method=code_method.id, created_at=now,
+            expires_at=now + timedelta(minutes=settings.recovery.flow_minutes),
             data={"via": "kba"},
         )
         session.add(flow)
+        has_contact = code_method.channel in principal.contacts
         if usable:
             await record(session, AuditTag.RECOVERY_STARTED, subject=account.id, context=context,
-                         details={"via": "kba", "has_contact": contact is not None})
+                         details={"via": "kba", "has_contact": has_contact})
         if settings.recovery.kba_only:
             if not usable:
                 raise GuaritaError(ErrorCode.BENEFICIARY_NOT_MATCHED)
             flow.state = RecoveryState.VERIFIED
         else:
-            code = flows.issue_code(flow, settings, recovery.PURPOSE, now, real=contact is not None)
-            if contact is not None:
-                await recovery._send_code(session, runtime, flow, contact, code, token)
+            await code_method.start(
+                ServiceContext(runtime=runtime, request=context, principal=principal,
+                               session=session, now=now,
+                               codes=recovery.code_port(runtime, session, token, now)),
+                flow, principal,
+            )
+            if has_contact:
                 await record(session, AuditTag.RECOVERY_CODE_SENT, subject=account.id,
                              context=context, details={"method": flow.method, "via": "kba"})
     if settings.recovery.kba_only:

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import AccountStatus, TrustLevel, initial_identifiers
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
 from guarita.domain.identifiers import IdentifierKind
-from guarita.domain.passwords import PasswordContext, PasswordPolicy
+from guarita.domain.passwords import PasswordContext, PasswordPolicy, person_context
 from guarita.runtime import Runtime
 from guarita.services import sessions, throttling
 from guarita.services.notifications import notify_contacts
@@ -60,11 +61,7 @@ class RegistrationResult:
 
 def policy_for(runtime: Runtime) -> PasswordPolicy:
     cfg = runtime.settings.password
-    return PasswordPolicy(min_length=cfg.min_length_single_factor, max_length=cfg.max_length)
-
-
-def service_words(runtime: Runtime) -> list[str]:
-    return ["guarita", runtime.settings.organisation_name]
+    return PasswordPolicy.single_factor(cfg.min_length_single_factor, cfg.max_length)
 
 
 def _parse(runtime: Runtime, data: RegistrationInput) -> _Parsed:
@@ -86,9 +83,8 @@ def _parse(runtime: Runtime, data: RegistrationInput) -> _Parsed:
         errors.append(exc)
     try:
         # The policy against what was typed; the registry's name and e-mail come after _match.
-        policy_for(runtime).check(data.password, PasswordContext(
-            cpf=cpf, card_number=card, birth_date=birth, extra_words=service_words(runtime),
-        ))
+        policy_for(runtime).check(data.password, person_context(
+            runtime.settings.organisation_name, cpf=cpf, card_number=card, birth_date=birth))
     except GuaritaError as exc:
         errors.append(exc)
     if data.password != data.password_confirmation:
@@ -112,15 +108,15 @@ async def _match(session, parsed: _Parsed) -> Beneficiary:  # noqa: ANN001
     return record_
 
 
-def person_words(runtime: Runtime, beneficiary: Beneficiary | None, email: str | None) -> PasswordContext:
-    """What a person's password must not contain: their registry data, e-mail, our names."""
-    return PasswordContext(
-        cpf=beneficiary.cpf if beneficiary else None,
-        card_number=beneficiary.card_number if beneficiary else None,
-        birth_date=beneficiary.birth_date if beneficiary else None,
-        name=beneficiary.name if beneficiary else None, email=email,
-        extra_words=service_words(runtime),
-    )
+def person_words(
+    runtime: Runtime, beneficiary: Beneficiary | None, email: str | None
+) -> PasswordContext:
+    """The password context of a registry record (``domain.passwords.person_context``)."""
+    if beneficiary is None:
+        return person_context(runtime.settings.organisation_name, email=email)
+    return person_context(runtime.settings.organisation_name, cpf=beneficiary.cpf,
+                          card_number=beneficiary.card_number, birth_date=beneficiary.birth_date,
+                          name=beneficiary.name, email=email)
 
 
 def _password_with_record(runtime: Runtime, data: RegistrationInput, beneficiary: Beneficiary) -> str:
@@ -159,31 +155,28 @@ async def _create(
     now = utcnow()
     async with runtime.db.transaction() as session:
         account = Account(
-            id=accounts_repo.new_account_id(), beneficiary_id=beneficiary.id, status="active",
-            legacy=False, trust_level="bronze", created_at=now, updated_at=now,
+            id=accounts_repo.new_account_id(), beneficiary_id=beneficiary.id,
+            status=AccountStatus.ACTIVE, legacy=False, trust_level=TrustLevel.BRONZE,
+            created_at=now, updated_at=now,
         )
         session.add(account)
         await session.flush()
-        wanted = [
-            (IdentifierKind.CARD, beneficiary.card_number, True),
-            (IdentifierKind.CPF, beneficiary.cpf, True),
-            # Registry contacts are trusted: the organisation registered them (issue 3).
-            (IdentifierKind.EMAIL, beneficiary.email, True),
-            (IdentifierKind.PHONE, beneficiary.phone, False),
-        ]
-        for kind, value, login in wanted:
-            if not value:
-                continue
-            owner = await accounts_repo.identifier_owner(session, kind, value)
+        planned = initial_identifiers(
+            card=beneficiary.card_number, cpf=beneficiary.cpf, email=beneficiary.email,
+            phone=beneficiary.phone, legacy=False,
+        )
+        for item in planned:
+            owner = await accounts_repo.identifier_owner(session, item.kind, item.value)
             if owner is not None:
-                if kind in (IdentifierKind.CARD, IdentifierKind.CPF):
+                if item.kind in (IdentifierKind.CARD, IdentifierKind.CPF):
                     # The card or CPF already opens another account: a registry conflict that a
                     # person cannot fix alone. Same answer as a duplicate registration.
                     raise GuaritaError(ErrorCode.ALREADY_REGISTERED)
                 continue  # a shared family e-mail stays with whoever registered it first
             session.add(AccountIdentifier(
-                account_id=account.id, kind=kind.value, value=value, source="registry",
-                verified_at=now, login_enabled=login, created_at=now,
+                account_id=account.id, kind=item.kind.value, value=item.value, source="registry",
+                verified_at=now if item.verified else None, login_enabled=item.login_enabled,
+                created_at=now,
             ))
         await session.flush()
         await accounts_repo.set_password(session, account.id, hashed, at=now)

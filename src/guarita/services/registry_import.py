@@ -48,6 +48,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, inse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from guarita.domain.accounts import AccountStatus, TrustLevel, initial_identifiers
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.hashing import algorithm_of
 from guarita.domain.identifiers import IdentifierKind
@@ -551,13 +552,11 @@ async def _create_legacy_accounts(
         return []
     planned: list[tuple[RegistryRow, int, list[tuple[IdentifierKind, str, bool, bool]]]] = []
     for row, beneficiary_id in wanted:
-        idents = [(IdentifierKind.CARD, row.card_number, True, True)]
-        if row.cpf:
-            idents.append((IdentifierKind.CPF, row.cpf, False, False))
-        if row.email:
-            idents.append((IdentifierKind.EMAIL, row.email, True, False))
-        if row.phone:
-            idents.append((IdentifierKind.PHONE, row.phone, True, False))
+        idents = [
+            (item.kind, item.value, item.verified, item.login_enabled)
+            for item in initial_identifiers(card=row.card_number, cpf=row.cpf, email=row.email,
+                                            phone=row.phone, legacy=True)
+        ]
         planned.append((row, beneficiary_id, idents))
 
     taken = await _taken_identifiers(
@@ -577,9 +576,9 @@ async def _create_legacy_accounts(
             {
                 "id": account_id,
                 "beneficiary_id": beneficiary_id,
-                "status": "active",
+                "status": AccountStatus.ACTIVE.value,
                 "legacy": True,
-                "trust_level": "bronze",
+                "trust_level": TrustLevel.BRONZE.value,
                 "password_disabled_at": None,
                 "created_at": now,
                 "updated_at": now,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,15 +26,36 @@ def _insert(session: AsyncSession):  # noqa: ANN202
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
-def subject_key(action: str, account_id: str | None, identifier: str) -> str:
-    """Known accounts are counted per account (any identifier); unknown ones per identifier.
+class Scope(StrEnum):
+    """What a failure counter guards; its value prefixes the key stored in ``throttles``."""
 
-    Both keys behave the same way, so a lockout says nothing about whether the account exists.
+    SIGN_IN = "login"        # a beneficiary's password: sign-in and re-authentication share it
+    STAFF_SIGN_IN = "staff"  # a desk member's password and second factor
+
+
+def throttle_key(scope: str, principal_id: str | None = None, typed: str = "", *,
+                 ip: str | None = None) -> str:
+    """The one place throttle keys are made (SECURITY.md › Throttling and lockout).
+
+    ``scope`` is a :class:`Scope` for failure counters, or a rate-limited action's name
+    (``RateLimits``) for per-IP windows:
+
+    - with ``ip``: the per-IP window of an action (``ip:<action>:<address>``);
+    - known principals are counted per principal, whichever identifier was typed;
+    - unknown ones per typed identifier (hashed), with the same rules, so a lockout says nothing
+      about whether the account exists.
     """
-    if account_id:
-        return f"{action}:acct:{account_id}"
-    digest = hashlib.sha256(identifier.encode()).hexdigest()[:40]
-    return f"{action}:unknown:{digest}"
+    if ip is not None:
+        return f"ip:{scope}:{ip}"
+    if principal_id:
+        return f"{scope}:acct:{principal_id}"
+    digest = hashlib.sha256(typed.encode()).hexdigest()[:40]
+    return f"{scope}:unknown:{digest}"
+
+
+def sign_in_key(account_id: str) -> str:
+    """A beneficiary's lockout counter: sign-in, re-authentication, the desk's unlock."""
+    return throttle_key(Scope.SIGN_IN, account_id)
 
 
 def wait_message(seconds: int) -> str:
@@ -160,12 +182,13 @@ async def count_request(
         return None
     limit, window = settings.rate_limits.parse(action)
     now = now or utcnow()
-    key = f"ip:{action}:{ip}"
+    window_key = throttle_key(action, ip=ip)
     insert = _insert(session)
     restart = Throttle.window_started_at <= now - timedelta(seconds=window)
     from sqlalchemy import case
 
-    statement = insert(Throttle).values(key=key, count=1, window_started_at=now, updated_at=now)
+    statement = insert(Throttle).values(key=window_key, count=1, window_started_at=now,
+                                        updated_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[Throttle.key],
         set_={

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -100,15 +101,44 @@ class AccountIdentifier(Base):
 
 
 class Credential(Base):
+    """Every factor a principal holds, one row per (principal, type) — django-allauth's
+    ``Authenticator`` shape (DESIGN.md › house rule 2).
+
+    The principal is an account (``account_id``) or a desk member (``staff_id``), each a foreign
+    key so rows go with their owner; ``principal_kind`` says which is set. ``kind`` is the type:
+
+    - ``password``: ``hash`` is the verifier (argon2id, or a legacy bcrypt/PBKDF2 until rehashed)
+      and ``algorithm`` names it; read by the sign-in fast path and the refresh-token check;
+    - ``totp``: ``data["sealed"]`` is the RFC 6238 secret sealed with AES-GCM
+      (``methods/totp.seal``, bound to the principal); ``counter`` is the last time step
+      accepted, raised with ``UPDATE … WHERE counter < :step`` so a code is accepted once;
+    - ``recovery_codes``: ``data["hashes"]`` the HMACs of the codes shown once,
+      ``data["used"]`` the positions spent; ``counter`` is a version for the compare-and-set
+      that makes each code single use.
+    """
+
     __tablename__ = "credentials"
-    __table_args__ = (UniqueConstraint("account_id", "kind", name="uq_credentials_account_kind"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind", name="uq_credentials_account_kind"),
+        UniqueConstraint("staff_id", "kind", name="uq_credentials_staff_kind"),
+        # Exactly one owner, and principal_kind names it.
+        CheckConstraint("(account_id IS NULL) <> (staff_id IS NULL)", name="one_owner"),
+        CheckConstraint("(principal_kind = 'staff') = (staff_id IS NOT NULL)", name="kind_matches"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    principal_kind: Mapped[str] = mapped_column(String(8), default="account")
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff_accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16), default="password")
-    algorithm: Mapped[str] = mapped_column(String(32))  # argon2id | bcrypt | pbkdf2_sha256
-    hash: Mapped[str] = mapped_column(String(512))
+    algorithm: Mapped[str | None] = mapped_column(String(32))  # argon2id | bcrypt | pbkdf2_sha256
+    hash: Mapped[str | None] = mapped_column(String(512))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    counter: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditEvent(Base):

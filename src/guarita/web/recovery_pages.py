@@ -112,7 +112,7 @@ async def code_form(request: Request) -> Response:
     status = await _status_or_restart(request)
     if status is None:
         return _restart(request)
-    return _page(request, "recovery/code.html", status=status,
+    return _page(request, "recovery/code.html", status=status, step=recovery.code_step(status),
                  resent="reenviado" in request.query_params,
                  kba="dados" in request.query_params)
 
@@ -129,7 +129,8 @@ async def code_submit(request: Request) -> Response:
         if error.code is ErrorCode.RECOVERY_EXPIRED:
             return _restart(request)
         status = await _status_or_restart(request)
-        return _page(request, "recovery/code.html", error=error, status=status, resent=False, kba=False)
+        return _page(request, "recovery/code.html", error=error, status=status,
+                     step=recovery.code_step(status), resent=False, kba=False)
     return _go(request, f"{BASE}/nova-senha", token=status.recovery_id)
 
 
@@ -142,10 +143,12 @@ async def code_resend(request: Request) -> Response:
     if status is None:
         return _restart(request)
     try:
-        await recovery.request_code(runtime, _token(request), status.method or "email", request_context(request))
+        await recovery.request_code(runtime, _token(request), status.method or "email",
+                                    request_context(request))
     except GuaritaError as error:
         status = await _status_or_restart(request)
-        return _page(request, "recovery/code.html", error=error, status=status, resent=False, kba=False)
+        return _page(request, "recovery/code.html", error=error, status=status,
+                     step=recovery.code_step(status), resent=False, kba=False)
     return _go(request, f"{BASE}/codigo?reenviado=1")
 
 
@@ -191,7 +194,9 @@ async def done(request: Request) -> Response:
 @router.get(f"{BASE}/dados", response_class=HTMLResponse)
 async def kba_form(request: Request) -> Response:
     await load_session(request)
-    return _page(request, "recovery/kba.html", values={})
+    runtime = runtime_of(request)
+    return _page(request, "recovery/kba.html", values={},
+                 step=await recovery_kba.form_step(runtime, request_context(request)))
 
 
 @router.post(f"{BASE}/dados", response_class=HTMLResponse)
@@ -208,7 +213,8 @@ async def kba_submit(request: Request) -> Response:
         ), request_context(request))
     except GuaritaError as error:
         kept = {k: values.get(k, "") for k in ("identifier", "cpf", "birth_date")}
-        return _page(request, "recovery/kba.html", error=error, values=kept)
+        return _page(request, "recovery/kba.html", error=error, values=kept,
+                     step=await recovery_kba.form_step(runtime, request_context(request)))
     if runtime.settings.recovery.kba_only:
         return _go(request, f"{BASE}/concluido", clear=True)
     return _go(request, f"{BASE}/codigo?dados=1", token=started.recovery_id)

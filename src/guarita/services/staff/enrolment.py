@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
-from guarita.domain.passwords import PasswordContext, PasswordPolicy, normalize
+from guarita.domain.passwords import PasswordPolicy, normalize, person_context
 from guarita.methods import totp
 from guarita.runtime import Runtime
 from guarita.services.staff.common import sha256, staff_subject
@@ -107,7 +107,7 @@ def staff_password_policy(runtime: Runtime) -> PasswordPolicy:
     long phrase costs nothing.
     """
     cfg = runtime.settings.password
-    return PasswordPolicy(min_length=cfg.min_length_single_factor, max_length=cfg.max_length)
+    return PasswordPolicy.single_factor(cfg.min_length_single_factor, cfg.max_length)
 
 
 @dataclass
@@ -141,11 +141,7 @@ async def complete_enrolment(
     try:
         staff_password_policy(runtime).check(
             password,
-            PasswordContext(
-                name=staff_name,
-                email=staff_email,
-                extra_words=["guarita", runtime.settings.organisation_name],
-            ),
+            person_context(runtime.settings.organisation_name, name=staff_name, email=staff_email),
         )
     except GuaritaError as exc:
         errors.append(exc)

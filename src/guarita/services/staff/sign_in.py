@@ -56,7 +56,8 @@ async def sign_in(
         address = (email or "").strip().lower()[:254]
     async with runtime.db.transaction() as session:
         staff = (await session.execute(select(StaffAccount).where(StaffAccount.email == address))).scalar_one_or_none()
-        key = throttling.subject_key("staff", str(staff.id) if staff else None, address)
+        key = throttling.throttle_key(
+            throttling.Scope.STAFF_SIGN_IN, str(staff.id) if staff else None, address)
         # Counted before the hash (a success resets it): parallel guesses cannot slip past.
         count, wait = await throttling.begin_attempt(session, key, settings.lockout)
     if wait:

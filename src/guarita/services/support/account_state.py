@@ -15,7 +15,7 @@ from guarita.storage.types import utcnow
 
 def lock_key(account_id: str) -> str:
     """The sign-in throttle row of an account (``services/throttling.py``)."""
-    return throttling.subject_key("login", account_id, "")
+    return throttling.sign_in_key(account_id)
 
 
 async def locks_of(session: AsyncSession, account_ids: list[str], now: datetime) -> dict[str, Throttle]:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from guarita.domain.audit_tags import AuditTag
+from guarita.methods import registry
+from guarita.methods.base import Purpose
 from guarita.runtime import Runtime
 from guarita.services.support.history import actor_names
 from guarita.storage.tables import AuditEvent, OutboxMessage
@@ -26,7 +28,15 @@ SERIES = {
     "lockouts": ("Bloqueios temporários", AuditTag.LOGIN_LOCKED),
     "registrations": ("Cadastros", AuditTag.ACCOUNT_CREATED),
 }
-RECOVERY_METHODS = {"email": "E-mail", "sms": "SMS", "kba": "Dados pessoais", "other": "Outro"}
+# Recoveries per method, from the registry: the channels offered after the identifier, the
+# health-plan data check, and whatever else completed a recovery.
+_CHANNEL_METHODS = [m.id for m in registry.serving(Purpose.RECOVERY)]
+_IDENTIFYING_METHODS = [m.id for m in registry.serving(Purpose.IDENTIFICATION)]
+RECOVERY_METHODS = {
+    **{m.id: m.short_label for m in registry.METHODS.values()
+       if m.id in _CHANNEL_METHODS or m.id in _IDENTIFYING_METHODS},
+    "other": "Outro",
+}
 # What counts as an "action" of an agent: the desk's own events, not the searches and views
 # (those are audited too, but they are reading, not doing).
 ACTION_TAGS = {
@@ -75,6 +85,12 @@ class Dashboard:
             "messages": self.messages,
             "actions_per_agent": self.agents,
         }
+
+
+def _identifying(via: str | None) -> str:
+    """A recovery completed without a channel code: the identifying method its ``via`` names
+    (``kba_only`` → ``kba``), or "other"."""
+    return next((m for m in _IDENTIFYING_METHODS if via and m in via), "other")
 
 
 def _day(dialect: str, column, zone: ZoneInfo, now: datetime):  # noqa: ANN001, ANN202
@@ -141,7 +157,7 @@ async def build(runtime: Runtime, *, days: int | None = None, now: datetime | No
                 )
             )
         ).all():
-            key = method if method in ("email", "sms") else ("kba" if via and "kba" in via else "other")
+            key = method if method in _CHANNEL_METHODS else _identifying(via)
             if day in index:
                 recoveries[key][index[day]] += count
 

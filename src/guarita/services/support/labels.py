@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from guarita.domain.accounts import TrustLevel
 from guarita.domain.audit_tags import AuditTag
+from guarita.domain.identifiers import IdentifierKind
+from guarita.methods import registry
 
 # The short list of reasons an agent chooses from (docs/support-desk.md › What an agent does);
 # "outro" needs free text.
@@ -26,9 +29,10 @@ STATES: dict[str, str] = {
     "active": "Ativa",
 }
 
-TRUST_LEVELS = {"bronze": "Bronze", "prata": "Prata", "ouro": "Ouro"}
+TRUST_LEVELS = {TrustLevel.BRONZE: "Bronze", TrustLevel.PRATA: "Prata", TrustLevel.OURO: "Ouro"}
 
-KINDS = {"cpf": "CPF", "card": "Carteirinha", "email": "E-mail", "phone": "Celular"}
+KINDS = {IdentifierKind.CPF: "CPF", IdentifierKind.CARD: "Carteirinha",
+         IdentifierKind.EMAIL: "E-mail", IdentifierKind.PHONE: "Celular"}
 
 SOURCES = {
     "registry": "cadastro da organização",
@@ -53,7 +57,9 @@ MESSAGE_STATUS = {
     "failed": "falhou",
 }
 
-CHANNELS = {"email": "E-mail", "sms": "SMS"}
+# How the desk names each way of proving something: straight from the method registry, so a new
+# method appears here without an edit.
+METHODS: dict[str, str] = {m.id: m.short_label for m in registry.METHODS.values()}
 
 TEMPLATES = {
     "welcome": "Boas-vindas",
@@ -122,6 +128,12 @@ OUTCOMES = {
 
 def tag_label(tag: str) -> str:
     return TAGS.get(tag, tag)
+
+
+def method_label(method: str | None) -> str:
+    if not method:
+        return ""
+    return METHODS.get(method, method)
 
 
 def outcome_label(outcome: str | None) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 22:19:06.420770
+Create Date: 2026-11-25 14:32:23.962189
 """
 
 from __future__ import annotations
@@ -397,19 +397,39 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("principal_kind", sa.String(length=8), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=True),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("algorithm", sa.String(length=32), nullable=False),
-        sa.Column("hash", sa.String(length=512), nullable=False),
+        sa.Column("algorithm", sa.String(length=32), nullable=True),
+        sa.Column("hash", sa.String(length=512), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("counter", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("changed_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(principal_kind = 'staff') = (staff_id IS NOT NULL)",
+            name=op.f("ck_credentials_kind_matches"),
+        ),
+        sa.CheckConstraint(
+            "(account_id IS NULL) <> (staff_id IS NULL)", name=op.f("ck_credentials_one_owner")
+        ),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
             name=op.f("fk_credentials_account_id_accounts"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_credentials_staff_id_staff_accounts"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
         sa.UniqueConstraint("account_id", "kind", name="uq_credentials_account_kind"),
+        sa.UniqueConstraint("staff_id", "kind", name="uq_credentials_staff_kind"),
     )
     op.create_table(
         "flows",
