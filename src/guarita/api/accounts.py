@@ -15,13 +15,11 @@ from guarita.api.schemas import (
     SignInRequest,
 )
 from guarita.api.security import current_session
-from guarita.domain.audit_tags import AuditTag
 from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
 from guarita.services import account as account_service
 from guarita.services import login as login_service
 from guarita.services import registration, sessions
-from guarita.storage.audit import record
 
 router = APIRouter(prefix="/api/v1", tags=["contas"])
 
@@ -76,10 +74,7 @@ async def sign_in(body: SignInRequest, request: Request) -> SessionOut:
     "/sessions/current", status_code=204, summary="Sair", responses=error_responses(401),
 )
 async def sign_out(request: Request, current: sessions.SessionInfo = Depends(current_session)) -> Response:
-    runtime = runtime_of(request)
-    async with runtime.db.transaction() as session:
-        await sessions.end(session, current.id_hash)
-        await record(session, AuditTag.LOGOUT, subject=current.account_id, context=request_context(request))
+    await sessions.sign_out(runtime_of(request), current, request_context(request))
     return Response(status_code=204)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from guarita.domain.audit_tags import AuditTag
 from guarita.edge import i18n
 from guarita.oidc import clients, grants
 from guarita.oidc.clients import Client
@@ -24,7 +23,7 @@ from guarita.oidc.tokens import UnreadableToken, read_id_token_hint
 from guarita.runtime import Runtime
 from guarita.services import sessions
 from guarita.services.sessions import SessionInfo
-from guarita.storage.audit import RequestContext, record
+from guarita.storage.audit import RequestContext
 
 PARAMS = (
     "id_token_hint",
@@ -116,19 +115,11 @@ def needs_confirmation(
 async def end(
     runtime: Runtime, current: SessionInfo | None, request: LogoutRequest, context: RequestContext
 ) -> None:
-    if current is None:
-        return
-    async with runtime.db.transaction() as session:
-        await sessions.end(session, current.id_hash)
-        revoked = await grants.revoke_session_grants(session, current.sid)
-        await record(
-            session,
-            AuditTag.LOGOUT,
-            subject=current.account_id,
-            context=context,
-            details={
-                "via": "oidc",
-                "client_id": request.client.id if request.client else None,
-                "grants_revoked": revoked,
-            },
-        )
+    async def revoke_grants(session) -> dict:  # noqa: ANN001
+        # RP-Initiated Logout 1.0 §2: the grants made under this sign-in end with it.
+        return {"grants_revoked": await grants.revoke_session_grants(session, current.sid)}
+
+    await sessions.sign_out(
+        runtime, current, context, also=revoke_grants,
+        details={"via": "oidc", "client_id": request.client.id if request.client else None},
+    )

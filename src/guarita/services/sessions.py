@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import SessionPolicy
-from guarita.storage.audit import RequestContext
+from guarita.domain.audit_tags import AuditTag
+from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Session
 from guarita.storage.types import utcnow
 
@@ -98,6 +101,29 @@ async def end(session: AsyncSession, id_hash: str, now: datetime | None = None) 
         update(Session).where(Session.id_hash == id_hash, Session.ended_at.is_(None))
         .values(ended_at=now or utcnow())
     )
+
+
+# Work a caller adds to a sign-out in the same transaction (OpenID logout revokes the grants made
+# under the session); returns details for the audit record.
+AlsoOnSignOut = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
+
+
+async def sign_out(
+    runtime: Any, current: SessionInfo | None, context: RequestContext, *,
+    details: dict[str, Any] | None = None, also: AlsoOnSignOut | None = None,
+) -> bool:
+    """Ends ``current`` on the server and audits it: the one sign-out of the page, the API and
+    OpenID RP-initiated logout (SECURITY.md › Sessions: sign-out ends sessions on the server).
+    Returns False when there was nothing to end."""
+    if current is None:
+        return False
+    async with runtime.db.transaction() as session:
+        await end(session, current.id_hash)
+        extra = await also(session) if also is not None else {}
+        found = {**(details or {}), **extra}
+        await record(session, AuditTag.LOGOUT, subject=current.account_id, context=context,
+                     details=found or None)
+    return True
 
 
 async def end_all(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import (
@@ -20,7 +19,6 @@ from guarita.edge.render import finish, render
 from guarita.services import account as account_service
 from guarita.services import login as login_service
 from guarita.services import registration, sessions
-from guarita.storage.audit import record
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,11 +131,7 @@ async def logout(request: Request) -> Response:
     current = await load_session(request)
     await forms.read(request)
     runtime = runtime_of(request)
-    if current is not None:
-        async with runtime.db.transaction() as session:
-            await sessions.end(session, current.id_hash)
-            await record(session, AuditTag.LOGOUT, subject=current.account_id,
-                         context=request_context(request))
+    await sessions.sign_out(runtime, current, request_context(request))
     response = _redirect(request, "/entrar?saiu=1")
     clear_session_cookie(response, runtime.settings)
     return response
