@@ -86,8 +86,13 @@ class LockoutPolicy(BaseModel):
 
 
 class SessionPolicy(BaseModel):
+    """SECURITY.md › Sessions and cookies. The desk's members get a policy of their own
+    (shorter idle time, their own cookie) through the same session mechanism."""
+
     idle_minutes: int = 30
     absolute_hours: int = 12
+    # The cookie's name; ``__Host-`` is prefixed when the base URL is https.
+    cookie: str = "guarita_session"
 
 
 class RateLimits(BaseModel):

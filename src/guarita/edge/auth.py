@@ -19,7 +19,7 @@ from guarita.storage.audit import RequestContext
 
 
 def cookie_name(settings: Settings) -> str:
-    return "__Host-guarita_session" if settings.secure_cookies else "guarita_session"
+    return sessions.cookie_name(settings.session, secure=settings.secure_cookies)
 
 
 def request_context(request: Request) -> RequestContext:

@@ -34,6 +34,11 @@ from guarita.domain.errors import GuaritaError
 from guarita.domain.evidence import EvidenceKind
 
 
+def N_(text: str) -> str:  # noqa: N802 - gettext's marker name, known to Babel
+    """Marks a pt-BR text of a step or label for the catalogues; the pages translate it."""
+    return text
+
+
 class Proof(StrEnum):
     """The factor category (NIST SP 800-63B-4 §2.3; RFC 8176 §2 groups ``amr`` values alike)."""
 

@@ -15,6 +15,7 @@ from typing import Any
 from guarita.domain import identifiers as ids
 from guarita.domain.accounts import Channel
 from guarita.methods.base import (
+    N_,
     MethodContext,
     Outcome,
     Principal,
@@ -25,8 +26,8 @@ from guarita.methods.base import (
     StepKind,
 )
 
-CODE_TEXT = ("Se houver um contato cadastrado para a opção escolhida, enviamos um código de "
-             "6 números. Ele vale por 10 minutos.")
+CODE_TEXT = N_("Se houver um contato cadastrado para a opção escolhida, enviamos um código de "
+               "6 números. Ele vale por 10 minutos.")
 
 
 class ContactCodeMethod:
@@ -53,10 +54,10 @@ class ContactCodeMethod:
 
     def step(self) -> Step:
         return Step(
-            method=self.id, kind=StepKind.CODE_FORM, title="Digite o código", text=CODE_TEXT,
-            fields=(StepField("code", "Código de 6 números", inputmode="numeric",
+            method=self.id, kind=StepKind.CODE_FORM, title=N_("Digite o código"), text=CODE_TEXT,
+            fields=(StepField("code", N_("Código de 6 números"), inputmode="numeric",
                               autocomplete="one-time-code", hint=self.field_hint),),
-            submit="Confirmar código",
+            submit=N_("Confirmar código"),
         )
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
@@ -72,10 +73,12 @@ class ContactCodeMethod:
 
 
 EMAIL = ContactCodeMethod(
-    Channel.EMAIL, id="email", amr="mail", label="E-mail cadastrado", short_label="E-mail",
-    field_hint="Veja no seu e-mail ou nas mensagens do celular.",
+    Channel.EMAIL, id="email", amr="mail", label=N_("E-mail cadastrado"),
+    short_label=N_("E-mail"),
+    field_hint=N_("Veja no seu e-mail ou nas mensagens do celular."),
 )
 SMS = ContactCodeMethod(
-    Channel.SMS, id="sms", amr="sms", label="SMS para o celular cadastrado", short_label="SMS",
-    field_hint="Veja no seu e-mail ou nas mensagens do celular.",
+    Channel.SMS, id="sms", amr="sms", label=N_("SMS para o celular cadastrado"),
+    short_label=N_("SMS"),
+    field_hint=N_("Veja no seu e-mail ou nas mensagens do celular."),
 )

@@ -21,6 +21,7 @@ from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
 from guarita.domain.evidence import EvidenceKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.methods.base import (
+    N_,
     MethodContext,
     Outcome,
     Principal,
@@ -93,29 +94,31 @@ class KbaMethod:
     proves = Proof.KNOWLEDGE
     evidence = EvidenceKind.DATA_CHECK
     purposes = frozenset({Purpose.IDENTIFICATION})
-    label = "Dados da carteirinha (carteirinha ou e-mail, CPF e data de nascimento)"
-    short_label = "Dados pessoais"
+    label = N_("Dados da carteirinha (carteirinha ou e-mail, CPF e data de nascimento)")
+    short_label = N_("Dados pessoais")
 
     def hint(self, principal: Principal) -> str | None:
         return None
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
         fields = [
-            StepField("identifier", "Número da carteirinha ou e-mail", autocomplete="username"),
-            StepField("cpf", "CPF", inputmode="numeric", autocomplete="off"),
-            StepField("birth_date", "Data de nascimento", hint="Dia, mês e ano: DD/MM/AAAA.",
-                      inputmode="numeric", autocomplete="bday"),
+            StepField("identifier", N_("Número da carteirinha ou e-mail"), autocomplete="username"),
+            StepField("cpf", N_("CPF"), inputmode="numeric", autocomplete="off"),
+            StepField("birth_date", N_("Data de nascimento"),
+                      hint=N_("Dia, mês e ano: DD/MM/AAAA."), inputmode="numeric",
+                      autocomplete="bday"),
         ]
         if ctx.settings.recovery.kba_only:
             fields += [
-                StepField("password", "Nova senha", type="password", autocomplete="new-password",
-                          hint="Use uma frase fácil de lembrar, com pelo menos 15 caracteres. "
-                               "Pode ter espaços."),
-                StepField("password_confirmation", "Repita a nova senha", type="password",
+                StepField("password", N_("Nova senha"), type="password",
+                          autocomplete="new-password",
+                          hint=N_("Use uma frase fácil de lembrar, com pelo menos 15 caracteres. "
+                                 "Pode ter espaços.")),
+                StepField("password_confirmation", N_("Repita a nova senha"), type="password",
                           autocomplete="new-password"),
             ]
         return Step(method=self.id, kind=StepKind.KNOWLEDGE_FORM,
-                    title="Recuperar com os dados da carteirinha", fields=tuple(fields))
+                    title=N_("Recuperar com os dados da carteirinha"), fields=tuple(fields))
 
     async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, Any]) -> Outcome:
         settings = ctx.settings

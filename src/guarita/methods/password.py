@@ -13,6 +13,7 @@ from typing import Any
 
 from guarita.domain.passwords import normalize
 from guarita.methods.base import (
+    N_,
     MethodContext,
     Outcome,
     Principal,
@@ -32,18 +33,18 @@ class PasswordMethod:
     proves = Proof.KNOWLEDGE
     evidence = None
     purposes = frozenset({Purpose.SIGN_IN, Purpose.REAUTHENTICATION})
-    label = "Senha"
-    short_label = "Senha"
+    label = N_("Senha")
+    short_label = N_("Senha")
 
     def hint(self, principal: Principal) -> str | None:
         return None
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
         return Step(
-            method=self.id, kind=StepKind.KNOWLEDGE_FORM, title="Digite sua senha",
-            fields=(StepField("password", "Senha", type="password",
+            method=self.id, kind=StepKind.KNOWLEDGE_FORM, title=N_("Digite sua senha"),
+            fields=(StepField("password", N_("Senha"), type="password",
                               autocomplete="current-password"),),
-            submit="Entrar",
+            submit=N_("Entrar"),
         )
 
     async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, str]) -> Outcome:

@@ -18,6 +18,7 @@ from typing import Any
 
 from guarita.domain.evidence import EvidenceKind
 from guarita.methods.base import (
+    N_,
     MethodContext,
     Outcome,
     Principal,
@@ -64,19 +65,19 @@ class RecoveryCodesMethod:
     proves = Proof.POSSESSION
     evidence = EvidenceKind.SECOND_FACTOR
     purposes = frozenset({Purpose.SECOND_FACTOR})
-    label = "Código de recuperação"
-    short_label = "Código de recuperação"
+    label = N_("Código de recuperação")
+    short_label = N_("Código de recuperação")
 
     def hint(self, principal: Principal) -> str | None:
         return None
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
         return Step(
-            method=self.id, kind=StepKind.CODE_FORM, title="Use um código de recuperação",
-            text="Digite um dos códigos que você guardou. Cada código vale uma vez só.",
-            fields=(StepField("code", "Código de recuperação", autocomplete="off",
-                              hint="Por exemplo: abcd-efgh-jkmn"),),
-            submit="Confirmar",
+            method=self.id, kind=StepKind.CODE_FORM, title=N_("Use um código de recuperação"),
+            text=N_("Digite um dos códigos que você guardou. Cada código vale uma vez só."),
+            fields=(StepField("code", N_("Código de recuperação"), autocomplete="off",
+                              hint=N_("Por exemplo: abcd-efgh-jkmn")),),
+            submit=N_("Confirmar"),
         )
 
     async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, str]) -> Outcome:

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from guarita.domain.evidence import EvidenceKind
 from guarita.methods.base import (
+    N_,
     MethodContext,
     Outcome,
     Principal,
@@ -183,19 +184,20 @@ class TotpMethod:
     proves = Proof.POSSESSION
     evidence = EvidenceKind.SECOND_FACTOR
     purposes = frozenset({Purpose.SECOND_FACTOR})
-    label = "Aplicativo autenticador"
-    short_label = "Autenticador"
+    label = N_("Aplicativo autenticador")
+    short_label = N_("Autenticador")
 
     def hint(self, principal: Principal) -> str | None:
         return None
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
         return Step(
-            method=self.id, kind=StepKind.CODE_FORM, title="Confirme que é você",
-            text="Abra o aplicativo autenticador e digite o código de 6 números que ele mostra.",
-            fields=(StepField("code", "Código do aplicativo", inputmode="numeric",
+            method=self.id, kind=StepKind.CODE_FORM, title=N_("Confirme que é você"),
+            text=N_("Abra o aplicativo autenticador e digite o código de 6 números que ele "
+                    "mostra."),
+            fields=(StepField("code", N_("Código do aplicativo"), inputmode="numeric",
                               autocomplete="one-time-code"),),
-            submit="Confirmar",
+            submit=N_("Confirmar"),
         )
 
     async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, str]) -> Outcome:

@@ -1,8 +1,13 @@
 """Server-side sessions (SECURITY.md › Sessions and cookies; OWASP Session Management).
 
+One mechanism for beneficiaries and desk members, parametrised by a :class:`SessionPolicy`
+(idle and absolute lifetimes, cookie name) and the principal kind: one ``sessions`` table, each
+row owned by an account or a staff member, and a token of one kind never loads as the other.
+
 The token handed to the browser or app is 256 random bits; only its SHA-256 is stored, so a
 copy of the database cannot be replayed as a cookie. A session ends at the idle timeout
-(30 min), at the absolute timeout (12 h), at sign-out and when the password changes.
+(30 min for people, 15 for the desk), at the absolute timeout (12 h), at sign-out and when the
+password changes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import SessionPolicy
+from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Session
@@ -32,16 +38,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def cookie_name(policy: SessionPolicy, *, secure: bool) -> str:
+    """``__Host-`` when the cookie is Secure: browsers refuse that prefix on plain http."""
+    return f"__Host-{policy.cookie}" if secure else policy.cookie
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     id_hash: str
-    account_id: str
+    account_id: str | None  # the owner when ``principal_kind`` is account
     csrf_token: str
     auth_time: datetime
     amr: tuple[str, ...]
     expires_at: datetime
     idle_expires_at: datetime
     reauth_at: datetime | None = None
+    principal_kind: str = PrincipalKind.ACCOUNT
+    staff_id: int | None = None
 
     @property
     def sid(self) -> str:
@@ -55,19 +68,33 @@ def _info(row: Session, policy: SessionPolicy) -> SessionInfo:
         id_hash=row.id_hash, account_id=row.account_id, csrf_token=row.csrf_token,
         auth_time=row.auth_time, amr=tuple(row.amr or ()),
         expires_at=min(row.expires_at, idle_end), idle_expires_at=idle_end,
-        reauth_at=row.reauth_at,
+        reauth_at=row.reauth_at, principal_kind=row.principal_kind or PrincipalKind.ACCOUNT,
+        staff_id=row.staff_id,
     )
 
 
+def _owner(kind: str, owner: str | int) -> dict[str, Any]:
+    if kind == PrincipalKind.STAFF:
+        return {"principal_kind": "staff", "account_id": None, "staff_id": int(owner)}
+    return {"principal_kind": "account", "account_id": str(owner), "staff_id": None}
+
+
+def _owned_by(kind: str, owner: str | int):  # noqa: ANN202
+    if kind == PrincipalKind.STAFF:
+        return Session.staff_id == int(owner)
+    return Session.account_id == str(owner)
+
+
 async def create(
-    session: AsyncSession, account_id: str, policy: SessionPolicy, context: RequestContext,
+    session: AsyncSession, owner: str | int, policy: SessionPolicy, context: RequestContext,
     amr: list[str] | None = None, now: datetime | None = None,
+    *, kind: str = PrincipalKind.ACCOUNT,
 ) -> tuple[str, SessionInfo]:
     """A new session with a new id (never reuses one: session fixation, OWASP)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     values = dict(
-        id_hash=hash_token(token), account_id=account_id, csrf_token=secrets.token_urlsafe(24),
+        id_hash=hash_token(token), **_owner(kind, owner), csrf_token=secrets.token_urlsafe(24),
         created_at=now, last_seen_at=now, auth_time=now,
         expires_at=now + timedelta(hours=policy.absolute_hours), amr=amr or ["pwd"],
         ip=context.ip, user_agent=(context.user_agent or "")[:255] or None, reauth_at=None,
@@ -79,14 +106,16 @@ async def create(
 
 
 async def load(
-    session: AsyncSession, token: str | None, policy: SessionPolicy, now: datetime | None = None
+    session: AsyncSession, token: str | None, policy: SessionPolicy, now: datetime | None = None,
+    *, kind: str = PrincipalKind.ACCOUNT,
 ) -> SessionInfo | None:
-    """The live session for ``token``, touching its idle clock; None if absent or expired."""
+    """The live session of ``kind`` for ``token``, touching its idle clock; None if absent,
+    expired, or another kind's (a desk cookie is no beneficiary session, and the reverse)."""
     if not token or len(token) > 128:
         return None
     now = now or utcnow()
     row = await session.get(Session, hash_token(token))
-    if row is None or row.ended_at is not None:
+    if row is None or row.ended_at is not None or (row.principal_kind or "account") != kind:
         return None
     if row.expires_at <= now or row.last_seen_at + timedelta(minutes=policy.idle_minutes) <= now:
         row.ended_at = now
@@ -127,10 +156,11 @@ async def sign_out(
 
 
 async def end_all(
-    session: AsyncSession, account_id: str, *, keep: str | None = None, now: datetime | None = None
+    session: AsyncSession, owner: str | int, *, keep: str | None = None,
+    now: datetime | None = None, kind: str = PrincipalKind.ACCOUNT,
 ) -> int:
-    """Ends every live session of the account except ``keep`` (a password change keeps its own)."""
-    statement = update(Session).where(Session.account_id == account_id, Session.ended_at.is_(None))
+    """Ends every live session of the owner except ``keep`` (a password change keeps its own)."""
+    statement = update(Session).where(_owned_by(kind, owner), Session.ended_at.is_(None))
     if keep:
         statement = statement.where(Session.id_hash != keep)
     result = await session.execute(statement.values(ended_at=now or utcnow()))

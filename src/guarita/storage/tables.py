@@ -184,13 +184,23 @@ class OutboxMessage(Base):
 
 
 class Session(Base):
-    """A signed-in browser or app. Only the SHA-256 of the token is stored (SECURITY.md)."""
+    """A signed-in browser or app of a beneficiary (``account_id``) or of a desk member
+    (``staff_id``); ``principal_kind`` says which, and each kind is loaded only by its own
+    cookie. Only the SHA-256 of the token is stored (SECURITY.md › Sessions and cookies)."""
 
     __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint("(account_id IS NULL) <> (staff_id IS NULL)", name="one_owner"),
+        CheckConstraint("(principal_kind = 'staff') = (staff_id IS NOT NULL)", name="kind_matches"),
+    )
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_id: Mapped[str] = mapped_column(
+    principal_kind: Mapped[str] = mapped_column(String(8), default="account")
+    account_id: Mapped[str | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

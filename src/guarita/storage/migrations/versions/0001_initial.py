@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:32:23.962189
+Create Date: 2026-11-25 14:41:30.821771
 """
 
 from __future__ import annotations
@@ -528,7 +528,9 @@ def upgrade() -> None:
     op.create_table(
         "sessions",
         sa.Column("id_hash", sa.String(length=64), nullable=False),
-        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("principal_kind", sa.String(length=8), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=True),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
@@ -539,16 +541,30 @@ def upgrade() -> None:
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=255), nullable=True),
         sa.Column("ended_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(principal_kind = 'staff') = (staff_id IS NOT NULL)",
+            name=op.f("ck_sessions_kind_matches"),
+        ),
+        sa.CheckConstraint(
+            "(account_id IS NULL) <> (staff_id IS NULL)", name=op.f("ck_sessions_one_owner")
+        ),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
             name=op.f("fk_sessions_account_id_accounts"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_sessions_staff_id_staff_accounts"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_sessions")),
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sessions_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sessions_staff_id"), ["staff_id"], unique=False)
 
     op.create_table(
         "support_contact_changes",
@@ -688,6 +704,7 @@ def downgrade() -> None:
 
     op.drop_table("support_contact_changes")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sessions_staff_id"))
         batch_op.drop_index(batch_op.f("ix_sessions_account_id"))
 
     op.drop_table("sessions")
