@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from guarita import logging as guarita_logging
 from guarita.config import Settings, explain, get_settings
 from guarita.edge import errors as edge_errors
+from guarita.methods import registry
 from guarita.runtime import Runtime
 from guarita.web.middleware import SecurityMiddleware
 
@@ -28,6 +29,7 @@ log = structlog.get_logger("guarita.app")
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else get_settings())
+    registry.check_settings(settings)  # a method named in the settings must exist
     runtime = runtime or Runtime.build(settings)
 
     @contextlib.asynccontextmanager
@@ -95,8 +97,11 @@ def serve_app():  # noqa: ANN201 - an ASGI callable
 
     try:
         settings = get_settings()
+        registry.check_settings(settings)
     except ValidationError as exc:
         raise SystemExit(explain(exc)) from None
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     guarita_logging.configure(settings.log_level)
     problems = settings.problems()
     if settings.production and problems:

@@ -15,11 +15,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from guarita.methods import registry
-from guarita.methods.base import Purpose
 
 VAR_DIR = Path("var")
 
@@ -127,14 +124,9 @@ class RecoverySettings(BaseModel):
     lock_link_days: int = 7
     show_masked_contacts: bool = False
     kba_only: bool = False
-    # The methods offered after the identifier, in order: ids of ``methods/registry.py``.
+    # The methods offered after the identifier, in order: ids of ``methods/registry.py``,
+    # checked against it when the server or a command starts (``registry.check_settings``).
     methods: list[str] = ["email", "sms"]
-
-    @field_validator("methods")
-    @classmethod
-    def _registered(cls, value: list[str]) -> list[str]:
-        registry.check_names("GUARITA_RECOVERY__METHODS", value, Purpose.RECOVERY)
-        return value
 
 
 class SupportSettings(BaseModel):

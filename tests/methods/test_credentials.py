@@ -19,6 +19,7 @@ from guarita.methods.base import Principal
 from guarita.services.method_context import CredentialStore, ServiceContext
 from guarita.storage import credentials as repo
 from guarita.storage.audit import RequestContext
+from guarita.storage.support_tables import StaffAccount
 from guarita.storage.tables import Account, Credential
 from guarita.storage.types import utcnow
 from tests.console.helpers import person

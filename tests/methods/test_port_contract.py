@@ -15,6 +15,7 @@ from guarita.web.render import env
 from guarita.api.schemas import StepOut
 from guarita.domain.accounts import Channel, PrincipalKind
 from guarita.domain.flows import FlowKind, RecoveryState
+from guarita.edge.render import env
 from guarita.methods import registry
 from guarita.methods.base import (
     Contact,

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from guarita.config import Settings, explain, get_settings
+from guarita.methods import registry
 from guarita.runtime import Runtime
 
 T = TypeVar("T")
@@ -26,7 +27,11 @@ class CliError(Exception):
 
 
 def settings() -> Settings:
-    return get_settings()
+    cfg = get_settings()
+    problems = registry.settings_problems(cfg)
+    if problems:
+        raise CliError(" ".join(problems))
+    return cfg
 
 
 def run_async(factory: Callable[[Runtime], Awaitable[T]], cfg: Settings | None = None) -> T:

@@ -2,13 +2,14 @@
 
 Pages, the JSON API, the recovery service, the desk's labels and the dashboard's counts all read
 this table, so adding a method is its module plus one line here. Settings that name methods are
-checked against it when the settings are read (:func:`check_names`), with a plain error that
-lists what exists.
+checked against it when the server or a command starts (:func:`check_settings`, called by the
+composition root: ``app.py`` and ``cli/``), with a plain error that lists what exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from guarita.methods import email_code, kba, password, recovery_codes, sms_code, totp
 from guarita.methods.base import Method, Purpose
@@ -36,6 +37,26 @@ def unknown_names(names: Iterable[str], purpose: Purpose) -> list[str]:
     """The names in ``names`` that are not a method able to serve ``purpose``."""
     able = {m.id for m in serving(purpose)}
     return [name for name in names if name not in able]
+
+
+def settings_problems(settings: Any) -> list[str]:
+    """Every setting that names a method it should not, one plain sentence each."""
+    found = []
+    for setting, names, purpose in (
+        ("GUARITA_RECOVERY__METHODS", settings.recovery.methods, Purpose.RECOVERY),
+    ):
+        try:
+            check_names(setting, names, purpose)
+        except ValueError as problem:
+            found.append(str(problem))
+    return found
+
+
+def check_settings(settings: Any) -> None:
+    """Raises ``ValueError`` listing :func:`settings_problems`, if any."""
+    found = settings_problems(settings)
+    if found:
+        raise ValueError("Configuração inválida / invalid settings:\n- " + "\n- ".join(found))
 
 
 def check_names(setting: str, names: Iterable[str], purpose: Purpose) -> None:
