@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from guarita.console.tables import StaffAccount
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 

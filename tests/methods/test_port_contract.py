@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from guarita.web.render import env
 
 from guarita.api.schemas import StepOut
 from guarita.domain.accounts import Channel, PrincipalKind
