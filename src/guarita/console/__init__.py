@@ -8,6 +8,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from guarita.console import api, pages
+    from guarita.console import api, pages, staff_pages  # noqa: F401 - registers the staff pages
 
     return [pages.router, api.router]

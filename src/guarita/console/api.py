@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from guarita.console.web import request_context
+from guarita.console.calls import call, keep_actor
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import Permission
@@ -50,7 +50,6 @@ async def _actor(request: Request) -> Actor:
             ErrorCode.UNAUTHENTICATED,
             message="Token da API de atendimento inválido, vencido ou revogado.",
         )
-    request.state.support_actor = actor
     return actor
 
 
@@ -59,6 +58,7 @@ def _require(permission: Permission):  # noqa: ANN202
         actor = await _actor(request)
         if not actor.can(permission):
             raise GuaritaError(ErrorCode.FORBIDDEN)
+        keep_actor(request, actor)
 
     return check
 
@@ -78,8 +78,22 @@ def route(method: str, path: str, permission: Permission, **kwargs: Any):  # noq
     )
 
 
-def _actor_of(request: Request) -> Actor:
-    return request.state.support_actor
+# What any action on a person may answer besides 401 and 403: no such person, no grant or no
+# account (409), invalid input.
+ACTION_ERRORS = (404, 409, 422)
+
+
+def person_route(path: str, permission: Permission, answer: type[BaseModel], summary: str, *errors: int, **kwargs: Any):  # noqa: ANN201
+    """A POST about one person: ``/people/{person_id}<path>``, answering ``answer``."""
+    return route(
+        "POST",
+        "/people/{person_id}" + path,
+        permission,
+        response_model=answer,
+        summary=summary,
+        responses=error_responses(401, 403, *errors),
+        **kwargs,
+    )
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -97,8 +111,10 @@ class Reasoned(Body):
         description="Texto livre; obrigatório quando o motivo é `outro`.",
     )
 
-    def parsed(self) -> support.Reason:
-        return support.parse_reason(self.reason, self.reason_text)
+    def arguments(self) -> dict[str, Any]:
+        """The use case's keyword arguments: every field by its own name, the reason parsed."""
+        fields = self.model_dump(exclude={"reason", "reason_text"})
+        return {**fields, "reason": support.parse_reason(self.reason, self.reason_text)}
 
 
 class CallerCheckIn(Reasoned):
@@ -178,8 +194,7 @@ class IdentityCheckOut(BaseModel):
 async def search(request: Request, q: str, kind: str = "auto") -> dict:
     """Por CPF, carteirinha, e-mail, celular ou nome (prefixo, sem diferença de acentos e
     maiúsculas). `kind`: auto, cpf, card, email, phone ou name."""
-    actor = _actor_of(request)
-    result = await support.search(request.app.state.runtime, actor, q[:254], request_context(request, actor), kind=kind)
+    result = await call(request, support.search, q[:254], kind=kind)
     return {
         "query_kinds": result.query_kinds,
         "truncated": result.truncated,
@@ -190,224 +205,113 @@ async def search(request: Request, q: str, kind: str = "auto") -> dict:
 @route("GET", "/people/{person_id}", Permission.VIEW, summary="Ver uma pessoa")
 async def person(request: Request, person_id: int) -> dict:
     """Mascarada até uma conferência de dados com resultado `confere` deste token."""
-    actor = _actor_of(request)
-    view = await support.person_view(request.app.state.runtime, actor, person_id, request_context(request, actor))
-    return view.as_json()
+    return (await call(request, support.person_view, person_id)).as_json()
 
 
-@route(
-    "POST",
-    "/people/{person_id}/caller-checks",
-    Permission.CALLER_CHECK,
-    response_model=CallerCheckOut,
-    summary="Conferir os dados de quem liga",
-    responses=error_responses(401, 403, 404, 422, 429),
+@person_route(
+    "/caller-checks", Permission.CALLER_CHECK, CallerCheckOut, "Conferir os dados de quem liga", 404, 422, 429
 )
 async def caller_check(request: Request, person_id: int, body: CallerCheckIn) -> CallerCheckOut:
     """Data de nascimento e CPF ou carteirinha, como a pessoa disse. A resposta é só
     `confere` ou `nao_confere`."""
-    actor = _actor_of(request)
-    result = await support.caller_check(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        reason=body.parsed(),
-        birth_date=body.birth_date,
-        cpf=body.cpf,
-        card_number=body.card_number,
-        context=request_context(request, actor),
-    )
+    result = await call(request, support.caller_check, person_id, **body.arguments())
     return CallerCheckOut(
-        result=result.answer,
-        passed=result.passed,
-        grant_expires_at=result.expires_at,
-        checks_left=result.checks_left,
+        result=result.answer, passed=result.passed, grant_expires_at=result.expires_at, checks_left=result.checks_left
     )
 
 
-@route(
-    "POST",
-    "/people/{person_id}/card-reveals",
-    Permission.REVEAL_CARD,
-    response_model=CardOut,
-    summary="Informar o número da carteirinha",
-    responses=error_responses(401, 403, 404, 409, 422),
-)
+@person_route("/card-reveals", Permission.REVEAL_CARD, CardOut, "Informar o número da carteirinha", *ACTION_ERRORS)
 async def reveal_card(request: Request, person_id: int, body: Reasoned) -> CardOut:
-    actor = _actor_of(request)
-    card = await support.reveal_card(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
-    return CardOut(card_number=card)
+    return CardOut(card_number=await call(request, support.reveal_card, person_id, **body.arguments()))
 
 
-@route(
-    "POST",
-    "/people/{person_id}/contact-changes",
+@person_route(
+    "/contact-changes",
     Permission.CONTACTS,
+    ContactChangeOut,
+    "Cadastrar ou trocar e-mail ou celular",
+    *ACTION_ERRORS,
+    429,
     status_code=202,
-    response_model=ContactChangeOut,
-    summary="Cadastrar ou trocar e-mail ou celular",
-    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def contact_start(request: Request, person_id: int, body: ContactChangeIn) -> ContactChangeOut:
     """Envia um código ao novo contato; ele só é salvo quando o código volta
     (`…/contact-changes/{id}/confirmation`)."""
-    actor = _actor_of(request)
-    started = await support.start_contact_change(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        kind=body.kind,
-        value=body.value,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
+    started = await call(request, support.start_contact_change, person_id, **body.arguments())
     return ContactChangeOut(
-        id=started.id,
-        kind=started.kind,
-        destination=started.destination,
-        expires_at=started.expires_at,
+        id=started.id, kind=started.kind, destination=started.destination, expires_at=started.expires_at
     )
 
 
-@route(
-    "POST",
-    "/people/{person_id}/contact-changes/{change_id}/confirmation",
+@person_route(
+    "/contact-changes/{change_id}/confirmation",
     Permission.CONTACTS,
-    response_model=IdentifierOut,
-    summary="Confirmar o novo contato com o código",
-    responses=error_responses(400, 401, 403, 404, 409, 410, 429),
+    IdentifierOut,
+    "Confirmar o novo contato com o código",
+    400,
+    404,
+    409,
+    410,
+    429,
 )
 async def contact_confirm(request: Request, person_id: int, change_id: str, body: CodeIn) -> IdentifierOut:
-    actor = _actor_of(request)
-    saved = await support.confirm_contact_change(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        change_id,
-        code=body.code,
-        context=request_context(request, actor),
-    )
+    saved = await call(request, support.confirm_contact_change, person_id, change_id, code=body.code)
     return IdentifierOut(
-        id=saved.id,
-        kind=saved.kind,
-        display=saved.display,
-        verified=saved.verified,
-        login_enabled=saved.login_enabled,
+        id=saved.id, kind=saved.kind, display=saved.display, verified=saved.verified, login_enabled=saved.login_enabled
     )
 
 
-@route(
-    "POST",
-    "/people/{person_id}/unlock",
-    Permission.UNLOCK,
-    response_model=OutcomeOut,
-    summary="Desbloquear conta bloqueada por tentativas",
-    responses=error_responses(401, 403, 404, 409, 422),
-)
+@person_route("/unlock", Permission.UNLOCK, OutcomeOut, "Desbloquear conta bloqueada por tentativas", *ACTION_ERRORS)
 async def unlock(request: Request, person_id: int, body: Reasoned) -> OutcomeOut:
     """`unlocked`, `not_locked`, ou `refused` com `password_disabled: true` (a senha foi
     desativada: só um supervisor reativa, em `…/password-reenable`)."""
-    actor = _actor_of(request)
-    result = await support.unlock(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
+    result = await call(request, support.unlock, person_id, **body.arguments())
     return OutcomeOut(outcome=result.outcome, password_disabled=result.password_disabled)
 
 
-@route(
-    "POST",
-    "/people/{person_id}/password-reenable",
+@person_route(
+    "/password-reenable",
     Permission.PASSWORD_REENABLE,
-    response_model=OutcomeOut,
-    summary="Reativar senha desativada (supervisor)",
-    responses=error_responses(401, 403, 404, 409, 422),
+    OutcomeOut,
+    "Reativar senha desativada (supervisor)",
+    *ACTION_ERRORS,
 )
 async def reenable_password(request: Request, person_id: int, body: Reasoned) -> OutcomeOut:
-    actor = _actor_of(request)
-    outcome = await support.reenable_password(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
-    return OutcomeOut(outcome=outcome)
+    return OutcomeOut(outcome=await call(request, support.reenable_password, person_id, **body.arguments()))
 
 
-@route(
-    "POST",
-    "/people/{person_id}/recoveries",
+@person_route(
+    "/recoveries",
     Permission.RECOVERY,
+    RecoveryOut,
+    "Iniciar recuperação de senha",
+    *ACTION_ERRORS,
+    429,
     status_code=202,
-    response_model=RecoveryOut,
-    summary="Iniciar recuperação de senha",
-    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def start_recovery(request: Request, person_id: int, body: RecoveryIn) -> RecoveryOut:
     """O código vai ao contato confirmado escolhido; a pessoa segue pelo link da mensagem."""
-    actor = _actor_of(request)
-    started = await support.start_recovery(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        identifier_id=body.identifier_id,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
+    started = await call(request, support.start_recovery, person_id, **body.arguments())
     return RecoveryOut(channel=started.channel, destination=started.destination, expires_at=started.expires_at)
 
 
-@route(
-    "POST",
-    "/people/{person_id}/status",
-    Permission.ACCOUNT_STATUS,
-    response_model=OutcomeOut,
-    summary="Desativar ou reativar conta (supervisor)",
-    responses=error_responses(401, 403, 404, 409, 422),
+@person_route(
+    "/status", Permission.ACCOUNT_STATUS, OutcomeOut, "Desativar ou reativar conta (supervisor)", *ACTION_ERRORS
 )
 async def account_status(request: Request, person_id: int, body: StatusIn) -> OutcomeOut:
-    actor = _actor_of(request)
-    outcome = await support.set_account_status(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        status=body.status,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
-    return OutcomeOut(outcome=outcome)
+    return OutcomeOut(outcome=await call(request, support.set_account_status, person_id, **body.arguments()))
 
 
-@route(
-    "POST",
-    "/people/{person_id}/identity-checks",
+@person_route(
+    "/identity-checks",
     Permission.IDENTITY_CHECK,
+    IdentityCheckOut,
+    "Registrar conferência presencial de documento",
+    *ACTION_ERRORS,
     status_code=201,
-    response_model=IdentityCheckOut,
-    summary="Registrar conferência presencial de documento",
-    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def identity_check(request: Request, person_id: int, body: IdentityCheckIn) -> IdentityCheckOut:
-    actor = _actor_of(request)
-    result = await support.record_identity_check(
-        request.app.state.runtime,
-        actor,
-        person_id,
-        document_type=body.document_type,
-        document_number=body.document_number,
-        reason=body.parsed(),
-        context=request_context(request, actor),
-    )
+    result = await call(request, support.record_identity_check, person_id, **body.arguments())
     return IdentityCheckOut(trust_before=result.trust_before, trust_after=result.trust_after)
 
 

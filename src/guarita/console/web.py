@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from guarita.config import Settings
+from guarita.console.calls import keep_actor
 from guarita.domain.actors import Actor
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.roles import ROLE_LABELS, Permission, Role
@@ -32,7 +33,6 @@ from guarita.edge import csrf, i18n
 from guarita.edge.render import env_for, finish, locale_of
 from guarita.services import staff as staff_service
 from guarita.services.support import labels
-from guarita.storage.audit import RequestContext
 
 PREFIX = "/atendimento"
 PUBLIC = "public"  # sign-in and enrolment pages
@@ -68,14 +68,6 @@ def clear_staff_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-def request_context(request: Request, actor: Actor | None = None) -> RequestContext:
-    return RequestContext(
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-        actor=actor.audit_id if actor else None,
-    )
-
-
 class SignInRequired(Exception):
     def __init__(self, target: str):
         super().__init__(target)
@@ -105,6 +97,7 @@ def _require(permission: Permission | str) -> Callable[[Request], Any]:
             )
         if permission != SIGNED_IN and not actor.can(permission):  # type: ignore[arg-type]
             raise GuaritaError(ErrorCode.FORBIDDEN)
+        keep_actor(request, actor)
 
     return check
 
@@ -139,13 +132,6 @@ def route(method: str, path: str, permission: Permission | str):  # noqa: ANN201
         response_class=HTMLResponse,
         dependencies=[Depends(_require(permission))],
     )
-
-
-def actor_of(request: Request) -> Actor:
-    actor = getattr(request.state, "staff", None)
-    if actor is None:  # only on a route wrongly declared PUBLIC; fail closed
-        raise GuaritaError(ErrorCode.UNAUTHENTICATED)
-    return actor
 
 
 # --- CSRF --------------------------------------------------------------------------------------
@@ -184,7 +170,11 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Like ``edge.render.render`` but with the console's CSRF token and the staff member."""
+    """Like ``edge.render.render`` but with the console's CSRF token and the staff member.
+
+    Every console form page reads ``errors`` and ``values``; they default to empty.
+    """
+    context = {"errors": {}, "values": {}, **context}
     runtime = request.app.state.runtime
     settings = runtime.settings
     # The desk works in Brazil and its pages are written in pt-BR only; the shared macros and

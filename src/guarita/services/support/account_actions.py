@@ -20,19 +20,13 @@ from guarita.storage.tables import Throttle
 
 
 async def reveal_card(
-    runtime: Runtime,
-    actor: Actor,
-    beneficiary_id: int,
-    *,
-    reason: Reason,
-    context: RequestContext,
+    runtime: Runtime, actor: Actor, beneficiary_id: int, *, reason: Reason, context: RequestContext
 ) -> str:
     """The card number, to read to the caller (audited each time)."""
-    tag = AuditTag.SUPPORT_CARD_REVEALED
-    async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
-        async with action.opened(needs_account=False) as person:
-            await action.audit(person.session, person.subject, outcome="revealed")
-            return person.beneficiary.card_number
+    action = DeskAction(runtime, actor, beneficiary_id, AuditTag.SUPPORT_CARD_REVEALED, reason, context)
+    async with action, action.opened(needs_account=False) as person:
+        await action.audit(person.session, person.subject, outcome="revealed")
+        return person.beneficiary.card_number
 
 
 @dataclass
@@ -42,58 +36,44 @@ class UnlockResult:
 
 
 async def unlock(
-    runtime: Runtime,
-    actor: Actor,
-    beneficiary_id: int,
-    *,
-    reason: Reason,
-    context: RequestContext,
+    runtime: Runtime, actor: Actor, beneficiary_id: int, *, reason: Reason, context: RequestContext
 ) -> UnlockResult:
     """Ends a temporary lock (the wait after wrong passwords). A *disabled* password is not
     re-enabled here: that is :func:`reenable_password`, for supervisors."""
-    tag = AuditTag.SUPPORT_UNLOCKED
-    async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
-        async with action.opened() as person:
-            now, account = action.now, person.account
-            key = lock_key(account.id)
-            lock = await person.session.get(Throttle, key)
-            was_locked = bool(lock and lock.locked_until and lock.locked_until > now)
-            failures = lock.count if lock else 0
-            password_disabled = account.password_disabled_at is not None
-            if not password_disabled:
-                await throttling.reset(person.session, key)
-            outcome = (
-                "unlocked"
-                if was_locked and not password_disabled
-                else ("refused" if password_disabled else "not_locked")
-            )
-            await action.audit(
-                person.session,
-                account.id,
-                outcome=outcome,
-                failures_before=failures,
-                **({"error": "password_disabled"} if password_disabled else {}),
-            )
+    action = DeskAction(runtime, actor, beneficiary_id, AuditTag.SUPPORT_UNLOCKED, reason, context)
+    async with action, action.opened() as person:
+        now, account = action.now, person.account
+        key = lock_key(account.id)
+        lock = await person.session.get(Throttle, key)
+        was_locked = bool(lock and lock.locked_until and lock.locked_until > now)
+        failures = lock.count if lock else 0
+        password_disabled = account.password_disabled_at is not None
+        if not password_disabled:
+            await throttling.reset(person.session, key)
+        outcome = (
+            "unlocked" if was_locked and not password_disabled else ("refused" if password_disabled else "not_locked")
+        )
+        await action.audit(
+            person.session,
+            account.id,
+            outcome=outcome,
+            failures_before=failures,
+            **({"error": "password_disabled"} if password_disabled else {}),
+        )
     return UnlockResult(outcome, password_disabled)
 
 
 async def reenable_password(
-    runtime: Runtime,
-    actor: Actor,
-    beneficiary_id: int,
-    *,
-    reason: Reason,
-    context: RequestContext,
+    runtime: Runtime, actor: Actor, beneficiary_id: int, *, reason: Reason, context: RequestContext
 ) -> str:
     """Supervisor: the password disabled after 100 failures works again; the lock ends too."""
-    tag = AuditTag.SUPPORT_PASSWORD_REENABLED
-    async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
-        async with action.opened() as person:
-            account = person.account
-            outcome = "reenabled" if account.password_disabled_at is not None else "not_disabled"
-            account.password_disabled_at = None
-            await throttling.reset(person.session, lock_key(account.id))
-            await action.audit(person.session, account.id, outcome=outcome)
+    action = DeskAction(runtime, actor, beneficiary_id, AuditTag.SUPPORT_PASSWORD_REENABLED, reason, context)
+    async with action, action.opened() as person:
+        account = person.account
+        outcome = "reenabled" if account.password_disabled_at is not None else "not_disabled"
+        account.password_disabled_at = None
+        await throttling.reset(person.session, lock_key(account.id))
+        await action.audit(person.session, account.id, outcome=outcome)
     return outcome
 
 
@@ -114,14 +94,14 @@ async def set_account_status(
             message="Situação inválida: use active ou disabled.",
         )
     tag = AuditTag.SUPPORT_ACCOUNT_DISABLED if status == "disabled" else AuditTag.SUPPORT_ACCOUNT_ENABLED
-    async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
-        async with action.opened() as person:
-            account = person.account
-            changed = account.status != status
-            account.status = status
-            ended = 0
-            if status == "disabled":
-                ended = await sessions.end_all(person.session, account.id, now=action.now)
-            outcome = status if changed else "unchanged"
-            await action.audit(person.session, account.id, outcome=outcome, sessions_ended=ended)
+    action = DeskAction(runtime, actor, beneficiary_id, tag, reason, context)
+    async with action, action.opened() as person:
+        account = person.account
+        changed = account.status != status
+        account.status = status
+        ended = 0
+        if status == "disabled":
+            ended = await sessions.end_all(person.session, account.id, now=action.now)
+        outcome = status if changed else "unchanged"
+        await action.audit(person.session, account.id, outcome=outcome, sessions_ended=ended)
     return outcome

@@ -6,13 +6,14 @@ does not happen writes one too, with ``outcome: refused`` and the error code (SE
 every security-relevant event lands in the audit log). :class:`DeskAction` does that once for
 every action::
 
-    async with DeskAction(runtime, actor, person_id, AuditTag.SUPPORT_UNLOCKED, reason, ctx) as act:
-        async with act.opened() as person:      # grant checked, one transaction
-            ...                                  # the change
-            await act.audit(person.session, person.subject, outcome="unlocked")
+    action = DeskAction(runtime, actor, person_id, AuditTag.SUPPORT_UNLOCKED, reason, context)
+    async with action, action.opened() as person:  # grant checked, one transaction
+        ...                                          # the change
+        await action.audit(person.session, person.subject, outcome="unlocked")
 
 A :class:`GuaritaError` leaving the block is recorded as the refusal and raised again, for the
-edge (console or API) to map to HTTP.
+edge (console or API) to map to HTTP. An action of several steps (a message to send between two
+transactions) keeps ``async with action:`` around them all and opens the person in the first.
 """
 
 from __future__ import annotations

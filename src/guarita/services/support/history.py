@@ -13,20 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.services.account import device_of
+from guarita.services.account import LoginEventView, device_of
 from guarita.services.support import labels
 from guarita.services.support.masking import mask
 from guarita.storage.support_tables import StaffAccount, SupportApiToken, SupportContactChange
 from guarita.storage.tables import AuditEvent, OutboxMessage
 
-
-@dataclass
-class LoginItem:
-    at: datetime
-    succeeded: bool
-    ip: str | None
-    device: str | None
-    reason: str | None
+# A sign-in reads the same at the desk as in the person's own history (``services/account.py``).
+LoginItem = LoginEventView
 
 
 @dataclass
