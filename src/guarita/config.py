@@ -129,6 +129,20 @@ class RecoverySettings(BaseModel):
     methods: list[str] = ["email", "sms"]
 
 
+class MfaSettings(BaseModel):
+    """Two-step verification (docs/two-step.md; NIST SP 800-63B-4 §2.2, §3.1.3.3)."""
+
+    # A code by e-mail or SMS as second factor: off by default (NIST 800-63B-4 restricts SMS;
+    # a mailbox is reachable by whoever resets it).
+    allow_code_factor: bool = False
+    pending_minutes: int = 5        # how long "Confirme que é você" waits
+    reauth_minutes: int = 5         # enrol, remove and regenerate need a sign-in this recent
+    enrolment_minutes: int = 10     # a TOTP secret shown, waiting for its first code
+    challenge_minutes: int = 5      # a WebAuthn challenge
+    rp_name: str | None = None      # the name authenticators show; default: organisation_name
+    max_passkeys: int = 10
+
+
 class SupportSettings(BaseModel):
     """The support desk's numbers (docs/support-desk.md › Settings and numbers).
 
@@ -194,6 +208,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimits = RateLimits()
     codes: CodePolicy = CodePolicy()
     support: SupportSettings = SupportSettings()
+    mfa: MfaSettings = MfaSettings()
 
     @property
     def development(self) -> bool:

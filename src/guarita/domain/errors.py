@@ -55,6 +55,9 @@ class ErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     NO_ACCOUNT = "no_account"
     ENROLMENT_EXPIRED = "enrolment_expired"
+    # two-step verification
+    SECOND_FACTOR_INVALID = "second_factor_invalid"
+    PASSWORD_CHANGE_REQUIRED = "password_change_required"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -94,6 +97,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.REASON_REQUIRED: 422,
     ErrorCode.NO_ACCOUNT: 409,
     ErrorCode.ENROLMENT_EXPIRED: 410,
+    ErrorCode.SECOND_FACTOR_INVALID: 400,
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: 409,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -146,6 +151,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NO_ACCOUNT: "Esta pessoa ainda não tem conta. Oriente a fazer o cadastro.",
     ErrorCode.ENROLMENT_EXPIRED: (
         "Este link de ativação não vale mais. Peça um novo link ao administrador."
+    ),
+    ErrorCode.SECOND_FACTOR_INVALID: (
+        "Não foi possível confirmar. Confira o código ou tente de novo com a chave de acesso."
+    ),
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: (
+        "Sem a verificação em duas etapas, a senha precisa ter pelo menos 15 caracteres. "
+        "Escolha uma senha nova para continuar."
     ),
 }
 

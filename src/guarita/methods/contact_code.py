@@ -33,7 +33,9 @@ CODE_TEXT = N_("Se houver um contato cadastrado para a opção escolhida, enviam
 class ContactCodeMethod:
     proves = Proof.POSSESSION
     evidence = None
-    purposes = frozenset({Purpose.RECOVERY})
+    # A second factor only where GUARITA_MFA__ALLOW_CODE_FACTOR allows it (NIST SP 800-63B-4
+    # §3.1.3.3 restricts SMS); the sign-in service checks the setting.
+    purposes = frozenset({Purpose.RECOVERY, Purpose.SECOND_FACTOR})
 
     def __init__(self, channel: Channel, *, id: str, amr: str, label: str, short_label: str,
                  field_hint: str) -> None:

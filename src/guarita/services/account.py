@@ -12,10 +12,15 @@ from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.runtime import Runtime
-from guarita.services import sessions
+from guarita.services import second_factors, sessions
 from guarita.services.notifications import notify_contacts
 from guarita.services.reauthentication import confirm_password
-from guarita.services.registration import first_name, person_words, policy_for
+from guarita.services.registration import (
+    first_name,
+    long_enough_alone,
+    person_words,
+    policy_for,
+)
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import AuditEvent
@@ -131,11 +136,14 @@ async def change_password(
     context_words = person_words(runtime, beneficiary, email)
     if new_password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
-    password = policy_for(runtime).check(new_password, context_words)
+    async with runtime.db.read() as session:
+        with_factor = await second_factors.has_second_factor(session, account_id)
+    password = policy_for(runtime, second_factor=with_factor).check(new_password, context_words)
     hashed = await runtime.hasher.hash(password)
     now = utcnow()
     async with runtime.db.transaction() as session:
-        await accounts_repo.set_password(session, account_id, hashed, at=now)
+        await accounts_repo.set_password(session, account_id, hashed, at=now,
+                                         long_enough=long_enough_alone(runtime, password))
         ended = await sessions.end_all(session, account_id, keep=current.id_hash, now=now)
         await record(session, AuditTag.PASSWORD_CHANGED, subject=account_id, context=context,
                      details={"other_sessions_ended": ended})

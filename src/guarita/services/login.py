@@ -22,7 +22,7 @@ from guarita.domain.passwords import normalize
 from guarita.methods import password as password_method
 from guarita.methods.base import Principal, StoredCredential
 from guarita.runtime import Runtime
-from guarita.services import attempts, sessions, throttling
+from guarita.services import attempts, second_factors, second_step, sessions, throttling
 from guarita.services.method_context import LoadedCredentials, ServiceContext
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -35,7 +35,9 @@ ACTION = "login"
 class SignInResult:
     account_id: str
     session_token: str
-    session: sessions.SessionInfo
+    session: sessions.SessionInfo | None
+    # Set instead of a session when the account has a second factor: "Confirme que é você".
+    pending: second_step.Pending | None = None
 
 
 @dataclass
@@ -144,7 +146,14 @@ async def _succeeded(
             await accounts_repo.set_password(session, prepared.account_id, new_hash)
             await record(session, AuditTag.PASSWORD_REHASHED, subject=prepared.account_id,
                          context=context, details={"from": old, "to": "argon2id"})
-        token, info = ("", None)
+        token, info, pending = ("", None, None)
+        if with_session and await second_factors.has_second_factor(session,
+                                                                    prepared.account_id):
+            # The password was right; the session waits for the second factor.
+            pending = await second_step.begin(session, runtime, prepared.account_id,
+                                              [password_method.METHOD.amr], context)
+            return SignInResult(account_id=prepared.account_id, session_token="",
+                                session=None, pending=pending)
         if with_session:
             token, info = await sessions.create(session, prepared.account_id,
                                                 runtime.settings.session, context,

@@ -35,10 +35,15 @@ from guarita.methods import captcha, registry
 from guarita.methods.base import Contact, Method, Principal, Step
 from guarita.methods.contact_code import ContactCodeMethod
 from guarita.runtime import Runtime
-from guarita.services import flows, sessions, throttling
+from guarita.services import flows, second_factors, second_step, sessions, throttling
 from guarita.services.method_context import FlowCodes, ServiceContext, account_principal
-from guarita.services.notifications import message_context, notify_contacts
-from guarita.services.registration import first_name, person_words, policy_for
+from guarita.services.notifications import create_lock_link, message_context, notify_contacts
+from guarita.services.registration import (
+    first_name,
+    long_enough_alone,
+    person_words,
+    policy_for,
+)
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Account, AccountIdentifier, Flow
@@ -73,6 +78,8 @@ class RecoveryStatus:
     methods: list[MethodOption] = field(default_factory=list)
     # What the chosen method asks for next (the code form), as the pages and the API show it.
     step: Step | None = None
+    # When the account has a second factor: the ways to prove it before the new password.
+    second_factors: list = field(default_factory=list)
 
 
 # -- step 1: identifier and captcha ----------------------------------------------------------
@@ -242,14 +249,65 @@ async def submit_code(runtime: Runtime, token: str, code: str, context: RequestC
             new_token = await flows.rotate(session, flow)
             await record(session, AuditTag.IDENTIFIER_VERIFIED, subject=flow.account_id,
                          context=context, details={"during": "recovery", "method": flow.method})
+            if await second_factors.has_second_factor(session, flow.account_id):
+                # A code to a contact does not bypass the second factor (SECURITY.md ›
+                # Recovery): the password may be set only once it is proven too.
+                await session.execute(
+                    update(Flow).where(Flow.id_hash == flow.id_hash,
+                                       Flow.state == RecoveryState.VERIFIED)
+                    .values(state=RecoveryState.SECOND_FACTOR, attempts=0))
+                flow.state = RecoveryState.SECOND_FACTOR
+                flow.attempts = 0
             result = _status(flow, runtime)
             result.recovery_id = new_token
+            if flow.state == RecoveryState.SECOND_FACTOR:
+                result.second_factors = await second_step.options_for(
+                    session, runtime, flow.account_id, exclude=(flow.method or "",))
             return result
         if flow.account_id:
             await record(session, AuditTag.RECOVERY_CODE_FAILED, subject=flow.account_id,
                          context=context, details={"attempts": flow.attempts})
         error = flows.invalid_code(flow, settings)
     raise error
+
+
+# -- step 3b: the second factor, when the account has one -------------------------------------
+async def second_factor_options(runtime: Runtime, token: str) -> tuple[Flow, list]:
+    async with runtime.db.read() as session:
+        flow = await flows.load(session, token, FlowKind.RECOVERY)
+        if flow.state != RecoveryState.SECOND_FACTOR:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        # Never the channel that just received the recovery code (SECURITY.md › Recovery).
+        return flow, await second_step.options_for(session, runtime, flow.account_id,
+                                                   exclude=(flow.method or "",))
+
+
+async def start_second_factor(runtime: Runtime, token: str, method: str,
+                              context: RequestContext) -> Step:
+    flow, options = await second_factor_options(runtime, token)
+    chosen = second_step._offered(options, method)
+    return await second_step.start_for(runtime, flow, chosen, context, bound_to=flow.id_hash,
+                                       kind=FlowKind.RECOVERY, state=RecoveryState.SECOND_FACTOR)
+
+
+async def submit_second_factor(runtime: Runtime, token: str, method: str, answer: dict,
+                               context: RequestContext) -> RecoveryStatus:
+    """The account's second factor (or a recovery code) proven: the password may now be set.
+    Wrong answers go through the attempt protocol like the sign-in's second step."""
+    flow, options = await second_factor_options(runtime, token)
+    chosen = second_step._offered(options, method)
+    await second_step.prove(runtime, flow, chosen, answer, context, kind=FlowKind.RECOVERY,
+                            state=RecoveryState.SECOND_FACTOR)
+    async with runtime.db.transaction() as session:
+        won = await session.execute(
+            update(Flow).where(Flow.id_hash == flow.id_hash,
+                               Flow.state == RecoveryState.SECOND_FACTOR)
+            .values(state=RecoveryState.VERIFIED, data={**(flow.data or {}),
+                                                        "second_factor": chosen.id}))
+        if won.rowcount != 1:
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        flow.state = RecoveryState.VERIFIED
+        return _status(flow, runtime)
 
 
 # -- step 4: the new password ----------------------------------------------------------------
@@ -266,15 +324,19 @@ async def set_password(
         identifiers = await accounts_repo.identifiers_of(session, account.id)
     if password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
+        with_factor = await second_factors.has_second_factor(session, account.id)
     email = next((i.value for i in identifiers if i.kind == IdentifierKind.EMAIL), None)
-    normalized = policy_for(runtime).check(password, person_words(runtime, beneficiary, email))
+    normalized = policy_for(runtime, second_factor=with_factor).check(
+        password, person_words(runtime, beneficiary, email))
     hashed = await runtime.hasher.hash(normalized)
+    long_enough = long_enough_alone(runtime, normalized)
     if kba_only:
         # Knowledge alone proves nothing new: no identifier is verified and the trust level
         # stays bronze (SECURITY.md › Recovery).
-        await complete(runtime, token, hashed, context, verify_identifiers=False, via="kba_only")
+        await complete(runtime, token, hashed, context, verify_identifiers=False, via="kba_only",
+                       long_enough=long_enough)
     else:
-        await complete(runtime, token, hashed, context)
+        await complete(runtime, token, hashed, context, long_enough=long_enough)
 
 
 async def set_password_kba_only(
@@ -284,7 +346,8 @@ async def set_password_kba_only(
 
 
 async def complete(runtime: Runtime, token: str, hashed: str, context: RequestContext,
-                   *, verify_identifiers: bool = True, via: str = "code") -> None:
+                   *, verify_identifiers: bool = True, via: str = "code",
+                   long_enough: bool | None = None) -> None:
     """Sets the password and does everything a completed recovery does, in one transaction."""
     now = utcnow()
     async with runtime.db.transaction() as session:
@@ -295,8 +358,16 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
         )
         if won.rowcount != 1:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        if (await second_factors.has_second_factor(session, flow.account_id)
+                and not (flow.data or {}).get("second_factor")):
+            # Whatever path led here (a code, the data check, knowledge only), a password is
+            # never set on an account with a second factor that was not proven in this flow.
+            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID, message=(
+                "Esta conta usa verificação em duas etapas: confirme com o aplicativo, a chave "
+                "de acesso ou um código de recuperação antes de criar a nova senha."))
         account = await accounts_repo.account(session, flow.account_id)
-        await accounts_repo.set_password(session, account.id, hashed, at=now)
+        await accounts_repo.set_password(session, account.id, hashed, at=now,
+                                         long_enough=long_enough)
         account.password_disabled_at = None
         if via == "kba_only":
             account.trust_level = TrustLevel.BRONZE
@@ -338,16 +409,6 @@ async def _verify_used_identifiers(session, account: Account, flow: Flow, now: d
 
 
 # -- "Não foi você?" --------------------------------------------------------------------------
-async def create_lock_link(session, runtime: Runtime, account_id: str, now: datetime) -> str:  # noqa: ANN001
-    token, id_hash = flows.new_token()
-    session.add(Flow(
-        id_hash=id_hash, kind=FlowKind.LOCK_LINK, state="open", account_id=account_id,
-        created_at=now, expires_at=now + timedelta(days=runtime.settings.recovery.lock_link_days),
-    ))
-    await session.flush()
-    return token
-
-
 async def lock_link_valid(runtime: Runtime, token: str) -> bool:
     async with runtime.db.transaction() as session:
         try:

@@ -59,9 +59,17 @@ class RegistrationResult:
     session: sessions.SessionInfo
 
 
-def policy_for(runtime: Runtime) -> PasswordPolicy:
+def policy_for(runtime: Runtime, *, second_factor: bool = False) -> PasswordPolicy:
+    """15 characters when the password is the only factor, 8 with a second factor
+    (SECURITY.md › Passwords; NIST SP 800-63B-4 §3.1.1.2)."""
     cfg = runtime.settings.password
+    if second_factor:
+        return PasswordPolicy(min_length=cfg.min_length_multi_factor, max_length=cfg.max_length)
     return PasswordPolicy.single_factor(cfg.min_length_single_factor, cfg.max_length)
+
+
+def long_enough_alone(runtime: Runtime, normalized: str) -> bool:
+    return len(normalized) >= runtime.settings.password.min_length_single_factor
 
 
 def _parse(runtime: Runtime, data: RegistrationInput) -> _Parsed:
@@ -179,7 +187,7 @@ async def _create(
                 created_at=now,
             ))
         await session.flush()
-        await accounts_repo.set_password(session, account.id, hashed, at=now)
+        await accounts_repo.set_password(session, account.id, hashed, at=now, long_enough=True)
         await record(session, AuditTag.ACCOUNT_CREATED, subject=account.id, context=context,
                      details={"method": "registry_match", "no_cpf": beneficiary.cpf is None})
         await notify_contacts(session, runtime.settings, account.id, "welcome",

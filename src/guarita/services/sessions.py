@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,6 +103,15 @@ async def create(
     # Core insert: one per sign-in, the ORM unit of work adds nothing here.
     await session.execute(insert(Session), [values])
     return token, _info(Session(**values), policy)
+
+
+async def keep_auth_time(session: AsyncSession, info: SessionInfo, auth_time: datetime,
+                         policy: SessionPolicy) -> SessionInfo:
+    """Sets the session's ``auth_time`` to when the person first signed in: a step-up adds a
+    factor to a sign-in, it is not a new one (OpenID Connect Core §2 ``auth_time``)."""
+    await session.execute(update(Session).where(Session.id_hash == info.id_hash)
+                          .values(auth_time=auth_time))
+    return replace(info, auth_time=auth_time)
 
 
 async def load(

@@ -31,6 +31,7 @@ class Scope(StrEnum):
 
     SIGN_IN = "login"        # a beneficiary's password: sign-in and re-authentication share it
     STAFF_SIGN_IN = "staff"  # a desk member's password and second factor
+    SECOND_FACTOR = "2fa"    # a beneficiary's second step: a right password does not reset it
 
 
 def throttle_key(scope: str, principal_id: str | None = None, typed: str = "", *,

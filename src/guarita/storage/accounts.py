@@ -89,16 +89,21 @@ async def password_of(session: AsyncSession, account_id: str) -> Credential | No
 
 async def set_password(
     session: AsyncSession, account_id: str, hashed: str, algorithm: str = "argon2id",
-    at: datetime | None = None,
+    at: datetime | None = None, *, long_enough: bool | None = None,
 ) -> None:
+    """Stores a new verifier. ``long_enough`` records whether the password met the length of a
+    password that is the only factor (15), so that removing the last second factor knows whether
+    to ask for a longer one (SECURITY.md › Passwords) without keeping the length itself; None
+    (a rehash) keeps what was known."""
     credential = await password_of(session, account_id)
     if credential is None:
-        session.add(Credential(account_id=account_id, kind="password", algorithm=algorithm,
-                               hash=hashed, changed_at=at or utcnow()))
-    else:
-        credential.hash = hashed
-        credential.algorithm = algorithm
-        credential.changed_at = at or utcnow()
+        credential = Credential(account_id=account_id, kind="password", data={})
+        session.add(credential)
+    credential.hash = hashed
+    credential.algorithm = algorithm
+    credential.changed_at = at or utcnow()
+    if long_enough is not None:
+        credential.data = {**(credential.data or {}), "single_factor_length": long_enough}
     await session.flush()
 
 

@@ -68,6 +68,7 @@ TEMPLATES = {
     "recovery_code": "Código de recuperação",
     "contact_code": "Código de confirmação de contato",
     "contact_replaced": "Aviso de contato trocado",
+    "second_factor_changed": "Aviso de mudança na verificação em duas etapas",
 }
 
 TAGS: dict[str, str] = {
@@ -89,9 +90,18 @@ TAGS: dict[str, str] = {
     AuditTag.IDENTIFIER_VERIFIED: "Contato ou documento confirmado",
     AuditTag.CONTACT_ADDED: "Contato cadastrado pela pessoa",
     AuditTag.CONTACT_REPLACED: "Contato trocado pela pessoa",
+    AuditTag.SECOND_FACTOR_ENROLLED: "Verificação em duas etapas: forma cadastrada",
+    AuditTag.SECOND_FACTOR_REMOVED: "Verificação em duas etapas: forma removida",
+    AuditTag.SECOND_FACTOR_SUCCEEDED: "Segunda etapa confirmada",
+    AuditTag.SECOND_FACTOR_FAILED: "Segunda etapa errada",
+    AuditTag.SECOND_FACTOR_LOCKED: "Bloqueio temporário da segunda etapa",
+    AuditTag.RECOVERY_CODES_GENERATED: "Novos códigos de recuperação gerados",
+    AuditTag.PASSKEY_RENAMED: "Chave de acesso renomeada",
+    AuditTag.PASSKEY_CLONE_SUSPECTED: "Chave de acesso recusada (contador voltou: possível cópia)",
     AuditTag.SUPPORT_CARD_REVEALED: "Atendimento: carteirinha informada",
     AuditTag.SUPPORT_EMAIL_REGISTERED: "Atendimento: e-mail cadastrado",
     AuditTag.SUPPORT_PHONE_REGISTERED: "Atendimento: celular cadastrado",
+    AuditTag.SUPPORT_SECOND_FACTOR_REMOVED: "Atendimento: verificação em duas etapas removida",
     AuditTag.SUPPORT_UNLOCKED: "Atendimento: conta desbloqueada",
     AuditTag.SUPPORT_PASSWORD_REENABLED: "Atendimento: senha reativada",
     AuditTag.SUPPORT_RECOVERY_STARTED: "Atendimento: recuperação iniciada",
