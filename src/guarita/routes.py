@@ -9,9 +9,16 @@ from guarita.config import Settings
 
 def routers(settings: Settings) -> list[APIRouter]:
     from guarita.api import accounts, meta, recovery
+    from guarita.api import second_factors as second_factors_api
     from guarita.console import routers as support_desk
     from guarita.oidc import connected_apps_pages, endpoints
-    from guarita.web import account_pages, contact_pages, recovery_pages
+    from guarita.web import (
+        account_pages,
+        contact_pages,
+        recovery_pages,
+        second_step_pages,
+        security_pages,
+    )
 
     found: list[APIRouter] = [
         # First: the provider's hot endpoints match before the ~80 other routes.
@@ -23,6 +30,9 @@ def routers(settings: Settings) -> list[APIRouter]:
         recovery_pages.router,
         contact_pages.router,
         connected_apps_pages.router,
+        second_step_pages.router,
+        security_pages.router,
+        second_factors_api.router,
         *support_desk(),
     ]
     if settings.dev_routes:

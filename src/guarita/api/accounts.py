@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from guarita.api.schemas import (
     AccountOut,
@@ -14,6 +15,7 @@ from guarita.api.schemas import (
     SessionOut,
     SignInRequest,
 )
+from guarita.api.second_factors import SecondFactorRequiredOut, pending_out
 from guarita.api.security import current_session
 from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
@@ -59,12 +61,18 @@ async def register(body: RegistrationRequest, request: Request) -> SessionOut:
 
 @router.post(
     "/sessions", status_code=201, response_model=SessionOut, summary="Entrar",
-    responses=error_responses(401, 403, 422, 429),
+    responses={**error_responses(401, 403, 422, 429), 202: {
+        "model": SecondFactorRequiredOut,
+        "description": "Senha certa; a conta tem verificação em duas etapas: confirme em "
+                       "/api/v1/sessions/{pending_id}/second-factor"}},
 )
-async def sign_in(body: SignInRequest, request: Request) -> SessionOut:
-    """Entra com CPF, carteirinha ou e-mail e senha; devolve o token da sessão."""
+async def sign_in(body: SignInRequest, request: Request) -> SessionOut | JSONResponse:
+    """Entra com CPF, carteirinha ou e-mail e senha; devolve o token da sessão, ou
+    ``second_factor_required`` (202) com o ``pending_id`` e as formas de confirmar."""
     runtime = runtime_of(request)
     result = await login_service.sign_in(runtime, body.identifier, body.password, request_context(request))
+    if result.pending is not None:
+        return JSONResponse(pending_out(result.pending).model_dump(mode="json"), status_code=202)
     view = await account_service.view(runtime, result.account_id, with_logins=False)
     return SessionOut(session_token=result.session_token, expires_at=result.session.expires_at,
                       account=_account_out(view))

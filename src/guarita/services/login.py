@@ -83,7 +83,7 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
 
 async def sign_in(
     runtime: Runtime, raw_identifier: str, password: str, context: RequestContext,
-    *, with_session: bool = True,
+    *, with_session: bool = True, next_url: str | None = None,
 ) -> SignInResult:
     if not raw_identifier or not raw_identifier.strip():
         raise GuaritaError(ErrorCode.INVALID_IDENTIFIER, field="identifier")
@@ -106,7 +106,7 @@ async def sign_in(
                                                    "kind": prepared.identifier_kind})
         raise GuaritaError(ErrorCode.IDENTIFIER_NOT_VERIFIED, field="identifier")
     return await _succeeded(runtime, prepared, normalize(password), outcome.details["rehash"],
-                            context, with_session)
+                            context, with_session, next_url)
 
 
 def password_context(runtime: Runtime, context: RequestContext, account_id: str | None,
@@ -136,7 +136,7 @@ RULES = attempts.Rules(failed=AuditTag.LOGIN_FAILED, locked=AuditTag.LOGIN_LOCKE
 
 async def _succeeded(
     runtime: Runtime, prepared: _Prepared, password: str, rehash: bool, context: RequestContext,
-    with_session: bool,
+    with_session: bool, next_url: str | None = None,
 ) -> SignInResult:
     new_hash = await runtime.hasher.hash(password) if rehash else None
     async with runtime.db.transaction() as session:
@@ -151,7 +151,8 @@ async def _succeeded(
                                                                     prepared.account_id):
             # The password was right; the session waits for the second factor.
             pending = await second_step.begin(session, runtime, prepared.account_id,
-                                              [password_method.METHOD.amr], context)
+                                              [password_method.METHOD.amr], context,
+                                              next_url=next_url)
             return SignInResult(account_id=prepared.account_id, session_token="",
                                 session=None, pending=pending)
         if with_session:

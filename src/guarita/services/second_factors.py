@@ -239,6 +239,8 @@ async def confirm_totp(runtime: Runtime, current: sessions.SessionInfo, enrolmen
             data={"sealed": totp.seal(runtime.settings.secret(), secret,
                                       bound_to=totp.binding(who))})
         codes = await _first_codes(session, runtime, account_id, now)
+        # The first code proved the app just now, in a recently authenticated session.
+        await sessions.add_amr(session, current.id_hash, [totp.METHOD.amr, "mfa"])
         await record(session, AuditTag.SECOND_FACTOR_ENROLLED, subject=account_id,
                      context=context, details={"method": totp.METHOD.id})
         await notify_change(session, runtime, account_id, "totp_enrolled", now)
@@ -444,6 +446,8 @@ async def register_passkey(runtime: Runtime, current: sessions.SessionInfo, raw_
             stored.counter = (stored.counter or 0) + 1
             stored.changed_at = now
         codes = await _first_codes(session, runtime, account_id, now)
+        # Registration with user verification proved the key just now (WebAuthn §7.1 step 17).
+        await sessions.add_amr(session, current.id_hash, [passkey.amr_of(key), "mfa"])
         await record(session, AuditTag.SECOND_FACTOR_ENROLLED, subject=account_id,
                      context=context, details={"method": passkey.METHOD.id, "name": key["name"]})
         await notify_change(session, runtime, account_id, "passkey_enrolled", now)

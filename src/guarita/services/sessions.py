@@ -114,6 +114,14 @@ async def keep_auth_time(session: AsyncSession, info: SessionInfo, auth_time: da
     return replace(info, auth_time=auth_time)
 
 
+async def add_amr(session: AsyncSession, id_hash: str, values: list[str]) -> None:
+    """Adds methods proven during the session (a second factor enrolled and proven by its first
+    use), so a portal asking for them need not send the person through them twice."""
+    row = await session.get(Session, id_hash)
+    if row is not None:
+        row.amr = list(dict.fromkeys([*(row.amr or []), *values]))
+
+
 async def load(
     session: AsyncSession, token: str | None, policy: SessionPolicy, now: datetime | None = None,
     *, kind: str = PrincipalKind.ACCOUNT,

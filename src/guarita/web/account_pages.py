@@ -19,6 +19,7 @@ from guarita.edge.render import finish, render
 from guarita.services import account as account_service
 from guarita.services import login as login_service
 from guarita.services import registration, sessions
+from guarita.web.second_step_pages import set_pending
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,7 +80,8 @@ async def login_submit(request: Request) -> Response:
     target = safe_next(values.get("next"))
     try:
         result = await login_service.sign_in(
-            runtime, values.get("identifier", ""), values.get("password", ""), request_context(request)
+            runtime, values.get("identifier", ""), values.get("password", ""),
+            request_context(request), next_url=target,
         )
     except GuaritaError as error:
         return render(
@@ -87,6 +89,11 @@ async def login_submit(request: Request) -> Response:
             values={"identifier": values.get("identifier", "")}, next=values.get("next", ""),
             errors=forms.field_errors(error), error=error,
         )
+    if result.pending is not None:
+        # Right password, second factor due: "Confirme que é você".
+        response = _redirect(request, "/entrar/confirmar")
+        set_pending(request, response, result.pending.pending_id)
+        return response
     response = _redirect(request, target)
     set_session_cookie(response, runtime.settings, result.session_token)
     return response
