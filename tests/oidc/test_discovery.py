@@ -36,6 +36,7 @@ async def test_discovery_document(client):
         "urn:guarita:loa:bronze",
         "urn:guarita:loa:prata",
         "urn:guarita:loa:ouro",
+        "urn:guarita:mfa",
     ]
     assert {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"} == set(
         doc["token_endpoint_auth_methods_supported"]

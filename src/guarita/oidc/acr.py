@@ -9,6 +9,9 @@ levels in order of preference; the weakest one listed is the minimum the client 
 from __future__ import annotations
 
 PREFIX = "urn:guarita:loa:"
+# Not a level of identity proofing but of authentication: two factors in this sign-in
+# (docs/two-step.md). Asking for it forces the second step (a step-up of a live session).
+MFA = "urn:guarita:mfa"
 LEVELS = ("bronze", "prata", "ouro")
 VALUES = tuple(PREFIX + level for level in LEVELS)
 
@@ -35,3 +38,7 @@ def satisfies(level: str, wanted: list[str]) -> bool:
         return True
     rank = LEVELS.index(level) if level in LEVELS else 0
     return rank >= min(LEVELS.index(w) for w in wanted)
+
+
+def wants_mfa(acr_values: str | None) -> bool:
+    return MFA in (acr_values or "").split()

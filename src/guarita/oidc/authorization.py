@@ -55,6 +55,7 @@ class AuthorizationRequest:
     ui_locale: str | None = None
     acr_levels: list[str] = field(default_factory=list)
     hint_sub: str | None = None
+    mfa: bool = False  # acr_values named urn:guarita:mfa
 
     @property
     def scope(self) -> str:
@@ -281,6 +282,7 @@ async def validate(v: Validation) -> AuthorizationRequest:
         ui_locale=results["ui_locale"],
         acr_levels=acr.requested_levels(values.get("acr_values")),
         hint_sub=results["check_id_token_hint"],
+        mfa=acr.wants_mfa(values.get("acr_values")),
     )
     return v.request
 
@@ -346,7 +348,14 @@ def other_person(r: AuthorizationRequest, c: Client, s: Situation) -> str | None
     return "id_token_hint" if r.hint_sub is not None and r.hint_sub != s.sub else None
 
 
-LOGIN_CHECKS = [no_session, account_unusable, login_prompted, max_age_exceeded, other_person]
+def second_factor_missing(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:
+    """``acr_values=urn:guarita:mfa`` (docs/two-step.md): the session must carry ``mfa``
+    (RFC 8176 §2); otherwise a step-up, or enrolment when the person has no second factor."""
+    return "mfa" if r.mfa and "mfa" not in (s.session.amr or ()) else None
+
+
+LOGIN_CHECKS = [no_session, account_unusable, login_prompted, max_age_exceeded, other_person,
+                second_factor_missing]
 
 
 def consent_prompted(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:

@@ -51,7 +51,9 @@ async def issue(
             scope=request.scope,
             sid=signed_in.sid,
             auth_time=signed_in.auth_time,
-            acr=acr_values.value_of(person.trust_level),
+            # A request that asked only for two factors gets that answer (Core §2 ``acr``).
+            acr=(acr_values.MFA if request.mfa and not request.acr_levels
+                 and "mfa" in (signed_in.amr or ()) else acr_values.value_of(person.trust_level)),
             amr=list(signed_in.amr or ("pwd",)),
             lifetime=timedelta(seconds=settings.refresh_token_absolute_seconds),
             now=now,

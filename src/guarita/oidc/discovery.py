@@ -55,7 +55,7 @@ def metadata(runtime: Runtime) -> dict:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "acr_values_supported": list(acr.VALUES),
+        "acr_values_supported": [*acr.VALUES, acr.MFA],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": ["pt-BR", "en", "es"],
         "claims_locales_supported": ["pt-BR"],

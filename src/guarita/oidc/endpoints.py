@@ -339,6 +339,14 @@ def _login_url(areq: AuthorizationRequest, interaction_id: str) -> str:
     return "/entrar?" + urlencode(query)
 
 
+def _login_target(areq: AuthorizationRequest, interaction_id: str, decision) -> str:  # noqa: ANN001
+    """Sign-in, or only the second step when a signed-in person lacks one (docs/two-step.md)."""
+    if decision.reason == "mfa":
+        resume = RESUME_PATH + "?" + urlencode({"interaction": interaction_id})
+        return "/entrar/mais-seguranca?" + urlencode({"next": resume})
+    return _login_url(areq, interaction_id)
+
+
 async def _proceed(
     request: Request,
     client: Client,
@@ -396,7 +404,7 @@ async def _proceed(
                 ttl=_interaction_ttl(runtime),
             )
         target = (
-            _login_url(areq, interaction.id)
+            _login_target(areq, interaction.id, decision)
             if decision.need is Need.LOGIN
             else RESUME_PATH + "?" + urlencode({"interaction": interaction.id})
         )
@@ -411,7 +419,7 @@ async def _proceed(
         )
         return response
     if decision.need is Need.LOGIN:
-        return _redirect(_login_url(areq, interaction.id))
+        return _redirect(_login_target(areq, interaction.id, decision))
     return render(
         request,
         "oidc/consent.html",
