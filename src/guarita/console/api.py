@@ -315,6 +315,18 @@ async def identity_check(request: Request, person_id: int, body: IdentityCheckIn
     return IdentityCheckOut(trust_before=result.trust_before, trust_after=result.trust_after)
 
 
+@person_route(
+    "/second-factor-removals",
+    Permission.SECOND_FACTOR_REMOVE,
+    OutcomeOut,
+    "Remover a verificação em duas etapas (supervisor, após conferência presencial)",
+    *ACTION_ERRORS,
+)
+async def remove_second_factors(request: Request, person_id: int, body: Reasoned) -> OutcomeOut:
+    removed = await call(request, support.remove_second_factors, person_id, **body.arguments())
+    return OutcomeOut(outcome="removed" if removed else "none")
+
+
 @route("GET", "/dashboard", Permission.DASHBOARD, summary="Painel dos últimos 30 dias")
 async def dashboard(request: Request, response: Response) -> dict:
     board = await dashboard_service.build(request.app.state.runtime)

@@ -36,6 +36,8 @@ DONE = {
     "reativada": "Conta reativada.",
     "sem-mudanca": "A conta já estava nessa situação. Nada mudou.",
     "documento": "Conferência de documento registrada.",
+    "duas-etapas": "Verificação em duas etapas removida. Todas as sessões foram encerradas e os "
+                   "contatos foram avisados.",
 }
 # What a form shown again after an error keeps of what was typed: never the caller's data.
 KEPT = ("reason", "reason_text", "kind", "contact_value", "document_type", "status")
@@ -244,6 +246,12 @@ async def account_status(request: Request, person_id: int, values: dict[str, str
     status = values.get("status", "")
     outcome = await call(request, support.set_account_status, person_id, status=status, reason=_reason(values))
     return _done(request, person_id, {"disabled": "desativada", "active": "reativada"}.get(outcome, "sem-mudanca"))
+
+
+@person_form("/duas-etapas", Permission.SECOND_FACTOR_REMOVE, "second_factors")
+async def remove_second_factors(request: Request, person_id: int, values: dict[str, str]) -> Response:
+    await call(request, support.remove_second_factors, person_id, reason=_reason(values))
+    return _done(request, person_id, "duas-etapas")
 
 
 @person_form("/documento", Permission.IDENTITY_CHECK, "document")

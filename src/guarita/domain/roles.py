@@ -30,6 +30,7 @@ class Permission(StrEnum):
     PASSWORD_REENABLE = "password_reenable"  # noqa: S105 - re-enable a disabled password (supervisor)
     ACCOUNT_STATUS = "account_status"  # disable or enable an account (supervisor)
     IDENTITY_CHECK = "identity_check"  # record an in-person document check (supervisor)
+    SECOND_FACTOR_REMOVE = "second_factor_remove"  # after an in-person check (supervisor)
     DASHBOARD = "dashboard"  # the supervisor dashboard
     STAFF = "staff"  # add, reset and disable staff (admin)
     TOKENS = "tokens"  # create and revoke support API tokens (admin)
@@ -50,6 +51,7 @@ _SUPERVISOR = _AGENT | {
     Permission.PASSWORD_REENABLE,
     Permission.ACCOUNT_STATUS,
     Permission.IDENTITY_CHECK,
+    Permission.SECOND_FACTOR_REMOVE,
     Permission.DASHBOARD,
 }
 _ADMIN = _SUPERVISOR | {Permission.STAFF, Permission.TOKENS}
@@ -79,6 +81,7 @@ SCOPE_LABELS = {
     Permission.PASSWORD_REENABLE: "Reativar senha desativada",
     Permission.ACCOUNT_STATUS: "Desativar ou reativar conta",
     Permission.IDENTITY_CHECK: "Registrar conferência de documento presencial",
+    Permission.SECOND_FACTOR_REMOVE: "Remover a verificação em duas etapas (após conferência presencial)",
     Permission.DASHBOARD: "Ver o painel",
     Permission.STAFF: "Gerenciar a equipe",
     Permission.TOKENS: "Gerenciar tokens da API",

@@ -322,9 +322,9 @@ async def set_password(
         account = await accounts_repo.account(session, flow.account_id)
         beneficiary = await accounts_repo.beneficiary_of(session, account)
         identifiers = await accounts_repo.identifiers_of(session, account.id)
+        with_factor = await second_factors.has_second_factor(session, account.id)
     if password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
-        with_factor = await second_factors.has_second_factor(session, account.id)
     email = next((i.value for i in identifiers if i.kind == IdentifierKind.EMAIL), None)
     normalized = policy_for(runtime, second_factor=with_factor).check(
         password, person_words(runtime, beneficiary, email))

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.evidence import EvidenceKind
 from guarita.domain.flows import ChallengeState, FlowKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.methods import passkey, recovery_codes, totp
@@ -44,6 +45,10 @@ from guarita.storage import credentials as credentials_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Flow
 from guarita.storage.types import utcnow
+
+# Evidence strong enough to replace a lost second factor (SECURITY.md › Recovery): a method of
+# the registry whose Outcome.evidence is one of these may lead to remove_all().
+STRONG_EVIDENCE = frozenset({EvidenceKind.IN_PERSON_DOCUMENT, EvidenceKind.FACE, EvidenceKind.BANK})
 
 # The credential types that are a second factor; recovery codes are their backup.
 FACTORS = (totp.CREDENTIAL, passkey.CREDENTIAL)
@@ -508,11 +513,15 @@ async def remove_passkey(runtime: Runtime, current: sessions.SessionInfo, key_id
 # -- the strong path: every second factor removed ---------------------------------------------
 async def remove_all(session: AsyncSession, runtime: Runtime, account_id: str,
                      context: RequestContext, *, by: str, details: dict[str, Any] | None = None,
-                     tag: AuditTag = AuditTag.SECOND_FACTOR_REMOVED) -> list[str]:
+                     record_audit: bool = True) -> list[str]:
     """Removes every second factor and the recovery codes, in the caller's transaction, after a
     strong proof of identity (an in-person check by a supervisor; later a face or a bank): the
     one way back for someone who lost both the password and the second factor
-    (SECURITY.md › Recovery). Ends every session and tells every contact."""
+    (SECURITY.md › Recovery). Ends every session and tells every contact.
+
+    This is the seam for the strong methods to come: a method whose outcome carries strong
+    evidence of identity (``EvidenceKind.FACE``, ``BANK``, ``IN_PERSON_DOCUMENT``, see
+    :data:`STRONG_EVIDENCE`) may replace the second factor by calling this."""
     now = utcnow()
     types = await held(session, account_id)
     removed = sorted(types & {*FACTORS, BACKUP})
@@ -520,7 +529,8 @@ async def remove_all(session: AsyncSession, runtime: Runtime, account_id: str,
         return []
     await credentials_repo.remove(session, ACCOUNT, account_id, *removed)
     await sessions.end_all(session, account_id, now=now)
-    await record(session, tag, subject=account_id, context=context,
-                 details={**(details or {}), "removed": removed, "by": by})
+    if record_audit:  # the desk records its own event, with the agent and the reason
+        await record(session, AuditTag.SECOND_FACTOR_REMOVED, subject=account_id,
+                     context=context, details={**(details or {}), "removed": removed, "by": by})
     await notify_change(session, runtime, account_id, "all_removed", now, by_desk=by == "support")
     return removed

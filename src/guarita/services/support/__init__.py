@@ -47,6 +47,7 @@ from guarita.services.support.person_view import PersonView, person_view
 from guarita.services.support.reasons import Reason, parse_reason
 from guarita.services.support.recovery_request import RecoveryRequested, start_recovery
 from guarita.services.support.search import SEARCH_KINDS, SearchResult, search
+from guarita.services.support.second_factor_removal import remove_second_factors
 
 __all__ = [
     "SEARCH_KINDS",
@@ -67,6 +68,7 @@ __all__ = [
     "person_view",
     "record_identity_check",
     "reenable_password",
+    "remove_second_factors",
     "reveal_card",
     "search",
     "set_account_status",

@@ -61,6 +61,13 @@ MESSAGE_STATUS = {
 # method appears here without an edit.
 METHODS: dict[str, str] = {m.id: m.short_label for m in registry.METHODS.values()}
 
+# A person's second factors as the desk names them (never their secrets).
+SECOND_FACTORS = {
+    "totp": "Aplicativo autenticador",
+    "passkeys": "Chave de acesso",
+    "recovery_codes": "Códigos de recuperação",
+}
+
 TEMPLATES = {
     "welcome": "Boas-vindas",
     "password_changed": "Aviso de senha alterada",

@@ -11,6 +11,7 @@ from guarita.domain import identifiers as ids
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.runtime import Runtime
+from guarita.services import second_factors as second_factors_service
 from guarita.services.support import history, labels
 from guarita.services.support.account_state import locks_of, state_of
 from guarita.services.support.action import audit_context
@@ -69,6 +70,8 @@ class PersonView:
     audit: list[AuditItem] = field(default_factory=list)
     pending_changes: list[PendingChange] = field(default_factory=list)
     checks_left: int = 0  # always set by person_view(), from the settings
+    # Whether the person has a second factor and of which kinds; never a secret.
+    second_factors: list[str] = field(default_factory=list)
 
     @property
     def subject(self) -> str:
@@ -135,6 +138,10 @@ async def person_view(
             checks_left=max(0, desk.caller_check_failures - failed),
         )
         if account is not None:
+            held = await second_factors_service.held(session, account.id)
+            view.second_factors = [labels.SECOND_FACTORS[t] for t in
+                                   (*second_factors_service.FACTORS, second_factors_service.BACKUP)
+                                   if t in held]
             identifiers = await accounts_repo.identifiers_of(session, account.id)
             view.identifiers = [identifier_item(i, unmasked) for i in identifiers]
             view.recovery_contacts = [
