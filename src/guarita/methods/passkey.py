@@ -228,8 +228,13 @@ class PasskeyMethod:
         return None
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
-        """The request options for ``flow.data["challenge"]`` (the caller stored the challenge),
-        limited to the principal's keys when it is known (second factor)."""
+        """The request options for the flow's challenge (a new one is put on ``flow.data`` when
+        it has none, for the caller to keep), limited to the principal's keys when it is known
+        (second factor)."""
+        if flow.data is None:
+            flow.data = {}
+        if not flow.data.get("challenge"):
+            flow.data = {**flow.data, "challenge": new_challenge()}
         stored = await ctx.credentials.get(CREDENTIAL) if principal.id else None
         options = authentication_options(
             base_url=ctx.settings.base_url, challenge=flow.data["challenge"],
@@ -238,7 +243,8 @@ class PasskeyMethod:
             method=self.id, kind=StepKind.WEBAUTHN, title=N_("Confirme que é você"),
             text=N_("Use a chave de acesso guardada no seu celular ou computador: o aparelho vai "
                     "pedir sua digital, seu rosto ou o bloqueio de tela."),
-            fields=(StepField("credential", N_("Chave de acesso"), type="hidden"),),
+            # Filled by static/js/passkeys.js with the authenticator's answer.
+            fields=(StepField("credential", N_("Usar chave de acesso"), type="hidden"),),
             submit=N_("Usar chave de acesso"), challenge=options,
         )
 
