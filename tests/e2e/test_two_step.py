@@ -45,10 +45,19 @@ def virtual_authenticator(page) -> dict:  # noqa: ANN001
     """A platform authenticator with a fingerprint reader that always says yes."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True,
-        "automaticPresenceSimulation": True}})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     return {"cdp": cdp, "id": added["authenticatorId"]}
 
 
@@ -61,9 +70,14 @@ def api_enrol_totp(stack: Stack, card: str) -> str:
         started = api.post("/api/v1/me/second-factors/totp", json={}, headers=auth)
         assert started.status_code == 201, started.text
         secret = started.json()["secret"].replace(" ", "")
-        confirmed = api.post("/api/v1/me/second-factors/totp/confirmation", headers=auth, json={
-            "enrolment_id": started.json()["enrolment_id"],
-            "code": pyotp.TOTP(secret).at(datetime.now(UTC))})
+        confirmed = api.post(
+            "/api/v1/me/second-factors/totp/confirmation",
+            headers=auth,
+            json={
+                "enrolment_id": started.json()["enrolment_id"],
+                "code": pyotp.TOTP(secret).at(datetime.now(UTC)),
+            },
+        )
         assert confirmed.status_code == 200 and len(confirmed.json()["recovery_codes"]) == 10
     return secret
 
@@ -73,8 +87,9 @@ def later_code(secret: str) -> str:
     return pyotp.TOTP(secret).at(datetime.now(UTC).timestamp() + 30)
 
 
-def test_enrol_a_passkey_sign_out_and_sign_in_with_it_typing_nothing(journey: Journey,
-                                                                     local_stack: Stack):
+def test_enrol_a_passkey_sign_out_and_sign_in_with_it_typing_nothing(
+    journey: Journey, local_stack: Stack
+):
     j, page, stack = journey, journey.page, local_stack
     person = stack.ours["password"]
     stack.register(person)

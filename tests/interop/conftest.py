@@ -28,6 +28,7 @@ from tests.support.factories import STRONG
 ROOT = Path(__file__).resolve().parents[2]
 GUARITA = ROOT / ".venv" / "bin" / "guarita"
 CARD = "300400500"
+TOTP_CARD = "300400501"  # a second person, who enrols the authenticator app (test_openid_client)
 
 
 def free_port() -> int:
@@ -97,6 +98,14 @@ async def _prepare(url: str) -> None:
             RegistrationInput(
                 b.card_number, b.cpf, False, b.birth_date.isoformat(), STRONG, STRONG
             ),
+            RequestContext(ip="127.0.0.1"),
+        )
+        second = await add_beneficiary(runtime, card=TOTP_CARD, seed=77, name="Tereza Lima Souza",
+                                       email="tereza@example.com", phone=None)
+        await register(
+            runtime,
+            RegistrationInput(second.card_number, second.cpf, False,
+                              second.birth_date.isoformat(), STRONG, STRONG),
             RequestContext(ip="127.0.0.1"),
         )
     finally:

@@ -6,6 +6,7 @@
 // environment and reads one JSON line of results from stdout. Loopback only: openid-client
 // refuses plain http unless told with allowInsecureRequests, which is what a loopback test needs.
 import * as client from 'openid-client'
+import { createHmac } from 'node:crypto'
 
 const env = process.env
 const issuer = new URL(env.ISSUER)
@@ -31,6 +32,20 @@ async function browse (url, init = {}) {
   return response
 }
 
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, for the second step when
+// TOTP_SECRET is set: the code of the next step, since the enrolment spent the current one.
+function totp (secret, at = Date.now() + 30000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const ch of secret.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0')
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)))
+  const mac = createHmac('sha1', key).update(counter).digest()
+  const offset = mac[mac.length - 1] & 0xf
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0')
+}
+
 // Follows redirects by hand and fills Guarita's sign-in form; stops when leaving for `leaveWhen`.
 async function signIn (start, leaveWhen) {
   let response = await browse(start)
@@ -52,6 +67,12 @@ async function signIn (start, leaveWhen) {
       response = await browse(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
       continue
     }
+    if (url.pathname === '/entrar/confirmar' && env.TOTP_SECRET && html.includes('name="code"')) {
+      const csrf = html.match(/name="csrf_token" value="([^"]+)"/)[1]
+      const body = new URLSearchParams({ method: 'totp', code: totp(env.TOTP_SECRET), csrf_token: csrf })
+      response = await browse(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+      continue
+    }
     throw new Error(`parou em ${url}: ${response.status}`)
   }
   throw new Error('redirecionamentos demais')
@@ -67,7 +88,7 @@ const state = client.randomState()
 const nonce = client.randomNonce()
 const authorizationUrl = client.buildAuthorizationUrl(config, {
   redirect_uri: redirectUri, scope: 'openid profile email beneficiary trust', code_challenge: challenge,
-  code_challenge_method: 'S256', state, nonce
+  code_challenge_method: 'S256', state, nonce, ...(env.ACR_VALUES ? { acr_values: env.ACR_VALUES } : {})
 })
 
 const callback = await signIn(authorizationUrl, redirectUri)

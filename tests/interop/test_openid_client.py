@@ -9,7 +9,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
+import pyotp
 import pytest
+
+from tests.interop.conftest import TOTP_CARD
 
 pytestmark = pytest.mark.interop
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +39,8 @@ def registered(live_server) -> dict:  # noqa: ANN001
     )
 
 
-def test_openid_client_whole_flow(live_server, registered):
+def run_openid_client(live_server, registered, **extra: str) -> dict:  # noqa: ANN001
+    """Runs tests/interop/openid_client.mjs against the server; its one JSON line of results."""
     node = shutil.which("node")
     if node is None or not (NODE_MODULES / "openid-client").is_dir():
         pytest.fail(
@@ -51,6 +56,7 @@ def test_openid_client_whole_flow(live_server, registered):
         "IDENTIFIER": live_server.identifier,
         "PASSWORD": live_server.password,
         "NODE_PATH": str(NODE_MODULES),
+        **extra,
     }
     # An ES module resolves packages from its own folder upwards; run it from a copy placed where
     # frontend/node_modules is found.
@@ -63,7 +69,11 @@ def test_openid_client_whole_flow(live_server, registered):
     finally:
         runnable.unlink(missing_ok=True)
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_openid_client_whole_flow(live_server, registered):
+    result = run_openid_client(live_server, registered)
     assert result["issuer"] == live_server.base_url
     claims = result["claims"]
     assert claims["iss"] == live_server.base_url and claims["aud"] == registered["client_id"]
@@ -78,3 +88,23 @@ def test_openid_client_whole_flow(live_server, registered):
     assert result["logout"] == {"status": 303, "location": LOGGED_OUT + "?state=ate-logo"}
     assert result["accountAfterLogout"]["status"] == 303
     assert result["accountAfterLogout"]["location"].startswith("/entrar")
+
+
+def test_openid_client_sees_otp_and_mfa_after_a_totp_sign_in(live_server, registered):
+    """A portal asking ``acr_values=urn:guarita:mfa`` of a person with the authenticator app:
+    password, then the app's code, and the ID token says ``amr`` otp + mfa (docs/two-step.md)."""
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as api:
+        signed = api.post("/api/v1/sessions", json={"identifier": TOTP_CARD,
+                                                    "password": live_server.password})
+        assert signed.status_code == 201, signed.text
+        auth = {"Authorization": f"Bearer {signed.json()['session_token']}"}
+        started = api.post("/api/v1/me/second-factors/totp", json={}, headers=auth).json()
+        secret = started["secret"].replace(" ", "")
+        confirmed = api.post("/api/v1/me/second-factors/totp/confirmation", headers=auth, json={
+            "enrolment_id": started["enrolment_id"], "code": pyotp.TOTP(secret).now()})
+        assert confirmed.status_code == 200, confirmed.text
+    result = run_openid_client(live_server, registered, IDENTIFIER=TOTP_CARD,
+                               TOTP_SECRET=secret, ACR_VALUES="urn:guarita:mfa")
+    claims = result["claims"]
+    assert {"pwd", "otp", "mfa"} <= set(claims["amr"]), claims["amr"]
+    assert claims["acr"] == "urn:guarita:mfa"

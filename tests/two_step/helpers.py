@@ -18,9 +18,13 @@ CTX = RequestContext(ip="198.51.100.9", user_agent="pytest")
 
 async def person(runtime, **kw):  # noqa: ANN001, ANN003
     b = await add_beneficiary(runtime, **kw)
-    result = await register(runtime, RegistrationInput(b.card_number, b.cpf, b.cpf is None,
-                                                       b.birth_date.isoformat(), STRONG, STRONG),
-                            CTX)
+    result = await register(
+        runtime,
+        RegistrationInput(
+            b.card_number, b.cpf, b.cpf is None, b.birth_date.isoformat(), STRONG, STRONG
+        ),
+        CTX,
+    )
     return b, result
 
 
@@ -43,8 +47,9 @@ async def with_totp(runtime):  # noqa: ANN001
     b, result = await person(runtime)
     enrolment = await second_factors.start_totp(runtime, result.session, CTX)
     secret = secret_of(enrolment)
-    codes = await second_factors.confirm_totp(runtime, result.session, enrolment.enrolment_id,
-                                              code_at(secret), CTX)
+    codes = await second_factors.confirm_totp(
+        runtime, result.session, enrolment.enrolment_id, code_at(secret), CTX
+    )
     return b, result.session, secret, codes
 
 

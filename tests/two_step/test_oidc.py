@@ -32,17 +32,23 @@ async def enrol_totp(runtime, b) -> str:  # noqa: ANN001
     result = await service_sign_in(runtime, b.card_number, STRONG, CTX)
     enrolment = await second_factors.start_totp(runtime, result.session, CTX)
     secret = enrolment.secret.replace(" ", "")
-    await second_factors.confirm_totp(runtime, result.session, enrolment.enrolment_id,
-                                      code_at(secret), CTX)
+    await second_factors.confirm_totp(
+        runtime, result.session, enrolment.enrolment_id, code_at(secret), CTX
+    )
     return secret
 
 
 async def second_step(client, secret: str, offset: int = 1):  # noqa: ANN001, ANN201
     page = await client.get("/entrar/confirmar")
     assert page.status_code == 200, page.text
-    return await client.post("/entrar/confirmar", data={
-        "csrf_token": csrf_of(page.text), "method": "totp",
-        "code": next_step_code(secret, offset)})
+    return await client.post(
+        "/entrar/confirmar",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "method": "totp",
+            "code": next_step_code(secret, offset),
+        },
+    )
 
 
 async def finish(client, portal, verifier: str, response) -> dict:  # noqa: ANN001
@@ -83,8 +89,13 @@ async def test_a_session_without_a_second_factor_is_stepped_up(runtime, client):
     start = await authorize(client, portal, challenge, acr_values="urn:guarita:mfa")
     assert start.headers["location"].startswith("/entrar/mais-seguranca?")
     page = await client.get(start.headers["location"])
-    go = await client.post("/entrar/mais-seguranca", data={
-        "csrf_token": csrf_of(page.text), "next": query_of(start.headers["location"])["next"]})
+    go = await client.post(
+        "/entrar/mais-seguranca",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "next": query_of(start.headers["location"])["next"],
+        },
+    )
     assert go.headers["location"] == "/entrar/confirmar"
     done = await second_step(client, secret)
     claims = await finish(client, portal, verifier, done)
@@ -99,18 +110,26 @@ async def test_without_a_second_factor_the_portal_offers_enrolment_then_continue
     start = await authorize(client, portal, challenge, acr_values="urn:guarita:mfa")
     page = await client.get(start.headers["location"])
     resume = query_of(start.headers["location"])["next"]
-    go = await client.post("/entrar/mais-seguranca", data={
-        "csrf_token": csrf_of(page.text), "next": resume})
+    go = await client.post(
+        "/entrar/mais-seguranca", data={"csrf_token": csrf_of(page.text), "next": resume}
+    )
     assert go.headers["location"].startswith("/conta/seguranca?pedido=1")
     security = await client.get(go.headers["location"])
     assert "pede a verificação em duas etapas" in security.text
-    started = await client.post("/conta/seguranca/autenticador",
-                                data={"csrf_token": csrf_of(security.text), "next": resume})
-    secret = re.search(r'<code>([A-Z2-7 ]+)</code>', started.text).group(1).replace(" ", "")
+    started = await client.post(
+        "/conta/seguranca/autenticador", data={"csrf_token": csrf_of(security.text), "next": resume}
+    )
+    secret = re.search(r"<code>([A-Z2-7 ]+)</code>", started.text).group(1).replace(" ", "")
     enrolment = re.search(r'name="enrolment_id" value="([^"]+)"', started.text).group(1)
-    codes = await client.post("/conta/seguranca/autenticador/confirmar", data={
-        "csrf_token": csrf_of(started.text), "enrolment_id": enrolment, "code": code_at(secret),
-        "next": resume})
+    codes = await client.post(
+        "/conta/seguranca/autenticador/confirmar",
+        data={
+            "csrf_token": csrf_of(started.text),
+            "enrolment_id": enrolment,
+            "code": code_at(secret),
+            "next": resume,
+        },
+    )
     assert "Continuar para o serviço" in codes.text and resume.replace("&", "&amp;") in codes.text
     claims = await finish(client, portal, verifier, await client.get(resume))
     assert {"pwd", "otp", "mfa"} <= set(claims["amr"])

@@ -22,7 +22,8 @@ async def enrolled(runtime, **authenticator):  # noqa: ANN001, ANN003
     assert options["authenticatorSelection"]["userVerification"] == "required"
     assert options["rp"]["id"] == "testserver"
     view, codes = await second_factors.register_passkey(
-        runtime, result.session, device.create(options), "Celular da Maria", CTX)
+        runtime, result.session, device.create(options), "Celular da Maria", CTX
+    )
     return b, result.session, device, view, codes
 
 
@@ -38,7 +39,9 @@ async def test_register_then_sign_in_without_typing_anything(runtime):
 async def test_a_synced_passkey_says_swk(runtime):
     _, _, device, view, _ = await enrolled(runtime, synced=True)
     assert view.synced
-    done = await passkey_sign_in.sign_in(runtime, device.get(await passkey_sign_in.options(runtime, CTX)), CTX)
+    done = await passkey_sign_in.sign_in(
+        runtime, device.get(await passkey_sign_in.options(runtime, CTX)), CTX
+    )
     assert done.amr == ["swk", "mfa"]
 
 
@@ -63,7 +66,9 @@ async def test_wrong_origin_is_refused(runtime):
     _, _, device, _, _ = await enrolled(runtime)
     options = await passkey_sign_in.options(runtime, CTX)
     with pytest.raises(GuaritaError):
-        await passkey_sign_in.sign_in(runtime, device.get(options, origin="https://evil.example"), CTX)
+        await passkey_sign_in.sign_in(
+            runtime, device.get(options, origin="https://evil.example"), CTX
+        )
 
 
 async def test_registration_from_another_origin_is_refused(runtime):
@@ -71,8 +76,12 @@ async def test_registration_from_another_origin_is_refused(runtime):
     options = await second_factors.passkey_options(runtime, result.session, CTX)
     with pytest.raises(GuaritaError) as refused:
         await second_factors.register_passkey(
-            runtime, result.session, SoftAuthenticator().create(options, origin="https://evil.example"),
-            "x", CTX)
+            runtime,
+            result.session,
+            SoftAuthenticator().create(options, origin="https://evil.example"),
+            "x",
+            CTX,
+        )
     assert refused.value.code == ErrorCode.SECOND_FACTOR_INVALID
 
 
@@ -81,13 +90,22 @@ async def test_without_user_verification_is_refused(runtime):
     options = await second_factors.passkey_options(runtime, result.session, CTX)
     with pytest.raises(GuaritaError):
         await second_factors.register_passkey(
-            runtime, result.session, SoftAuthenticator(user_verified=False).create(options), "x", CTX)
+            runtime,
+            result.session,
+            SoftAuthenticator(user_verified=False).create(options),
+            "x",
+            CTX,
+        )
 
 
 async def test_a_cloned_authenticator_is_refused_and_audited(runtime):
     _, _, device, _, _ = await enrolled(runtime)
-    await passkey_sign_in.sign_in(runtime, device.get(await passkey_sign_in.options(runtime, CTX)), CTX)
-    await passkey_sign_in.sign_in(runtime, device.get(await passkey_sign_in.options(runtime, CTX)), CTX)
+    await passkey_sign_in.sign_in(
+        runtime, device.get(await passkey_sign_in.options(runtime, CTX)), CTX
+    )
+    await passkey_sign_in.sign_in(
+        runtime, device.get(await passkey_sign_in.options(runtime, CTX)), CTX
+    )
     # A copy of the key made before the last sign-in answers with an older counter.
     device.sign_count -= 1
     options = await passkey_sign_in.options(runtime, CTX)
@@ -104,8 +122,13 @@ async def test_passkey_as_second_factor_after_the_password(runtime):
     assert pending.methods[0].id == "passkey"  # the most usable first
     step = await second_step.start_method(runtime, pending.pending_id, "passkey", CTX)
     assert step.kind == "webauthn_challenge" and step.challenge["allowCredentials"]
-    done = await second_step.verify(runtime, pending.pending_id, "passkey",
-                                    {"credential": device.get(dict(step.challenge))}, CTX)
+    done = await second_step.verify(
+        runtime,
+        pending.pending_id,
+        "passkey",
+        {"credential": device.get(dict(step.challenge))},
+        CTX,
+    )
     assert set(done.amr) == {"pwd", "hwk", "mfa"}
 
 
@@ -114,7 +137,8 @@ async def test_several_named_passkeys_rename_and_remove(runtime):
     options = await second_factors.passkey_options(runtime, session, CTX)
     assert len(options["excludeCredentials"]) == 1
     second, codes = await second_factors.register_passkey(
-        runtime, session, SoftAuthenticator().create(options), "Computador", CTX)
+        runtime, session, SoftAuthenticator().create(options), "Computador", CTX
+    )
     assert codes is None  # the first set stays
     await second_factors.rename_passkey(runtime, session, first.id, "Celular novo", CTX)
     await second_factors.remove_passkey(runtime, session, second.id, CTX)

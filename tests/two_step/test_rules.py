@@ -24,8 +24,11 @@ SHORT = "mar e serra"  # 11 characters: enough with a second factor only
 
 async def outbox(runtime, template: str) -> list[OutboxMessage]:  # noqa: ANN001
     async with runtime.db.read() as s:
-        return list((await s.execute(
-            select(OutboxMessage).where(OutboxMessage.template == template))).scalars())
+        return list(
+            (
+                await s.execute(select(OutboxMessage).where(OutboxMessage.template == template))
+            ).scalars()
+        )
 
 
 async def tags(runtime) -> list[str]:  # noqa: ANN001
@@ -51,8 +54,11 @@ async def test_every_change_is_audited_and_told_to_every_contact_with_the_lock_l
     assert len(sent) == 6 and all("/nao-fui-eu?token=" in m.text for m in sent)
     assert {(m.channel, m.to) for m in sent} == {("email", b.email), ("sms", b.phone)}
     found = await tags(runtime)
-    for tag in (AuditTag.SECOND_FACTOR_ENROLLED, AuditTag.RECOVERY_CODES_GENERATED,
-                AuditTag.SECOND_FACTOR_REMOVED):
+    for tag in (
+        AuditTag.SECOND_FACTOR_ENROLLED,
+        AuditTag.RECOVERY_CODES_GENERATED,
+        AuditTag.SECOND_FACTOR_REMOVED,
+    ):
         assert tag.value in found
 
 
@@ -62,12 +68,17 @@ async def test_a_new_set_of_recovery_codes_replaces_the_old(runtime):
     assert len(second) == 10 and not set(first) & set(second)
     pending = (await password_step(runtime, b)).pending
     with pytest.raises(GuaritaError):
-        await second_step.verify(runtime, pending.pending_id, "recovery_code", {"code": first[0]}, CTX)
-    done = await second_step.verify(runtime, pending.pending_id, "recovery_code",
-                                    {"code": second[0]}, CTX)
+        await second_step.verify(
+            runtime, pending.pending_id, "recovery_code", {"code": first[0]}, CTX
+        )
+    done = await second_step.verify(
+        runtime, pending.pending_id, "recovery_code", {"code": second[0]}, CTX
+    )
     assert "mfa" in done.amr
     async with runtime.db.read() as s:
-        row = (await s.execute(select(Credential).where(Credential.kind == "recovery_codes"))).scalar_one()
+        row = (
+            await s.execute(select(Credential).where(Credential.kind == "recovery_codes"))
+        ).scalar_one()
     assert second[0] not in str(row.data) and len(row.data["hashes"]) == 10
 
 
@@ -85,12 +96,14 @@ async def test_removing_the_last_factor_asks_for_a_15_character_password(runtime
         await second_factors.remove_totp(runtime, session, CTX)
     assert asked.value.code == ErrorCode.PASSWORD_CHANGE_REQUIRED
     with pytest.raises(GuaritaError) as weak:
-        await second_factors.remove_totp(runtime, session, CTX, new_password=SHORT,
-                                         confirmation=SHORT)
+        await second_factors.remove_totp(
+            runtime, session, CTX, new_password=SHORT, confirmation=SHORT
+        )
     assert weak.value.code == ErrorCode.WEAK_PASSWORD
     longer = "uma frase nova bem comprida"
-    await second_factors.remove_totp(runtime, session, CTX, new_password=longer,
-                                     confirmation=longer)
+    await second_factors.remove_totp(
+        runtime, session, CTX, new_password=longer, confirmation=longer
+    )
     found = await second_factors.summary(runtime, session.account_id, session)
     assert not found.enabled and found.recovery_codes_left is None and found.password_long_enough
 
@@ -104,8 +117,9 @@ async def test_five_wrong_second_factors_earn_the_password_backoff(runtime):
         assert wrong.value.code == ErrorCode.INVALID_CODE
     pending = (await password_step(runtime, b)).pending  # the password itself is still right
     with pytest.raises(GuaritaError) as waiting:
-        await second_step.verify(runtime, pending.pending_id, "totp",
-                                 {"code": next_step_code(secret)}, CTX)
+        await second_step.verify(
+            runtime, pending.pending_id, "totp", {"code": next_step_code(secret)}, CTX
+        )
     assert waiting.value.code == ErrorCode.TOO_MANY_ATTEMPTS
     assert AuditTag.SECOND_FACTOR_LOCKED.value in await tags(runtime)
 
@@ -115,19 +129,22 @@ async def test_a_pending_sign_in_expires_after_five_minutes(runtime):
     pending = (await password_step(runtime, b)).pending
     with time_machine.travel(utcnow() + timedelta(minutes=5, seconds=1), tick=False):
         with pytest.raises(GuaritaError) as late:
-            await second_step.verify(runtime, pending.pending_id, "totp",
-                                     {"code": next_step_code(secret)}, CTX)
+            await second_step.verify(
+                runtime, pending.pending_id, "totp", {"code": next_step_code(secret)}, CTX
+            )
     assert late.value.code == ErrorCode.SESSION_EXPIRED
 
 
 async def test_a_pending_sign_in_completes_once(runtime):
     b, _, secret, _ = await with_totp(runtime)
     pending = (await password_step(runtime, b)).pending
-    await second_step.verify(runtime, pending.pending_id, "totp",
-                             {"code": next_step_code(secret)}, CTX)
+    await second_step.verify(
+        runtime, pending.pending_id, "totp", {"code": next_step_code(secret)}, CTX
+    )
     with pytest.raises(GuaritaError):
-        await second_step.verify(runtime, pending.pending_id, "totp",
-                                 {"code": next_step_code(secret, 0)}, CTX)
+        await second_step.verify(
+            runtime, pending.pending_id, "totp", {"code": next_step_code(secret, 0)}, CTX
+        )
 
 
 async def test_code_by_email_is_a_second_factor_only_when_allowed(runtime):
@@ -153,18 +170,34 @@ async def test_the_desk_sees_the_kinds_and_a_supervisor_removes_after_an_in_pers
     b, session, _, _ = await with_totp(runtime)
     supervisor = (await quick_staff(runtime, "supervisor")).actor()
     reason = support.parse_reason("presencial", None)
-    await support.caller_check(runtime, supervisor, b.id, reason=reason, context=CTX,
-                               birth_date=b.birth_date.isoformat(), cpf=b.cpf, card_number=None)
+    await support.caller_check(
+        runtime,
+        supervisor,
+        b.id,
+        reason=reason,
+        context=CTX,
+        birth_date=b.birth_date.isoformat(),
+        cpf=b.cpf,
+        card_number=None,
+    )
     view = await support.person_view(runtime, supervisor, b.id, CTX)
     assert view.second_factors == ["Aplicativo autenticador", "Códigos de recuperação"]
     assert "sealed" not in str(view.as_json())
     with pytest.raises(GuaritaError) as refused:
         await support.remove_second_factors(runtime, supervisor, b.id, reason=reason, context=CTX)
     assert refused.value.code == ErrorCode.CALLER_CHECK_REQUIRED
-    await support.record_identity_check(runtime, supervisor, b.id, document_type="rg",
-                                        document_number="123456789", reason=reason, context=CTX)
-    removed = await support.remove_second_factors(runtime, supervisor, b.id, reason=reason,
-                                                  context=CTX)
+    await support.record_identity_check(
+        runtime,
+        supervisor,
+        b.id,
+        document_type="rg",
+        document_number="123456789",
+        reason=reason,
+        context=CTX,
+    )
+    removed = await support.remove_second_factors(
+        runtime, supervisor, b.id, reason=reason, context=CTX
+    )
     assert removed == ["recovery_codes", "totp"]
     assert AuditTag.SUPPORT_SECOND_FACTOR_REMOVED.value in await tags(runtime)
     sent = await outbox(runtime, "second_factor_changed")

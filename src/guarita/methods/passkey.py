@@ -147,32 +147,45 @@ def clean_name(raw: str | None, fallback: str) -> str:
 
 
 def registration_options(
-    *, base_url: str, rp_name: str, principal: Principal, user_name: str, display_name: str,
-    challenge: str, existing: list[Mapping[str, Any]],
+    *,
+    base_url: str,
+    rp_name: str,
+    principal: Principal,
+    user_name: str,
+    display_name: str,
+    challenge: str,
+    existing: list[Mapping[str, Any]],
 ) -> dict[str, Any]:
     """``PublicKeyCredentialCreationOptions`` as JSON (§5.4): resident key and user verification
     required, "none" attestation, the keys already held excluded (§5.4 excludeCredentials)."""
     options = generate_registration_options(
-        rp_id=rp_id(base_url), rp_name=rp_name, user_id=str(principal.id).encode(),
-        user_name=user_name, user_display_name=display_name, challenge=unb64url(challenge),
+        rp_id=rp_id(base_url),
+        rp_name=rp_name,
+        user_id=str(principal.id).encode(),
+        user_name=user_name,
+        user_display_name=display_name,
+        challenge=unb64url(challenge),
         timeout=TIMEOUT_MS,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=unb64url(k["id"]))
-                             for k in existing],
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=unb64url(k["id"])) for k in existing],
     )
     return json.loads(options_to_json(options))
 
 
-def authentication_options(*, base_url: str, challenge: str,
-                           allow: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def authentication_options(
+    *, base_url: str, challenge: str, allow: list[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """``PublicKeyCredentialRequestOptions`` (§5.5); ``allow`` empty for discoverable sign-in."""
     options = generate_authentication_options(
-        rp_id=rp_id(base_url), challenge=unb64url(challenge), timeout=TIMEOUT_MS,
-        allow_credentials=[PublicKeyCredentialDescriptor(id=unb64url(k["id"]))
-                           for k in (allow or [])],
+        rp_id=rp_id(base_url),
+        challenge=unb64url(challenge),
+        timeout=TIMEOUT_MS,
+        allow_credentials=[
+            PublicKeyCredentialDescriptor(id=unb64url(k["id"])) for k in (allow or [])
+        ],
         user_verification=UserVerificationRequirement.REQUIRED,
     )
     return json.loads(options_to_json(options))
@@ -181,25 +194,35 @@ def authentication_options(*, base_url: str, challenge: str,
 # --- ceremonies -------------------------------------------------------------------------------
 
 
-def verify_registration(*, credential: Mapping[str, Any], challenge: str, base_url: str,
-                        name: str, now: datetime) -> dict[str, Any]:
+def verify_registration(
+    *, credential: Mapping[str, Any], challenge: str, base_url: str, name: str, now: datetime
+) -> dict[str, Any]:
     """§7.1 registration; returns the stored form of the new key or raises :class:`PasskeyError`."""
     try:
         verified = verify_registration_response(
-            credential=dict(credential), expected_challenge=unb64url(challenge),
-            expected_rp_id=rp_id(base_url), expected_origin=origin(base_url),
+            credential=dict(credential),
+            expected_challenge=unb64url(challenge),
+            expected_rp_id=rp_id(base_url),
+            expected_origin=origin(base_url),
             require_user_verification=True,
         )
-    except (InvalidRegistrationResponse, InvalidJSONStructure, InvalidCBORData, KeyError,
-            TypeError, ValueError) as exc:
+    except (
+        InvalidRegistrationResponse,
+        InvalidJSONStructure,
+        InvalidCBORData,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as exc:
         raise PasskeyError(str(exc)[:200]) from exc
     return {
         "id": b64url(verified.credential_id),
         "public_key": b64url(verified.credential_public_key),
         "sign_count": verified.sign_count,
         "name": name,
-        "device_type": str(getattr(verified.credential_device_type, "value",
-                                   verified.credential_device_type)),
+        "device_type": str(
+            getattr(verified.credential_device_type, "value", verified.credential_device_type)
+        ),
         "backed_up": bool(verified.credential_backed_up),
         "created_at": now.isoformat(),
         "last_used_at": None,
@@ -237,15 +260,22 @@ class PasskeyMethod:
             flow.data = {**flow.data, "challenge": new_challenge()}
         stored = await ctx.credentials.get(CREDENTIAL) if principal.id else None
         options = authentication_options(
-            base_url=ctx.settings.base_url, challenge=flow.data["challenge"],
-            allow=keys_of(stored.data) if stored is not None else None)
+            base_url=ctx.settings.base_url,
+            challenge=flow.data["challenge"],
+            allow=keys_of(stored.data) if stored is not None else None,
+        )
         return Step(
-            method=self.id, kind=StepKind.WEBAUTHN, title=N_("Confirme que é você"),
-            text=N_("Use a chave de acesso guardada no seu celular ou computador: o aparelho vai "
-                    "pedir sua digital, seu rosto ou o bloqueio de tela."),
+            method=self.id,
+            kind=StepKind.WEBAUTHN,
+            title=N_("Confirme que é você"),
+            text=N_(
+                "Use a chave de acesso guardada no seu celular ou computador: o aparelho vai "
+                "pedir sua digital, seu rosto ou o bloqueio de tela."
+            ),
             # Filled by static/js/passkeys.js with the authenticator's answer.
             fields=(StepField("credential", N_("Usar chave de acesso"), type="hidden"),),
-            submit=N_("Usar chave de acesso"), challenge=options,
+            submit=N_("Usar chave de acesso"),
+            challenge=options,
         )
 
     async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, str]) -> Outcome:
@@ -269,26 +299,46 @@ class PasskeyMethod:
                 return failed
             try:
                 verified = verify_authentication_response(
-                    credential=credential, expected_challenge=unb64url(flow.data["challenge"]),
+                    credential=credential,
+                    expected_challenge=unb64url(flow.data["challenge"]),
                     expected_rp_id=rp_id(ctx.settings.base_url),
                     expected_origin=origin(ctx.settings.base_url),
                     credential_public_key=unb64url(key["public_key"]),
                     credential_current_sign_count=int(key.get("sign_count") or 0),
                     require_user_verification=True,
                 )
-            except (InvalidAuthenticationResponse, InvalidJSONStructure, InvalidCBORData,
-                    KeyError, TypeError, ValueError) as exc:
+            except (
+                InvalidAuthenticationResponse,
+                InvalidJSONStructure,
+                InvalidCBORData,
+                KeyError,
+                TypeError,
+                ValueError,
+            ) as exc:
                 cloned = "sign count" in str(exc)
-                return Outcome(ok=False, method=self.id, amr=amr_of(key), proof=self.proves,
-                               details={"cloned": cloned, "key": key["id"]})
+                return Outcome(
+                    ok=False,
+                    method=self.id,
+                    amr=amr_of(key),
+                    proof=self.proves,
+                    details={"cloned": cloned, "key": key["id"]},
+                )
             key["sign_count"] = verified.new_sign_count
             key["last_used_at"] = ctx.now.isoformat()
             updated = [key if k["id"] == key["id"] else k for k in keys]
             if await ctx.credentials.replace_data(stored, {**stored.data, "keys": updated}):
-                return Outcome(ok=True, method=self.id, amr=amr_of(key), proof=self.proves,
-                               evidence=self.evidence,
-                               details={"key": key["id"], "name": key.get("name"),
-                                        "user_verified": verified.user_verified})
+                return Outcome(
+                    ok=True,
+                    method=self.id,
+                    amr=amr_of(key),
+                    proof=self.proves,
+                    evidence=self.evidence,
+                    details={
+                        "key": key["id"],
+                        "name": key.get("name"),
+                        "user_verified": verified.user_verified,
+                    },
+                )
             # Another assertion of this person updated the keys meanwhile: read them again.
         return failed
 

@@ -42,13 +42,17 @@ async def options(runtime: Runtime, context: RequestContext) -> dict[str, Any]:
     challenge = passkey.new_challenge()
     async with runtime.db.transaction() as session:
         await second_factors.store_challenge(session, runtime, challenge, PURPOSE, None, utcnow())
-    return passkey.authentication_options(base_url=runtime.settings.base_url,
-                                          challenge=challenge)
+    return passkey.authentication_options(base_url=runtime.settings.base_url, challenge=challenge)
 
 
 async def sign_in(runtime: Runtime, raw_credential: Any, context: RequestContext) -> PasskeySignIn:
-    invalid = GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential", message=(
-        "Não foi possível entrar com a chave de acesso. Tente de novo ou entre com a senha."))
+    invalid = GuaritaError(
+        ErrorCode.SECOND_FACTOR_INVALID,
+        field="credential",
+        message=(
+            "Não foi possível entrar com a chave de acesso. Tente de novo ou entre com a senha."
+        ),
+    )
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, runtime.settings, "login", context.ip)
     try:
@@ -64,20 +68,38 @@ async def sign_in(runtime: Runtime, raw_credential: Any, context: RequestContext
     if account is None or account.status != AccountStatus.ACTIVE:
         raise invalid
     principal = second_factors.principal(account_id)
-    ctx = ServiceContext(runtime=runtime, request=context, principal=principal,
-                         credentials=CredentialStore(runtime, principal))
+    ctx = ServiceContext(
+        runtime=runtime,
+        request=context,
+        principal=principal,
+        credentials=CredentialStore(runtime, principal),
+    )
     outcome = await passkey.METHOD.verify(ctx, challenge, {"credential": credential})
     if not outcome.ok:
         async with runtime.db.transaction() as session:
-            tag = (AuditTag.PASSKEY_CLONE_SUSPECTED if outcome.details.get("cloned")
-                   else AuditTag.LOGIN_FAILED)
-            await record(session, tag, subject=account_id, context=context,
-                         details={"reason": "passkey_invalid", "method": passkey.METHOD.id})
+            tag = (
+                AuditTag.PASSKEY_CLONE_SUSPECTED
+                if outcome.details.get("cloned")
+                else AuditTag.LOGIN_FAILED
+            )
+            await record(
+                session,
+                tag,
+                subject=account_id,
+                context=context,
+                details={"reason": "passkey_invalid", "method": passkey.METHOD.id},
+            )
         raise invalid
     amr = [outcome.amr, second_step.MFA]
     async with runtime.db.transaction() as session:
-        token, info = await sessions.create(session, account_id, runtime.settings.session,
-                                            context, amr=amr)
-        await record(session, AuditTag.LOGIN_SUCCEEDED, subject=account_id, context=context,
-                     details={"method": passkey.METHOD.id, "passwordless": True})
+        token, info = await sessions.create(
+            session, account_id, runtime.settings.session, context, amr=amr
+        )
+        await record(
+            session,
+            AuditTag.LOGIN_SUCCEEDED,
+            subject=account_id,
+            context=context,
+            details={"method": passkey.METHOD.id, "passwordless": True},
+        )
     return PasskeySignIn(account_id=account_id, session_token=token, session=info, amr=amr)

@@ -36,7 +36,6 @@ from guarita.services import flows, sessions
 from guarita.services.notifications import create_lock_link, lock_url, notify_contacts
 from guarita.services.registration import (
     first_name,
-    long_enough_alone,
     person_words,
     policy_for,
 )
@@ -128,17 +127,26 @@ def require_recent(runtime: Runtime, current: sessions.SessionInfo) -> None:
 
 
 def _views(data: dict[str, Any]) -> list[PasskeyView]:
-    return [PasskeyView(id=k["id"], name=k.get("name") or "Chave de acesso",
-                        created_at=k.get("created_at"), last_used_at=k.get("last_used_at"),
-                        synced=k.get("device_type") == "multi_device")
-            for k in passkey.keys_of(data)]
+    return [
+        PasskeyView(
+            id=k["id"],
+            name=k.get("name") or "Chave de acesso",
+            created_at=k.get("created_at"),
+            last_used_at=k.get("last_used_at"),
+            synced=k.get("device_type") == "multi_device",
+        )
+        for k in passkey.keys_of(data)
+    ]
 
 
-async def summary(runtime: Runtime, account_id: str,
-                  current: sessions.SessionInfo | None = None) -> Summary:
+async def summary(
+    runtime: Runtime, account_id: str, current: sessions.SessionInfo | None = None
+) -> Summary:
     async with runtime.db.read() as session:
-        rows = {t: await credentials_repo.get(session, ACCOUNT, account_id, t)
-                for t in (*FACTORS, BACKUP, "password")}
+        rows = {
+            t: await credentials_repo.get(session, ACCOUNT, account_id, t)
+            for t in (*FACTORS, BACKUP, "password")
+        }
     keys = rows[passkey.CREDENTIAL]
     codes = rows[BACKUP]
     password = rows["password"]
@@ -147,21 +155,34 @@ async def summary(runtime: Runtime, account_id: str,
         passkeys=_views(keys.data or {}) if keys is not None else [],
         recovery_codes_left=recovery_codes.left(codes.data or {}) if codes is not None else None,
         recent=current is not None and is_recent(runtime, current),
-        password_long_enough=bool(password is not None
-                                  and (password.data or {}).get("single_factor_length")),
+        password_long_enough=bool(
+            password is not None and (password.data or {}).get("single_factor_length")
+        ),
     )
 
 
-async def notify_change(session: AsyncSession, runtime: Runtime, account_id: str, change: str,
-                        now: datetime, *, by_desk: bool = False) -> int:
+async def notify_change(
+    session: AsyncSession,
+    runtime: Runtime,
+    account_id: str,
+    change: str,
+    now: datetime,
+    *,
+    by_desk: bool = False,
+) -> int:
     """Tells every verified contact, with a "Não foi você?" link (SECURITY.md › Recovery)."""
     account = await accounts_repo.account(session, account_id)
     beneficiary = await accounts_repo.beneficiary_of(session, account) if account else None
     token = await create_lock_link(session, runtime, account_id, now)
     return await notify_contacts(
-        session, runtime.settings, account_id, "second_factor_changed",
+        session,
+        runtime.settings,
+        account_id,
+        "second_factor_changed",
         first_name=first_name(beneficiary.name if beneficiary else None),
-        when=runtime.settings.local_time(now), change=CHANGES[change], by_desk=by_desk,
+        when=runtime.settings.local_time(now),
+        change=CHANGES[change],
+        by_desk=by_desk,
         lock_url=lock_url(runtime.settings, token),
     )
 
@@ -170,14 +191,15 @@ async def notify_change(session: AsyncSession, runtime: Runtime, account_id: str
 @dataclass
 class TotpEnrolment:
     enrolment_id: str
-    secret: str      # grouped by four, for typing
-    uri: str         # otpauth://, for the QR code and for apps on the same phone
+    secret: str  # grouped by four, for typing
+    uri: str  # otpauth://, for the QR code and for apps on the same phone
     qr_svg: str
     expires_at: datetime
 
 
-async def start_totp(runtime: Runtime, current: sessions.SessionInfo,
-                     context: RequestContext) -> TotpEnrolment:
+async def start_totp(
+    runtime: Runtime, current: sessions.SessionInfo, context: RequestContext
+) -> TotpEnrolment:
     """A new secret, shown once; it works only after :func:`confirm_totp` (RFC 6238 §5.1)."""
     require_recent(runtime, current)
     account_id = current.account_id
@@ -188,24 +210,41 @@ async def start_totp(runtime: Runtime, current: sessions.SessionInfo,
     async with runtime.db.transaction() as session:
         account = await accounts_repo.account(session, account_id)
         identifiers = await accounts_repo.identifiers_of(session, account_id)
-        session.add(Flow(
-            id_hash=id_hash, kind=FlowKind.TOTP_ENROLMENT, state=ChallengeState.OPEN,
-            account_id=account_id, created_at=now, expires_at=expires,
-            data={"sealed": totp.seal(runtime.settings.secret(), secret,
-                                      bound_to=f"enrolment:{id_hash}")},
-        ))
+        session.add(
+            Flow(
+                id_hash=id_hash,
+                kind=FlowKind.TOTP_ENROLMENT,
+                state=ChallengeState.OPEN,
+                account_id=account_id,
+                created_at=now,
+                expires_at=expires,
+                data={
+                    "sealed": totp.seal(
+                        runtime.settings.secret(), secret, bound_to=f"enrolment:{id_hash}"
+                    )
+                },
+            )
+        )
     card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
     label = card or (account.id[:8] if account else "conta")
     issuer = totp.issuer_label(runtime.settings.organisation_name)
     uri = totp.provisioning_uri(secret, label, issuer)
     return TotpEnrolment(
-        enrolment_id=token, secret=totp.grouped(secret), uri=uri, expires_at=expires,
+        enrolment_id=token,
+        secret=totp.grouped(secret),
+        uri=uri,
+        expires_at=expires,
         qr_svg=totp.qr_svg(uri, label="Código QR para o aplicativo autenticador"),
     )
 
 
-async def confirm_totp(runtime: Runtime, current: sessions.SessionInfo, enrolment_id: str,
-                       code: str, context: RequestContext) -> list[str] | None:
+async def confirm_totp(
+    runtime: Runtime,
+    current: sessions.SessionInfo,
+    enrolment_id: str,
+    code: str,
+    context: RequestContext,
+) -> list[str] | None:
     """Stores the secret once a first code proves it; returns the first recovery codes when the
     account had none."""
     require_recent(runtime, current)
@@ -215,78 +254,115 @@ async def confirm_totp(runtime: Runtime, current: sessions.SessionInfo, enrolmen
         try:
             flow = await flows.load(session, enrolment_id, FlowKind.TOTP_ENROLMENT)
         except GuaritaError as exc:
-            raise GuaritaError(ErrorCode.ENROLMENT_EXPIRED, message=(
-                "O prazo para cadastrar o aplicativo terminou. Comece de novo.")) from exc
+            raise GuaritaError(
+                ErrorCode.ENROLMENT_EXPIRED,
+                message=("O prazo para cadastrar o aplicativo terminou. Comece de novo."),
+            ) from exc
         if flow.account_id != account_id or flow.state != ChallengeState.OPEN:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         if flow.attempts >= runtime.settings.codes.max_attempts:
-            raise GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=(
-                "Você errou o código muitas vezes. Comece o cadastro do aplicativo de novo."))
+            raise GuaritaError(
+                ErrorCode.TOO_MANY_ATTEMPTS,
+                message=(
+                    "Você errou o código muitas vezes. Comece o cadastro do aplicativo de novo."
+                ),
+            )
         flow.attempts += 1
         sealed = flow.data["sealed"]
         id_hash = flow.id_hash
     secret = totp.unseal(runtime.settings.secret(), sealed, bound_to=f"enrolment:{id_hash}")
     step = totp.matching_step(secret, code, now=now)
     if step is None:
-        raise GuaritaError(ErrorCode.INVALID_CODE, field="code", message=(
-            "Código incorreto. Confira a hora do celular e digite o código que o aplicativo "
-            "mostra agora."))
+        raise GuaritaError(
+            ErrorCode.INVALID_CODE,
+            field="code",
+            message=(
+                "Código incorreto. Confira a hora do celular e digite o código que o aplicativo "
+                "mostra agora."
+            ),
+        )
     who = principal(account_id)
     async with runtime.db.transaction() as session:
         won = await session.execute(
-            update(Flow).where(Flow.id_hash == id_hash, Flow.state == ChallengeState.OPEN)
-            .values(state=ChallengeState.USED, completed_at=now))
+            update(Flow)
+            .where(Flow.id_hash == id_hash, Flow.state == ChallengeState.OPEN)
+            .values(state=ChallengeState.USED, completed_at=now)
+        )
         if won.rowcount != 1:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         # The step of the confirming code is spent: it cannot also sign in.
         await credentials_repo.put(
-            session, ACCOUNT, account_id, totp.CREDENTIAL, counter=step, now=now,
-            data={"sealed": totp.seal(runtime.settings.secret(), secret,
-                                      bound_to=totp.binding(who))})
+            session,
+            ACCOUNT,
+            account_id,
+            totp.CREDENTIAL,
+            counter=step,
+            now=now,
+            data={
+                "sealed": totp.seal(runtime.settings.secret(), secret, bound_to=totp.binding(who))
+            },
+        )
         codes = await _first_codes(session, runtime, account_id, now)
         # The first code proved the app just now, in a recently authenticated session.
         await sessions.add_amr(session, current.id_hash, [totp.METHOD.amr, "mfa"])
-        await record(session, AuditTag.SECOND_FACTOR_ENROLLED, subject=account_id,
-                     context=context, details={"method": totp.METHOD.id})
+        await record(
+            session,
+            AuditTag.SECOND_FACTOR_ENROLLED,
+            subject=account_id,
+            context=context,
+            details={"method": totp.METHOD.id},
+        )
         await notify_change(session, runtime, account_id, "totp_enrolled", now)
     return codes
 
 
-async def _first_codes(session: AsyncSession, runtime: Runtime, account_id: str,
-                       now: datetime) -> list[str] | None:
+async def _first_codes(
+    session: AsyncSession, runtime: Runtime, account_id: str, now: datetime
+) -> list[str] | None:
     if await credentials_repo.get(session, ACCOUNT, account_id, BACKUP) is not None:
         return None
     codes, data = recovery_codes.new_set(runtime.settings.secret(), principal(account_id))
     await credentials_repo.put(session, ACCOUNT, account_id, BACKUP, data=data, counter=0, now=now)
-    await record(session, AuditTag.RECOVERY_CODES_GENERATED, subject=account_id,
-                 details={"first": True})
+    await record(
+        session, AuditTag.RECOVERY_CODES_GENERATED, subject=account_id, details={"first": True}
+    )
     return codes
 
 
 # -- recovery codes ---------------------------------------------------------------------------
-async def regenerate_codes(runtime: Runtime, current: sessions.SessionInfo,
-                           context: RequestContext) -> list[str]:
+async def regenerate_codes(
+    runtime: Runtime, current: sessions.SessionInfo, context: RequestContext
+) -> list[str]:
     """Ten new codes, shown once; the old set stops working in the same transaction."""
     require_recent(runtime, current)
     account_id = current.account_id
     now = utcnow()
     async with runtime.db.transaction() as session:
         if not await has_second_factor(session, account_id):
-            raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, message=(
-                "Os códigos de recuperação servem para quem usa o aplicativo autenticador ou "
-                "uma chave de acesso. Cadastre um deles antes."))
+            raise GuaritaError(
+                ErrorCode.METHOD_UNAVAILABLE,
+                message=(
+                    "Os códigos de recuperação servem para quem usa o aplicativo autenticador ou "
+                    "uma chave de acesso. Cadastre um deles antes."
+                ),
+            )
         codes, data = recovery_codes.new_set(runtime.settings.secret(), principal(account_id))
-        await credentials_repo.put(session, ACCOUNT, account_id, BACKUP, data=data, counter=0,
-                                   now=now)
-        await record(session, AuditTag.RECOVERY_CODES_GENERATED, subject=account_id,
-                     context=context)
+        await credentials_repo.put(
+            session, ACCOUNT, account_id, BACKUP, data=data, counter=0, now=now
+        )
+        await record(
+            session, AuditTag.RECOVERY_CODES_GENERATED, subject=account_id, context=context
+        )
         await notify_change(session, runtime, account_id, "codes_generated", now)
     return codes
 
 
 # -- removal ----------------------------------------------------------------------------------
 async def _new_password_if_last(
-    runtime: Runtime, account_id: str, remaining: set[str], password: str | None,
+    runtime: Runtime,
+    account_id: str,
+    remaining: set[str],
+    password: str | None,
     confirmation: str | None,
 ) -> str | None:
     """When no second factor would remain and the password was shorter than a password alone
@@ -305,14 +381,22 @@ async def _new_password_if_last(
     if password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="new_password_confirmation")
     email = next((i.value for i in identifiers if i.kind == IdentifierKind.EMAIL), None)
-    normalized = policy_for(runtime).check(password, person_words(runtime, beneficiary, email),
-                                           field="new_password")
+    normalized = policy_for(runtime).check(
+        password, person_words(runtime, beneficiary, email), field="new_password"
+    )
     return await runtime.hasher.hash(normalized)
 
 
 async def _remove(
-    runtime: Runtime, current: sessions.SessionInfo, context: RequestContext, *, change: str,
-    apply: Any, new_password: str | None, confirmation: str | None, details: dict[str, Any],
+    runtime: Runtime,
+    current: sessions.SessionInfo,
+    context: RequestContext,
+    *,
+    change: str,
+    apply: Any,
+    new_password: str | None,
+    confirmation: str | None,
+    details: dict[str, Any],
 ) -> None:
     """Runs ``apply(session, credentials)`` (which returns the types left) after the checks; a
     new password (when the last factor goes) is set in the same transaction."""
@@ -320,43 +404,68 @@ async def _remove(
     account_id = current.account_id
     async with runtime.db.read() as session:
         before = await held(session, account_id)
-    hashed = await _new_password_if_last(runtime, account_id, await apply(None, before),
-                                         new_password, confirmation)
+    hashed = await _new_password_if_last(
+        runtime, account_id, await apply(None, before), new_password, confirmation
+    )
     now = utcnow()
     async with runtime.db.transaction() as session:
         left = await apply(session, await held(session, account_id))
         if not left & set(FACTORS):
             await credentials_repo.remove(session, ACCOUNT, account_id, BACKUP)
         if hashed is not None:
-            await accounts_repo.set_password(session, account_id, hashed, at=now,
-                                             long_enough=True)
-            await record(session, AuditTag.PASSWORD_CHANGED, subject=account_id,
-                         context=context, details={"during": "second_factor_removal"})
-        await record(session, AuditTag.SECOND_FACTOR_REMOVED, subject=account_id,
-                     context=context, details=details)
-        await notify_change(session, runtime, account_id,
-                            change if left & set(FACTORS) else "all_removed", now)
+            await accounts_repo.set_password(session, account_id, hashed, at=now, long_enough=True)
+            await record(
+                session,
+                AuditTag.PASSWORD_CHANGED,
+                subject=account_id,
+                context=context,
+                details={"during": "second_factor_removal"},
+            )
+        await record(
+            session,
+            AuditTag.SECOND_FACTOR_REMOVED,
+            subject=account_id,
+            context=context,
+            details=details,
+        )
+        await notify_change(
+            session, runtime, account_id, change if left & set(FACTORS) else "all_removed", now
+        )
 
 
-async def remove_totp(runtime: Runtime, current: sessions.SessionInfo, context: RequestContext,
-                      *, new_password: str | None = None,
-                      confirmation: str | None = None) -> None:
+async def remove_totp(
+    runtime: Runtime,
+    current: sessions.SessionInfo,
+    context: RequestContext,
+    *,
+    new_password: str | None = None,
+    confirmation: str | None = None,
+) -> None:
     async def apply(session: AsyncSession | None, types: set[str]) -> set[str]:
         if totp.CREDENTIAL not in types:
-            raise GuaritaError(ErrorCode.NOT_FOUND, message="O aplicativo autenticador não está "
-                               "cadastrado.")
+            raise GuaritaError(
+                ErrorCode.NOT_FOUND, message="O aplicativo autenticador não está cadastrado."
+            )
         if session is not None:
             await credentials_repo.remove(session, ACCOUNT, current.account_id, totp.CREDENTIAL)
         return types - {totp.CREDENTIAL}
 
-    await _remove(runtime, current, context, change="totp_removed", apply=apply,
-                  new_password=new_password, confirmation=confirmation,
-                  details={"method": totp.METHOD.id})
+    await _remove(
+        runtime,
+        current,
+        context,
+        change="totp_removed",
+        apply=apply,
+        new_password=new_password,
+        confirmation=confirmation,
+        details={"method": totp.METHOD.id},
+    )
 
 
 # -- passkeys ---------------------------------------------------------------------------------
-async def passkey_options(runtime: Runtime, current: sessions.SessionInfo,
-                          context: RequestContext) -> dict[str, Any]:
+async def passkey_options(
+    runtime: Runtime, current: sessions.SessionInfo, context: RequestContext
+) -> dict[str, Any]:
     """Creation options with a fresh single-use challenge bound to this account."""
     require_recent(runtime, current)
     settings = runtime.settings
@@ -370,27 +479,46 @@ async def passkey_options(runtime: Runtime, current: sessions.SessionInfo,
         stored = await credentials_repo.get(session, ACCOUNT, account_id, passkey.CREDENTIAL)
         existing = passkey.keys_of(stored.data) if stored is not None else []
         if len(existing) >= settings.mfa.max_passkeys:
-            raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, message=(
-                "Você já tem o número máximo de chaves de acesso. Remova uma antes."))
+            raise GuaritaError(
+                ErrorCode.METHOD_UNAVAILABLE,
+                message=("Você já tem o número máximo de chaves de acesso. Remova uma antes."),
+            )
         await store_challenge(session, runtime, challenge, "register", account_id, now)
     card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
     name = beneficiary.name if beneficiary else "Beneficiário"
     return passkey.registration_options(
-        base_url=settings.base_url, rp_name=settings.mfa.rp_name or settings.organisation_name,
-        principal=principal(account_id), user_name=card or name, display_name=name,
-        challenge=challenge, existing=existing)
+        base_url=settings.base_url,
+        rp_name=settings.mfa.rp_name or settings.organisation_name,
+        principal=principal(account_id),
+        user_name=card or name,
+        display_name=name,
+        challenge=challenge,
+        existing=existing,
+    )
 
 
-async def store_challenge(session: AsyncSession, runtime: Runtime, challenge: str, purpose: str,
-                          account_id: str | None, now: datetime,
-                          extra: dict[str, Any] | None = None) -> None:
+async def store_challenge(
+    session: AsyncSession,
+    runtime: Runtime,
+    challenge: str,
+    purpose: str,
+    account_id: str | None,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """A WebAuthn challenge as a flow row keyed by its hash, so the answer finds it."""
-    session.add(Flow(
-        id_hash=flows.hash_token(challenge), kind=FlowKind.PASSKEY_CHALLENGE,
-        state=ChallengeState.OPEN, account_id=account_id, method=purpose, created_at=now,
-        expires_at=now + timedelta(minutes=runtime.settings.mfa.challenge_minutes),
-        data={"challenge": challenge, **(extra or {})},
-    ))
+    session.add(
+        Flow(
+            id_hash=flows.hash_token(challenge),
+            kind=FlowKind.PASSKEY_CHALLENGE,
+            state=ChallengeState.OPEN,
+            account_id=account_id,
+            method=purpose,
+            created_at=now,
+            expires_at=now + timedelta(minutes=runtime.settings.mfa.challenge_minutes),
+            data={"challenge": challenge, **(extra or {})},
+        )
+    )
     await session.flush()
 
 
@@ -408,16 +536,26 @@ async def take_challenge(runtime: Runtime, credential: dict[str, Any], purpose: 
         except GuaritaError as exc:
             raise invalid from exc
         won = await session.execute(
-            update(Flow).where(Flow.id_hash == flow.id_hash, Flow.state == ChallengeState.OPEN,
-                               Flow.method == purpose)
-            .values(state=ChallengeState.USED, completed_at=now))
+            update(Flow)
+            .where(
+                Flow.id_hash == flow.id_hash,
+                Flow.state == ChallengeState.OPEN,
+                Flow.method == purpose,
+            )
+            .values(state=ChallengeState.USED, completed_at=now)
+        )
         if won.rowcount != 1:
             raise invalid
     return flow
 
 
-async def register_passkey(runtime: Runtime, current: sessions.SessionInfo, raw_credential: Any,
-                           name: str | None, context: RequestContext) -> tuple[PasskeyView, list[str] | None]:
+async def register_passkey(
+    runtime: Runtime,
+    current: sessions.SessionInfo,
+    raw_credential: Any,
+    name: str | None,
+    context: RequestContext,
+) -> tuple[PasskeyView, list[str] | None]:
     """§7.1 registration; returns the new passkey and, for a first second factor, the first
     recovery codes."""
     require_recent(runtime, current)
@@ -432,20 +570,31 @@ async def register_passkey(runtime: Runtime, current: sessions.SessionInfo, raw_
     now = utcnow()
     try:
         key = passkey.verify_registration(
-            credential=credential, challenge=flow.data["challenge"],
-            base_url=runtime.settings.base_url, now=now,
-            name=passkey.clean_name(name, "Chave de acesso"))
+            credential=credential,
+            challenge=flow.data["challenge"],
+            base_url=runtime.settings.base_url,
+            now=now,
+            name=passkey.clean_name(name, "Chave de acesso"),
+        )
     except passkey.PasskeyError as exc:
         raise GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential") from exc
     async with runtime.db.transaction() as session:
         stored = await credentials_repo.get(session, ACCOUNT, account_id, passkey.CREDENTIAL)
         keys = passkey.keys_of(stored.data) if stored is not None else []
         if any(k["id"] == key["id"] for k in keys):
-            raise GuaritaError(ErrorCode.CONTACT_IN_USE, message=(
-                "Esta chave de acesso já está cadastrada."))
+            raise GuaritaError(
+                ErrorCode.CONTACT_IN_USE, message=("Esta chave de acesso já está cadastrada.")
+            )
         if stored is None:
-            await credentials_repo.put(session, ACCOUNT, account_id, passkey.CREDENTIAL,
-                                       data={"keys": [key]}, counter=0, now=now)
+            await credentials_repo.put(
+                session,
+                ACCOUNT,
+                account_id,
+                passkey.CREDENTIAL,
+                data={"keys": [key]},
+                counter=0,
+                now=now,
+            )
         else:
             stored.data = {**stored.data, "keys": [*keys, key]}
             stored.counter = (stored.counter or 0) + 1
@@ -453,20 +602,27 @@ async def register_passkey(runtime: Runtime, current: sessions.SessionInfo, raw_
         codes = await _first_codes(session, runtime, account_id, now)
         # Registration with user verification proved the key just now (WebAuthn §7.1 step 17).
         await sessions.add_amr(session, current.id_hash, [passkey.amr_of(key), "mfa"])
-        await record(session, AuditTag.SECOND_FACTOR_ENROLLED, subject=account_id,
-                     context=context, details={"method": passkey.METHOD.id, "name": key["name"]})
+        await record(
+            session,
+            AuditTag.SECOND_FACTOR_ENROLLED,
+            subject=account_id,
+            context=context,
+            details={"method": passkey.METHOD.id, "name": key["name"]},
+        )
         await notify_change(session, runtime, account_id, "passkey_enrolled", now)
     return _views({"keys": [key]})[0], codes
 
 
-async def rename_passkey(runtime: Runtime, current: sessions.SessionInfo, key_id: str,
-                         name: str, context: RequestContext) -> PasskeyView:
+async def rename_passkey(
+    runtime: Runtime, current: sessions.SessionInfo, key_id: str, name: str, context: RequestContext
+) -> PasskeyView:
     """A new name ("Celular da Maria"); no re-authentication: it changes no factor."""
     account_id = current.account_id
     clean = passkey.clean_name(name, "")
     if not clean:
-        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="name",
-                           message="Dê um nome para a chave de acesso.")
+        raise GuaritaError(
+            ErrorCode.VALIDATION_ERROR, field="name", message="Dê um nome para a chave de acesso."
+        )
     async with runtime.db.transaction() as session:
         stored = await credentials_repo.get(session, ACCOUNT, account_id, passkey.CREDENTIAL)
         keys = passkey.keys_of(stored.data) if stored is not None else []
@@ -480,17 +636,24 @@ async def rename_passkey(runtime: Runtime, current: sessions.SessionInfo, key_id
     return _views({"keys": [key]})[0]
 
 
-async def remove_passkey(runtime: Runtime, current: sessions.SessionInfo, key_id: str,
-                         context: RequestContext, *, new_password: str | None = None,
-                         confirmation: str | None = None) -> None:
+async def remove_passkey(
+    runtime: Runtime,
+    current: sessions.SessionInfo,
+    key_id: str,
+    context: RequestContext,
+    *,
+    new_password: str | None = None,
+    confirmation: str | None = None,
+) -> None:
     account_id = current.account_id
 
     async def apply(session: AsyncSession | None, types: set[str]) -> set[str]:
         reader = session
         if reader is None:
             async with runtime.db.read() as reading:
-                stored = await credentials_repo.get(reading, ACCOUNT, account_id,
-                                                    passkey.CREDENTIAL)
+                stored = await credentials_repo.get(
+                    reading, ACCOUNT, account_id, passkey.CREDENTIAL
+                )
         else:
             stored = await credentials_repo.get(reader, ACCOUNT, account_id, passkey.CREDENTIAL)
         keys = passkey.keys_of(stored.data) if stored is not None else []
@@ -505,15 +668,29 @@ async def remove_passkey(runtime: Runtime, current: sessions.SessionInfo, key_id
                 await credentials_repo.remove(session, ACCOUNT, account_id, passkey.CREDENTIAL)
         return types if rest else types - {passkey.CREDENTIAL}
 
-    await _remove(runtime, current, context, change="passkey_removed", apply=apply,
-                  new_password=new_password, confirmation=confirmation,
-                  details={"method": passkey.METHOD.id})
+    await _remove(
+        runtime,
+        current,
+        context,
+        change="passkey_removed",
+        apply=apply,
+        new_password=new_password,
+        confirmation=confirmation,
+        details={"method": passkey.METHOD.id},
+    )
 
 
 # -- the strong path: every second factor removed ---------------------------------------------
-async def remove_all(session: AsyncSession, runtime: Runtime, account_id: str,
-                     context: RequestContext, *, by: str, details: dict[str, Any] | None = None,
-                     record_audit: bool = True) -> list[str]:
+async def remove_all(
+    session: AsyncSession,
+    runtime: Runtime,
+    account_id: str,
+    context: RequestContext,
+    *,
+    by: str,
+    details: dict[str, Any] | None = None,
+    record_audit: bool = True,
+) -> list[str]:
     """Removes every second factor and the recovery codes, in the caller's transaction, after a
     strong proof of identity (an in-person check by a supervisor; later a face or a bank): the
     one way back for someone who lost both the password and the second factor
@@ -530,7 +707,12 @@ async def remove_all(session: AsyncSession, runtime: Runtime, account_id: str,
     await credentials_repo.remove(session, ACCOUNT, account_id, *removed)
     await sessions.end_all(session, account_id, now=now)
     if record_audit:  # the desk records its own event, with the agent and the reason
-        await record(session, AuditTag.SECOND_FACTOR_REMOVED, subject=account_id,
-                     context=context, details={**(details or {}), "removed": removed, "by": by})
+        await record(
+            session,
+            AuditTag.SECOND_FACTOR_REMOVED,
+            subject=account_id,
+            context=context,
+            details={**(details or {}), "removed": removed, "by": by},
+        )
     await notify_change(session, runtime, account_id, "all_removed", now, by_desk=by == "support")
     return removed

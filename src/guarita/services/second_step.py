@@ -82,8 +82,9 @@ def amr_with(first: list[str], second: str) -> list[str]:
     return [*found, MFA] if MFA not in found else found
 
 
-async def options_for(session: AsyncSession, runtime: Runtime, account_id: str,
-                      exclude: tuple[str, ...] = ()) -> list[MethodOption]:
+async def options_for(
+    session: AsyncSession, runtime: Runtime, account_id: str, exclude: tuple[str, ...] = ()
+) -> list[MethodOption]:
     """The person's second-factor methods, the most usable first."""
     types = await second_factors.held(session, account_id)
     found: list[Method] = []
@@ -94,8 +95,11 @@ async def options_for(session: AsyncSession, runtime: Runtime, account_id: str,
     if runtime.settings.mfa.allow_code_factor and types & set(second_factors.FACTORS):
         principal = await account_principal(session, account_id)
         for method in registry.METHODS.values():
-            if (isinstance(method, ContactCodeMethod) and method.channel in principal.contacts
-                    and method.id not in exclude):
+            if (
+                isinstance(method, ContactCodeMethod)
+                and method.channel in principal.contacts
+                and method.id not in exclude
+            ):
                 found.append(method)
     if recovery_codes.CREDENTIAL in types:
         found.append(recovery_codes.METHOD)
@@ -103,9 +107,17 @@ async def options_for(session: AsyncSession, runtime: Runtime, account_id: str,
     return [MethodOption(id=m.id, label=m.label, hint=m.hint(principal)) for m in found]
 
 
-async def begin(session: AsyncSession, runtime: Runtime, account_id: str, first_amr: list[str],
-                context: RequestContext, *, replaces: str | None = None,
-                auth_time: datetime | None = None, next_url: str | None = None) -> Pending:
+async def begin(
+    session: AsyncSession,
+    runtime: Runtime,
+    account_id: str,
+    first_amr: list[str],
+    context: RequestContext,
+    *,
+    replaces: str | None = None,
+    auth_time: datetime | None = None,
+    next_url: str | None = None,
+) -> Pending:
     """Creates the pending sign-in in the caller's transaction. ``replaces``: the session a
     step-up upgrades (ended when the second factor is proven); ``auth_time``: kept from it."""
     token, id_hash = flows.new_token()
@@ -118,38 +130,63 @@ async def begin(session: AsyncSession, runtime: Runtime, account_id: str, first_
         data["auth_time"] = auth_time.isoformat()
     if next_url:
         data["next"] = next_url
-    session.add(Flow(id_hash=id_hash, kind=FlowKind.SIGN_IN, state=SignInState.SECOND_FACTOR,
-                     account_id=account_id, created_at=now, expires_at=expires, data=data))
+    session.add(
+        Flow(
+            id_hash=id_hash,
+            kind=FlowKind.SIGN_IN,
+            state=SignInState.SECOND_FACTOR,
+            account_id=account_id,
+            created_at=now,
+            expires_at=expires,
+            data=data,
+        )
+    )
     await session.flush()
-    return Pending(pending_id=token, methods=await options_for(session, runtime, account_id),
-                   expires_at=expires)
+    return Pending(
+        pending_id=token,
+        methods=await options_for(session, runtime, account_id),
+        expires_at=expires,
+    )
 
 
-async def step_up(runtime: Runtime, current: sessions.SessionInfo, context: RequestContext,
-                  next_url: str | None = None) -> Pending | None:
+async def step_up(
+    runtime: Runtime,
+    current: sessions.SessionInfo,
+    context: RequestContext,
+    next_url: str | None = None,
+) -> Pending | None:
     """A second step for a live session that lacks one (``acr_values=urn:guarita:mfa``); None
     when the person has no second factor (the page then offers enrolment)."""
     async with runtime.db.transaction() as session:
         if not await second_factors.has_second_factor(session, current.account_id):
             return None
-        return await begin(session, runtime, current.account_id, list(current.amr), context,
-                           replaces=current.id_hash, auth_time=current.auth_time,
-                           next_url=next_url)
+        return await begin(
+            session,
+            runtime,
+            current.account_id,
+            list(current.amr),
+            context,
+            replaces=current.id_hash,
+            auth_time=current.auth_time,
+            next_url=next_url,
+        )
 
 
 async def load(runtime: Runtime, pending_id: str) -> tuple[Flow, list[MethodOption]]:
     async with runtime.db.read() as session:
         flow = await _load(session, pending_id)
-        return flow, await options_for(session, runtime, flow.account_id,
-                                       tuple(flow.data.get("exclude", ())))
+        return flow, await options_for(
+            session, runtime, flow.account_id, tuple(flow.data.get("exclude", ()))
+        )
 
 
 async def _load(session: AsyncSession, pending_id: str) -> Flow:
     try:
         flow = await flows.load(session, pending_id, FlowKind.SIGN_IN)
     except GuaritaError as exc:
-        raise GuaritaError(ErrorCode.SESSION_EXPIRED, message=(
-            "O tempo para confirmar terminou. Entre de novo.")) from exc
+        raise GuaritaError(
+            ErrorCode.SESSION_EXPIRED, message=("O tempo para confirmar terminou. Entre de novo.")
+        ) from exc
     if flow.state != SignInState.SECOND_FACTOR:
         raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
     return flow
@@ -157,13 +194,17 @@ async def _load(session: AsyncSession, pending_id: str) -> Flow:
 
 def _offered(options: list[MethodOption], method_id: str) -> Method:
     if method_id not in {o.id for o in options}:
-        raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="method", message=(
-            "Esta forma de confirmação não está disponível para a sua conta."))
+        raise GuaritaError(
+            ErrorCode.METHOD_UNAVAILABLE,
+            field="method",
+            message=("Esta forma de confirmação não está disponível para a sua conta."),
+        )
     return registry.METHODS[method_id]
 
 
-async def start_method(runtime: Runtime, pending_id: str, method_id: str,
-                       context: RequestContext) -> Step:
+async def start_method(
+    runtime: Runtime, pending_id: str, method_id: str, context: RequestContext
+) -> Step:
     """What the chosen method asks: a code form, or WebAuthn request options with a fresh
     challenge bound to this pending sign-in; a code to a contact is sent now."""
     flow, options = await load(runtime, pending_id)
@@ -171,18 +212,35 @@ async def start_method(runtime: Runtime, pending_id: str, method_id: str,
     return await start_for(runtime, flow, method, context, bound_to=flow.id_hash)
 
 
-async def start_for(runtime: Runtime, flow: Flow, method: Method, context: RequestContext,
-                    *, bound_to: str, kind: FlowKind = FlowKind.SIGN_IN,
-                    state: str = SignInState.SECOND_FACTOR) -> Step:
+async def start_for(
+    runtime: Runtime,
+    flow: Flow,
+    method: Method,
+    context: RequestContext,
+    *,
+    bound_to: str,
+    kind: FlowKind = FlowKind.SIGN_IN,
+    state: str = SignInState.SECOND_FACTOR,
+) -> Step:
     principal = second_factors.principal(flow.account_id)
-    ctx = ServiceContext(runtime=runtime, request=context, principal=principal,
-                         credentials=CredentialStore(runtime, principal))
+    ctx = ServiceContext(
+        runtime=runtime,
+        request=context,
+        principal=principal,
+        credentials=CredentialStore(runtime, principal),
+    )
     if isinstance(method, passkey.PasskeyMethod):
         challenge = passkey.new_challenge()
         async with runtime.db.transaction() as session:
-            await second_factors.store_challenge(session, runtime, challenge, PURPOSE,
-                                                 flow.account_id, utcnow(),
-                                                 {"bound_to": bound_to})
+            await second_factors.store_challenge(
+                session,
+                runtime,
+                challenge,
+                PURPOSE,
+                flow.account_id,
+                utcnow(),
+                {"bound_to": bound_to},
+            )
         holder = Flow(data={"challenge": challenge})
         return await method.start(ctx, holder, principal)
     if isinstance(method, ContactCodeMethod):
@@ -190,8 +248,9 @@ async def start_for(runtime: Runtime, flow: Flow, method: Method, context: Reque
         async with runtime.db.transaction() as session:
             await throttling.hit_rate_limit(session, runtime.settings, "code", context.ip)
         async with runtime.db.transaction() as session:
-            row = await session.get(Flow, flow.id_hash, with_for_update=True,
-                                    populate_existing=True)
+            row = await session.get(
+                Flow, flow.id_hash, with_for_update=True, populate_existing=True
+            )
             if row is None or row.state != state:
                 raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
             flows.check_resend(row, runtime.settings, now)
@@ -207,22 +266,42 @@ async def start_for(runtime: Runtime, flow: Flow, method: Method, context: Reque
 def _code_port(runtime: Runtime, session: AsyncSession, kind: FlowKind, state: str) -> FlowCodes:
     async def send(flow: Flow, contact: Contact, code: str) -> None:
         await enqueue(
-            session, channel=contact.channel.value, to=contact.value, template="recovery_code",
-            account_id=flow.account_id, discard_after=flow.code_expires_at,
-            context=message_context(runtime.settings, code=code,
-                                    minutes=runtime.settings.codes.lifetime_seconds // 60,
-                                    continue_url=runtime.settings.base_url.rstrip("/")),
+            session,
+            channel=contact.channel.value,
+            to=contact.value,
+            template="recovery_code",
+            account_id=flow.account_id,
+            discard_after=flow.code_expires_at,
+            context=message_context(
+                runtime.settings,
+                code=code,
+                minutes=runtime.settings.codes.lifetime_seconds // 60,
+                continue_url=runtime.settings.base_url.rstrip("/"),
+            ),
         )
 
     # The code is single use (its HMAC is cleared) and leaves the flow in its state: the
     # service completes it once the attempt is settled.
-    return FlowCodes(runtime=runtime, session=session, purpose=f"{kind}:{PURPOSE}",
-                     expected_state=state, next_state=state, send=send)
+    return FlowCodes(
+        runtime=runtime,
+        session=session,
+        purpose=f"{kind}:{PURPOSE}",
+        expected_state=state,
+        next_state=state,
+        send=send,
+    )
 
 
-async def prove(runtime: Runtime, flow: Flow, method: Method, answer: Mapping[str, Any],
-                context: RequestContext, *, kind: FlowKind = FlowKind.SIGN_IN,
-                state: str = SignInState.SECOND_FACTOR) -> Outcome:
+async def prove(
+    runtime: Runtime,
+    flow: Flow,
+    method: Method,
+    answer: Mapping[str, Any],
+    context: RequestContext,
+    *,
+    kind: FlowKind = FlowKind.SIGN_IN,
+    state: str = SignInState.SECOND_FACTOR,
+) -> Outcome:
     """Checks one answer through the attempt protocol; raises on failure (``invalid_code``,
     ``second_factor_invalid``, ``too_many_attempts``), returns the outcome on success."""
     account_id = flow.account_id
@@ -231,17 +310,30 @@ async def prove(runtime: Runtime, flow: Flow, method: Method, answer: Mapping[st
         used_up = False
         if not isinstance(method, ContactCodeMethod):  # a code's flow counts its own attempts
             counted = await session.execute(
-                update(Flow).where(Flow.id_hash == flow.id_hash, Flow.state == state,
-                                   Flow.attempts < runtime.settings.codes.max_attempts)
-                .values(attempts=Flow.attempts + 1))
+                update(Flow)
+                .where(
+                    Flow.id_hash == flow.id_hash,
+                    Flow.state == state,
+                    Flow.attempts < runtime.settings.codes.max_attempts,
+                )
+                .values(attempts=Flow.attempts + 1)
+            )
             used_up = counted.rowcount != 1
     attempt.refuse_if_waiting(RULES)
     if used_up:
-        raise GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=(
-            "Você errou muitas vezes. Entre de novo ou ligue para a central de atendimento."))
+        raise GuaritaError(
+            ErrorCode.TOO_MANY_ATTEMPTS,
+            message=(
+                "Você errou muitas vezes. Entre de novo ou ligue para a central de atendimento."
+            ),
+        )
     principal = second_factors.principal(account_id)
-    ctx = ServiceContext(runtime=runtime, request=context, principal=principal,
-                         credentials=CredentialStore(runtime, principal))
+    ctx = ServiceContext(
+        runtime=runtime,
+        request=context,
+        principal=principal,
+        credentials=CredentialStore(runtime, principal),
+    )
     target: Any = flow
     if isinstance(method, passkey.PasskeyMethod):
         target = await _challenge_for(runtime, answer, flow.id_hash, account_id)
@@ -251,32 +343,54 @@ async def prove(runtime: Runtime, flow: Flow, method: Method, answer: Mapping[st
             row = await session.get(Flow, flow.id_hash, populate_existing=True)
             ctx.session = session
             ctx.codes = _code_port(runtime, session, kind, state)
-            outcome = (await method.verify(ctx, row, answer)
-                       if row is not None and row.method == method.id else None)
+            outcome = (
+                await method.verify(ctx, row, answer)
+                if row is not None and row.method == method.id
+                else None
+            )
     else:
         outcome = await method.verify(ctx, target, answer)
     if outcome is None or not outcome.ok:
         if outcome is not None and outcome.details.get("cloned"):
             async with runtime.db.transaction() as session:
-                await record(session, AuditTag.PASSKEY_CLONE_SUSPECTED, subject=account_id,
-                             context=context, details={"key": outcome.details.get("key")})
-        error = (GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential")
-                 if isinstance(method, passkey.PasskeyMethod)
-                 else GuaritaError(ErrorCode.INVALID_CODE, field="code", message=(
-                     "Código incorreto ou já usado. Confira e tente de novo.")))
-        raise await attempts.failed(runtime, attempt, RULES, context, error,
-                                    details={"method": method.id})
+                await record(
+                    session,
+                    AuditTag.PASSKEY_CLONE_SUSPECTED,
+                    subject=account_id,
+                    context=context,
+                    details={"key": outcome.details.get("key")},
+                )
+        error = (
+            GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential")
+            if isinstance(method, passkey.PasskeyMethod)
+            else GuaritaError(
+                ErrorCode.INVALID_CODE,
+                field="code",
+                message=("Código incorreto ou já usado. Confira e tente de novo."),
+            )
+        )
+        raise await attempts.failed(
+            runtime, attempt, RULES, context, error, details={"method": method.id}
+        )
     async with runtime.db.transaction() as session:
         await attempts.succeeded(session, attempt)
-        await record(session, AuditTag.SECOND_FACTOR_SUCCEEDED, subject=account_id,
-                     context=context, details={"method": method.id, "during": str(kind),
-                                               **({"left": outcome.details["left"]}
-                                                  if "left" in outcome.details else {})})
+        await record(
+            session,
+            AuditTag.SECOND_FACTOR_SUCCEEDED,
+            subject=account_id,
+            context=context,
+            details={
+                "method": method.id,
+                "during": str(kind),
+                **({"left": outcome.details["left"]} if "left" in outcome.details else {}),
+            },
+        )
     return outcome
 
 
-async def _challenge_for(runtime: Runtime, answer: Mapping[str, Any], bound_to: str,
-                         account_id: str) -> Flow | None:
+async def _challenge_for(
+    runtime: Runtime, answer: Mapping[str, Any], bound_to: str, account_id: str
+) -> Flow | None:
     try:
         credential = passkey.parse(answer.get("credential"))
         challenge = await second_factors.take_challenge(runtime, credential, PURPOSE)
@@ -287,8 +401,13 @@ async def _challenge_for(runtime: Runtime, answer: Mapping[str, Any], bound_to: 
     return challenge
 
 
-async def verify(runtime: Runtime, pending_id: str, method_id: str, answer: Mapping[str, Any],
-                 context: RequestContext) -> Completed:
+async def verify(
+    runtime: Runtime,
+    pending_id: str,
+    method_id: str,
+    answer: Mapping[str, Any],
+    context: RequestContext,
+) -> Completed:
     """The answer to "Confirme que é você"; on success the session, with ``amr`` of both."""
     flow, options = await load(runtime, pending_id)
     method = _offered(options, method_id)
@@ -296,31 +415,45 @@ async def verify(runtime: Runtime, pending_id: str, method_id: str, answer: Mapp
     return await _complete(runtime, flow, outcome, context)
 
 
-async def _complete(runtime: Runtime, flow: Flow, outcome: Outcome,
-                    context: RequestContext) -> Completed:
+async def _complete(
+    runtime: Runtime, flow: Flow, outcome: Outcome, context: RequestContext
+) -> Completed:
     now = utcnow()
     amr = amr_with(list(flow.data.get("amr", ["pwd"])), outcome.amr)
     async with runtime.db.transaction() as session:
         won = await session.execute(
-            update(Flow).where(Flow.id_hash == flow.id_hash, Flow.state == SignInState.SECOND_FACTOR)
-            .values(state=SignInState.COMPLETED, completed_at=now))
+            update(Flow)
+            .where(Flow.id_hash == flow.id_hash, Flow.state == SignInState.SECOND_FACTOR)
+            .values(state=SignInState.COMPLETED, completed_at=now)
+        )
         if won.rowcount != 1:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         replaces = flow.data.get("replaces")
         if replaces:
             await sessions.end(session, replaces, now)
-        token, info = await sessions.create(session, flow.account_id, runtime.settings.session,
-                                            context, amr=amr, now=now)
+        token, info = await sessions.create(
+            session, flow.account_id, runtime.settings.session, context, amr=amr, now=now
+        )
         kept = flow.data.get("auth_time")
         if kept:
             # A step-up proves a second factor now; the first one was proven when it was.
-            info = await sessions.keep_auth_time(session, info, datetime.fromisoformat(kept),
-                                                 runtime.settings.session)
-        await record(session, AuditTag.LOGIN_SUCCEEDED, subject=flow.account_id,
-                     context=context, details={"second_factor": outcome.method,
-                                               "step_up": bool(replaces)})
-    return Completed(account_id=flow.account_id, session_token=token, session=info, amr=amr,
-                     next=flow.data.get("next"))
+            info = await sessions.keep_auth_time(
+                session, info, datetime.fromisoformat(kept), runtime.settings.session
+            )
+        await record(
+            session,
+            AuditTag.LOGIN_SUCCEEDED,
+            subject=flow.account_id,
+            context=context,
+            details={"second_factor": outcome.method, "step_up": bool(replaces)},
+        )
+    return Completed(
+        account_id=flow.account_id,
+        session_token=token,
+        session=info,
+        amr=amr,
+        next=flow.data.get("next"),
+    )
 
 
 def channel_of(method_id: str | None) -> str | None:
@@ -329,5 +462,3 @@ def channel_of(method_id: str | None) -> str | None:
         if isinstance(method, ContactCodeMethod) and method.id == method_id:
             return method.id
     return None
-
-

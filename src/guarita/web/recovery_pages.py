@@ -8,7 +8,7 @@ and it only opens the code step).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
@@ -131,7 +131,62 @@ async def code_submit(request: Request) -> Response:
         status = await _status_or_restart(request)
         return _page(request, "recovery/code.html", error=error, status=status,
                      step=recovery.code_step(status), resent=False, kba=False)
+    if status.state == "second_factor":
+        return _go(request, f"{BASE}/segunda-etapa", token=status.recovery_id)
     return _go(request, f"{BASE}/nova-senha", token=status.recovery_id)
+
+
+# -- 3b. the second factor, when the account has one (docs/two-step.md) -----------------------
+async def _second_factor_page(request: Request, method_id: str | None,
+                              error: GuaritaError | None = None) -> Response:
+    runtime = runtime_of(request)
+    try:
+        _, options = await recovery.second_factor_options(runtime, _token(request) or "")
+    except GuaritaError:
+        return _restart(request)
+    chosen = next((o for o in options if o.id == method_id), options[0] if options else None)
+    step = None
+    if chosen is not None and chosen.id in ("totp", "recovery_code"):
+        step = await recovery.start_second_factor(runtime, _token(request) or "", chosen.id,
+                                                  request_context(request))
+    return _page(request, "recovery/second_factor.html", error=error, options=options,
+                 chosen=chosen, step=step)
+
+
+@router.get(f"{BASE}/segunda-etapa", response_class=HTMLResponse)
+async def second_factor_form(request: Request) -> Response:
+    await load_session(request)
+    return await _second_factor_page(request, request.query_params.get("metodo"))
+
+
+@router.post(f"{BASE}/segunda-etapa/opcoes")
+async def second_factor_passkey_options(request: Request) -> Response:
+    await load_session(request)
+    try:
+        await forms.read(request)
+        step = await recovery.start_second_factor(runtime_of(request), _token(request) or "",
+                                                  "passkey", request_context(request))
+    except GuaritaError as error:
+        return JSONResponse({"error": {"code": error.code.value, "message": error.message,
+                                       "field": error.field}}, status_code=error.status)
+    return JSONResponse({"publicKey": step.challenge})
+
+
+@router.post(f"{BASE}/segunda-etapa", response_class=HTMLResponse)
+async def second_factor_submit(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    method_id = values.get("method", "")
+    try:
+        await recovery.submit_second_factor(
+            runtime_of(request), _token(request) or "", method_id,
+            {"code": values.get("code", ""), "credential": values.get("credential", "")},
+            request_context(request))
+    except GuaritaError as error:
+        if error.code in (ErrorCode.RECOVERY_EXPIRED, ErrorCode.FLOW_STATE_INVALID):
+            return _restart(request)
+        return await _second_factor_page(request, method_id, error)
+    return _go(request, f"{BASE}/nova-senha")
 
 
 @router.post(f"{BASE}/codigo/reenviar", response_class=HTMLResponse)

@@ -38,15 +38,26 @@ def pending_cookie(request: Request) -> str:
 
 def set_pending(request: Request, response: Response, pending_id: str) -> None:
     settings = runtime_of(request).settings
-    response.set_cookie(pending_cookie(request), pending_id, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies, path="/",
-                        max_age=settings.mfa.pending_minutes * 60)
+    response.set_cookie(
+        pending_cookie(request),
+        pending_id,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+        max_age=settings.mfa.pending_minutes * 60,
+    )
 
 
 def _clear_pending(request: Request, response: Response) -> None:
     settings = runtime_of(request).settings
-    response.delete_cookie(pending_cookie(request), path="/", secure=settings.secure_cookies,
-                           httponly=True, samesite="lax")
+    response.delete_cookie(
+        pending_cookie(request),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
 
 
 def _redirect(request: Request, target: str) -> RedirectResponse:
@@ -56,13 +67,20 @@ def _redirect(request: Request, target: str) -> RedirectResponse:
 
 
 def _json_error(error: GuaritaError) -> JSONResponse:
-    return JSONResponse({"error": {"code": error.code.value, "message": error.message,
-                                   "field": error.field}}, status_code=error.status)
+    return JSONResponse(
+        {"error": {"code": error.code.value, "message": error.message, "field": error.field}},
+        status_code=error.status,
+    )
 
 
 # -- Confirme que é você ----------------------------------------------------------------------
-async def _page(request: Request, *, method_id: str | None = None, error: GuaritaError | None = None,
-                status_code: int = 200) -> Response:
+async def _page(
+    request: Request,
+    *,
+    method_id: str | None = None,
+    error: GuaritaError | None = None,
+    status_code: int = 200,
+) -> Response:
     runtime = runtime_of(request)
     pending_id = request.cookies.get(pending_cookie(request), "")
     try:
@@ -77,15 +95,24 @@ async def _page(request: Request, *, method_id: str | None = None, error: Guarit
     step = None
     sent = False
     if chosen is not None and chosen.id not in ("passkey", "email", "sms"):
-        step = await second_step.start_method(runtime, pending_id, chosen.id,
-                                              request_context(request))
+        step = await second_step.start_method(
+            runtime, pending_id, chosen.id, request_context(request)
+        )
     elif chosen is not None and chosen.id in ("email", "sms"):
         sent = flow.method == chosen.id
         step = registry.METHODS[chosen.id].step() if sent else None
-    return render(request, "second_step.html", status_code=status_code, options=options,
-                  chosen=chosen, step=step, sent=sent, error=error,
-                  errors=forms.field_errors(error) if error else {},
-                  step_up=bool(flow.data.get("replaces")))
+    return render(
+        request,
+        "second_step.html",
+        status_code=status_code,
+        options=options,
+        chosen=chosen,
+        step=step,
+        sent=sent,
+        error=error,
+        errors=forms.field_errors(error) if error else {},
+        step_up=bool(flow.data.get("replaces")),
+    )
 
 
 @router.get("/entrar/confirmar", response_class=HTMLResponse)
@@ -105,10 +132,13 @@ async def second_step_submit(request: Request) -> Response:
         if values.get("send") and method_id in ("email", "sms"):
             await second_step.start_method(runtime, pending_id, method_id, request_context(request))
             return _redirect(request, f"/entrar/confirmar?metodo={method_id}")
-        done = await second_step.verify(runtime, pending_id, method_id,
-                                        {"code": values.get("code", ""),
-                                         "credential": values.get("credential", "")},
-                                        request_context(request))
+        done = await second_step.verify(
+            runtime,
+            pending_id,
+            method_id,
+            {"code": values.get("code", ""), "credential": values.get("credential", "")},
+            request_context(request),
+        )
     except GuaritaError as error:
         if error.code == ErrorCode.SESSION_EXPIRED:
             response = _redirect(request, "/entrar?expirou=1")
@@ -128,8 +158,11 @@ async def second_step_passkey_options(request: Request) -> Response:
     try:
         await forms.read(request)
         step = await second_step.start_method(
-            runtime_of(request), request.cookies.get(pending_cookie(request), ""), "passkey",
-            request_context(request))
+            runtime_of(request),
+            request.cookies.get(pending_cookie(request), ""),
+            "passkey",
+            request_context(request),
+        )
     except GuaritaError as error:
         return _json_error(error)
     return JSONResponse({"publicKey": step.challenge})
@@ -153,8 +186,9 @@ async def step_up_start(request: Request) -> Response:
     target = safe_next(values.get("next"))
     if current is None:
         return _redirect(request, "/entrar?next=" + target)
-    pending = await second_step.step_up(runtime_of(request), current, request_context(request),
-                                        next_url=target)
+    pending = await second_step.step_up(
+        runtime_of(request), current, request_context(request), next_url=target
+    )
     if pending is None:
         return _redirect(request, "/conta/seguranca?pedido=1&next=" + quote(target, safe=""))
     response = _redirect(request, "/entrar/confirmar")
@@ -180,11 +214,19 @@ async def passkey_submit(request: Request) -> Response:
     values = await forms.read(request)
     runtime = runtime_of(request)
     try:
-        done = await passkey_sign_in.sign_in(runtime, values.get("credential", ""),
-                                             request_context(request))
+        done = await passkey_sign_in.sign_in(
+            runtime, values.get("credential", ""), request_context(request)
+        )
     except GuaritaError as error:
-        return render(request, "entrar.html", status_code=error.status, values={},
-                      next=values.get("next", ""), errors={}, error=error)
+        return render(
+            request,
+            "entrar.html",
+            status_code=error.status,
+            values={},
+            next=values.get("next", ""),
+            errors={},
+            error=error,
+        )
     response = _redirect(request, safe_next(values.get("next")))
     set_session_cookie(response, runtime.settings, done.session_token)
     return response

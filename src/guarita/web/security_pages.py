@@ -36,17 +36,25 @@ def _signed_out(request: Request) -> RedirectResponse:
     return _redirect(request, "/entrar?next=" + PAGE)
 
 
-async def _security(request: Request, *, error: GuaritaError | None = None,
-                    status_code: int = 200, **extra: object) -> Response:
+async def _security(
+    request: Request, *, error: GuaritaError | None = None, status_code: int = 200, **extra: object
+) -> Response:
     runtime = runtime_of(request)
     current = request.state.session
     summary = await second_factors.summary(runtime, current.account_id, current)
     target = request.query_params.get("next") or extra.pop("next", None)
-    return render(request, "security.html", status_code=status_code, summary=summary,
-                  error=error, errors=forms.field_errors(error) if error else {},
-                  next=safe_next(target, "") if target else "",
-                  requested=bool(request.query_params.get("pedido")), notice=extra.pop(
-                      "notice", request.query_params.get("feito")), **extra)
+    return render(
+        request,
+        "security.html",
+        status_code=status_code,
+        summary=summary,
+        error=error,
+        errors=forms.field_errors(error) if error else {},
+        next=safe_next(target, "") if target else "",
+        requested=bool(request.query_params.get("pedido")),
+        notice=extra.pop("notice", request.query_params.get("feito")),
+        **extra,
+    )
 
 
 @router.get(PAGE, response_class=HTMLResponse)
@@ -63,19 +71,22 @@ async def confirm(request: Request) -> Response:
         return _signed_out(request)
     values = await forms.read(request)
     try:
-        await confirm_password(runtime_of(request), current, values.get("password", ""),
-                               request_context(request))
+        await confirm_password(
+            runtime_of(request), current, values.get("password", ""), request_context(request)
+        )
     except GuaritaError as error:
-        return await _security(request, error=error, status_code=error.status,
-                               next=values.get("next"))
+        return await _security(
+            request, error=error, status_code=error.status, next=values.get("next")
+        )
     target = safe_next(values.get("next"), "")
     return _redirect(request, PAGE + (f"?next={quote(target, safe='')}" if target else ""))
 
 
 def _done(request: Request, what: str, next_url: str | None = None) -> RedirectResponse:
     target = safe_next(next_url, "")
-    return _redirect(request, f"{PAGE}?feito={what}"
-                     + (f"&next={quote(target, safe='')}" if target else ""))
+    return _redirect(
+        request, f"{PAGE}?feito={what}" + (f"&next={quote(target, safe='')}" if target else "")
+    )
 
 
 # -- the authenticator app --------------------------------------------------------------------
@@ -86,12 +97,18 @@ async def totp_start(request: Request) -> Response:
         return _signed_out(request)
     values = await forms.read(request)
     try:
-        enrolment = await second_factors.start_totp(runtime_of(request), current,
-                                                    request_context(request))
+        enrolment = await second_factors.start_totp(
+            runtime_of(request), current, request_context(request)
+        )
     except GuaritaError as error:
         return await _security(request, error=error, status_code=error.status)
-    return render(request, "security_totp.html", enrolment=enrolment, errors={},
-                  next=safe_next(values.get("next"), ""))
+    return render(
+        request,
+        "security_totp.html",
+        enrolment=enrolment,
+        errors={},
+        next=safe_next(values.get("next"), ""),
+    )
 
 
 @router.post(PAGE + "/autenticador/confirmar", response_class=HTMLResponse)
@@ -103,16 +120,27 @@ async def totp_confirm(request: Request) -> Response:
     runtime = runtime_of(request)
     target = safe_next(values.get("next"), "")
     try:
-        codes = await second_factors.confirm_totp(runtime, current, values.get("enrolment_id", ""),
-                                                  values.get("code", ""), request_context(request))
+        codes = await second_factors.confirm_totp(
+            runtime,
+            current,
+            values.get("enrolment_id", ""),
+            values.get("code", ""),
+            request_context(request),
+        )
     except GuaritaError as error:
         if error.code != ErrorCode.INVALID_CODE:
             return await _security(request, error=error, status_code=error.status)
         # The same secret again, so the person does not have to scan a new QR code.
         enrolment = await _same_enrolment(request, values)
-        return render(request, "security_totp.html", status_code=error.status,
-                      enrolment=enrolment, errors=forms.field_errors(error), error=error,
-                      next=target)
+        return render(
+            request,
+            "security_totp.html",
+            status_code=error.status,
+            enrolment=enrolment,
+            errors=forms.field_errors(error),
+            error=error,
+            next=target,
+        )
     if codes:
         return render(request, "security_codes.html", codes=codes, first=True, next=target)
     return _done(request, "autenticador", target)
@@ -123,14 +151,19 @@ async def _same_enrolment(request: Request, values: dict[str, str]) -> object:
     runtime = runtime_of(request)
     async with runtime.db.read() as session:
         flow = await flows.load(session, values.get("enrolment_id"), FlowKind.TOTP_ENROLMENT)
-    secret = totp.unseal(runtime.settings.secret(), flow.data["sealed"],
-                         bound_to=f"enrolment:{flow.id_hash}")
-    uri = totp.provisioning_uri(secret, "conta", totp.issuer_label(
-        runtime.settings.organisation_name))
+    secret = totp.unseal(
+        runtime.settings.secret(), flow.data["sealed"], bound_to=f"enrolment:{flow.id_hash}"
+    )
+    uri = totp.provisioning_uri(
+        secret, "conta", totp.issuer_label(runtime.settings.organisation_name)
+    )
     return second_factors.TotpEnrolment(
-        enrolment_id=values.get("enrolment_id", ""), secret=totp.grouped(secret), uri=uri,
+        enrolment_id=values.get("enrolment_id", ""),
+        secret=totp.grouped(secret),
+        uri=uri,
         expires_at=flow.expires_at,
-        qr_svg=totp.qr_svg(uri, label="Código QR para o aplicativo autenticador"))
+        qr_svg=totp.qr_svg(uri, label="Código QR para o aplicativo autenticador"),
+    )
 
 
 @router.post(PAGE + "/autenticador/remover", response_class=HTMLResponse)
@@ -141,12 +174,16 @@ async def totp_remove(request: Request) -> Response:
     values = await forms.read(request)
     try:
         await second_factors.remove_totp(
-            runtime_of(request), current, request_context(request),
+            runtime_of(request),
+            current,
+            request_context(request),
             new_password=values.get("new_password") or None,
-            confirmation=values.get("new_password_confirmation") or None)
+            confirmation=values.get("new_password_confirmation") or None,
+        )
     except GuaritaError as error:
-        return await _security(request, error=error, status_code=error.status,
-                               removing="autenticador")
+        return await _security(
+            request, error=error, status_code=error.status, removing="autenticador"
+        )
     return _done(request, "autenticador-removido")
 
 
@@ -158,8 +195,9 @@ async def codes_regenerate(request: Request) -> Response:
         return _signed_out(request)
     await forms.read(request)
     try:
-        codes = await second_factors.regenerate_codes(runtime_of(request), current,
-                                                      request_context(request))
+        codes = await second_factors.regenerate_codes(
+            runtime_of(request), current, request_context(request)
+        )
     except GuaritaError as error:
         return await _security(request, error=error, status_code=error.status)
     return render(request, "security_codes.html", codes=codes, first=False, next="")
@@ -173,11 +211,14 @@ async def passkey_options(request: Request) -> Response:
         await forms.read(request)
         if current is None:
             raise GuaritaError(ErrorCode.UNAUTHENTICATED)
-        options = await second_factors.passkey_options(runtime_of(request), current,
-                                                       request_context(request))
+        options = await second_factors.passkey_options(
+            runtime_of(request), current, request_context(request)
+        )
     except GuaritaError as error:
-        return JSONResponse({"error": {"code": error.code.value, "message": error.message,
-                                       "field": error.field}}, status_code=error.status)
+        return JSONResponse(
+            {"error": {"code": error.code.value, "message": error.message, "field": error.field}},
+            status_code=error.status,
+        )
     return JSONResponse({"publicKey": options})
 
 
@@ -190,8 +231,12 @@ async def passkey_register(request: Request) -> Response:
     target = safe_next(values.get("next"), "")
     try:
         _, codes = await second_factors.register_passkey(
-            runtime_of(request), current, values.get("credential", ""), values.get("name"),
-            request_context(request))
+            runtime_of(request),
+            current,
+            values.get("credential", ""),
+            values.get("name"),
+            request_context(request),
+        )
     except GuaritaError as error:
         return await _security(request, error=error, status_code=error.status)
     if codes:
@@ -206,8 +251,13 @@ async def passkey_rename(request: Request, key_id: str) -> Response:
         return _signed_out(request)
     values = await forms.read(request)
     try:
-        await second_factors.rename_passkey(runtime_of(request), current, key_id[:128],
-                                            values.get("name", ""), request_context(request))
+        await second_factors.rename_passkey(
+            runtime_of(request),
+            current,
+            key_id[:128],
+            values.get("name", ""),
+            request_context(request),
+        )
     except GuaritaError as error:
         return await _security(request, error=error, status_code=error.status)
     return _done(request, "chave-renomeada")
@@ -221,9 +271,13 @@ async def passkey_remove(request: Request, key_id: str) -> Response:
     values = await forms.read(request)
     try:
         await second_factors.remove_passkey(
-            runtime_of(request), current, key_id[:128], request_context(request),
+            runtime_of(request),
+            current,
+            key_id[:128],
+            request_context(request),
             new_password=values.get("new_password") or None,
-            confirmation=values.get("new_password_confirmation") or None)
+            confirmation=values.get("new_password_confirmation") or None,
+        )
     except GuaritaError as error:
         return await _security(request, error=error, status_code=error.status, removing=key_id)
     return _done(request, "chave-removida")

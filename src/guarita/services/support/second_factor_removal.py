@@ -26,7 +26,11 @@ from guarita.storage.audit import RequestContext
 
 
 async def remove_second_factors(
-    runtime: Runtime, actor: Actor, beneficiary_id: int, *, reason: Reason,
+    runtime: Runtime,
+    actor: Actor,
+    beneficiary_id: int,
+    *,
+    reason: Reason,
     context: RequestContext,
 ) -> list[str]:
     tag = AuditTag.SUPPORT_SECOND_FACTOR_REMOVED
@@ -34,17 +38,36 @@ async def remove_second_factors(
         async with action.opened() as person:
             account = person.account
             since = action.now - timedelta(minutes=runtime.settings.support.grant_minutes)
-            checked = (await person.session.execute(
-                select(SupportIdentityCheck.id).where(
-                    SupportIdentityCheck.account_id == account.id,
-                    SupportIdentityCheck.created_at >= since).limit(1))).first()
+            checked = (
+                await person.session.execute(
+                    select(SupportIdentityCheck.id)
+                    .where(
+                        SupportIdentityCheck.account_id == account.id,
+                        SupportIdentityCheck.created_at >= since,
+                    )
+                    .limit(1)
+                )
+            ).first()
             if checked is None:
-                raise GuaritaError(ErrorCode.CALLER_CHECK_REQUIRED, message=(
-                    "Registre antes a conferência presencial do documento com foto: só ela "
-                    "permite remover a verificação em duas etapas."))
+                raise GuaritaError(
+                    ErrorCode.CALLER_CHECK_REQUIRED,
+                    message=(
+                        "Registre antes a conferência presencial do documento com foto: só ela "
+                        "permite remover a verificação em duas etapas."
+                    ),
+                )
             removed = await second_factors.remove_all(
-                person.session, runtime, account.id, action.audit_context, by="support",
-                record_audit=False)
-            await action.audit(person.session, account.id,
-                               outcome="removed" if removed else "none", removed=removed)
+                person.session,
+                runtime,
+                account.id,
+                action.audit_context,
+                by="support",
+                record_audit=False,
+            )
+            await action.audit(
+                person.session,
+                account.id,
+                outcome="removed" if removed else "none",
+                removed=removed,
+            )
     return removed
