@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from guarita.console.tables import SupportIdentityCheck
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
@@ -23,6 +22,7 @@ from guarita.services import second_factors
 from guarita.services.support.action import DeskAction
 from guarita.services.support.reasons import Reason
 from guarita.storage.audit import RequestContext
+from guarita.storage.support_tables import SupportIdentityCheck
 
 
 async def remove_second_factors(
