@@ -66,7 +66,7 @@ def fuzz_target(tmp_path_factory):  # noqa: ANN201
             "password": STRONG, "password_confirmation": STRONG})
         assert answer.status_code == 201, answer.text
         scopes = ("search,view,caller_check,reveal_card,contacts,unlock,recovery,"
-                  "password_reenable,account_status,identity_check,dashboard")
+                  "password_reenable,account_status,identity_check,second_factor_remove,dashboard")
         made = subprocess.run([str(GUARITA), "staff", "token", "create",  # noqa: S603
                                "--scopes", scopes,
                                "--name", "fuzz", "--json"], env=env, cwd=directory,

@@ -124,7 +124,7 @@ def client_challenge(credential: Mapping[str, Any]) -> str | None:
     try:
         client_data = json.loads(unb64url(credential["response"]["clientDataJSON"]))
         value = client_data.get("challenge")
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) and 0 < len(value) <= 128 else None
 
@@ -134,7 +134,7 @@ def user_handle(credential: Mapping[str, Any]) -> str | None:
     try:
         raw = credential["response"].get("userHandle")
         return unb64url(raw).decode() if raw else None
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
