@@ -28,7 +28,8 @@ from tests.console.helpers import (
 from tests.support.html import csrf_of
 
 AGENT = {"search", "view", "caller_check", "reveal_card", "contacts", "unlock", "recovery"}
-SUPERVISOR = AGENT | {"password_reenable", "account_status", "identity_check", "dashboard"}
+SUPERVISOR = AGENT | {"password_reenable", "account_status", "identity_check", "dashboard",
+                      "second_factor_remove"}  # docs/two-step.md › The support desk
 ADMIN = SUPERVISOR | {"staff", "tokens"}
 EXPECTED = {"agent": AGENT, "supervisor": SUPERVISOR, "admin": ADMIN}
 FORBIDDEN_TEXT = "Você não tem permissão para esta operação."
