@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             worker_task = asyncio.create_task(run_forever(runtime, stop))
         if settings.recovery.kba_only:
             log.warning("recovery_kba_only_enabled", detail="recuperação só por dados pessoais")
+        for notice in settings.deprecations():
+            log.warning("deprecated_setting", detail=notice)
         try:
             yield
         finally:

@@ -1,22 +1,26 @@
 """Typed settings, read from ``GUARITA_*`` environment variables (12-factor).
 
-Nested groups use a double underscore: ``GUARITA_RECOVERY__KBA_ONLY=true``.
+Nested groups use a double underscore: ``GUARITA_RECOVERY__KBA_ONLY=true``,
+``GUARITA_OIDC__CODE_TTL_SECONDS=60``.
 Every default is the safe one (``../shared/SECURITY.md``); ``problems()`` lists what is unsafe
 for the chosen environment so that ``guarita check`` and the production start-up can refuse it.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import warnings
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 VAR_DIR = Path("var")
 
@@ -172,6 +176,63 @@ class SupportSettings(BaseModel):
     dashboard_days: int = 30
 
 
+class OidcSettings(BaseModel):
+    """Lifetimes and algorithms of the OpenID provider (``GUARITA_OIDC__<NAME>``).
+
+    Defaults are the safe ones of SECURITY.md › OpenID provider. Until this group joined the
+    settings tree the names had one underscore (``GUARITA_OIDC_CODE_TTL_SECONDS``); those are
+    still read, below the new names, with a deprecation warning (``former_oidc_names``).
+    """
+
+    # RFC 6749 §4.1.2 says at most 10 minutes; SECURITY.md says at most 60 seconds.
+    code_ttl_seconds: int = 60
+    # RFC 9068 access tokens cannot be recalled once copied, so they live briefly.
+    access_token_ttl_seconds: int = 300
+    id_token_ttl_seconds: int = 3600
+    # A refresh token unused for this long dies; the whole family dies at the absolute limit.
+    refresh_token_idle_seconds: int = 14 * 24 * 3600
+    refresh_token_absolute_seconds: int = 30 * 24 * 3600
+    # Long enough for an elderly person to find the card and type a long password phrase.
+    interaction_ttl_seconds: int = 30 * 60
+    id_token_alg: Literal["RS256", "ES256"] = "RS256"  # noqa: S105 - an algorithm name
+    access_token_alg: Literal["ES256", "RS256"] = "ES256"  # noqa: S105 - an algorithm name
+    # Access tokens name Guarita as their audience unless the organisation's APIs want another.
+    access_token_audience: str | None = None
+    # A new key is published this long before it signs, so that relying parties that cached the
+    # JWKS see it before the first token it signs; it is also the JWKS Cache-Control max-age.
+    jwks_max_age_seconds: int = 300
+    discovery_max_age_seconds: int = 3600
+    # A client assertion (private_key_jwt) may not live longer than this (RFC 7523 §3).
+    client_assertion_max_age_seconds: int = 300
+    clock_skew_seconds: int = 30
+
+
+def former_oidc_names(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """``{field: (old name, value)}`` for every ``GUARITA_OIDC_<NAME>`` set in ``environ``."""
+    fields = {f"GUARITA_OIDC_{name.upper()}": name for name in OidcSettings.model_fields}
+    return {
+        fields[key.upper()]: (key, value) for key, value in environ.items() if key.upper() in fields
+    }
+
+
+class _FormerOidcNames(PydanticBaseSettingsSource):
+    """Reads the former ``GUARITA_OIDC_<NAME>`` variables into the ``oidc`` group, warning once
+    per variable; the sources list puts it below the environment, so a new name wins."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything happens in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        found = former_oidc_names(os.environ)
+        for name, (old, _value) in found.items():
+            warnings.warn(
+                f"{old} está obsoleta; use GUARITA_OIDC__{name.upper()}.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return {"oidc": {name: value for name, (_old, value) in found.items()}} if found else {}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GUARITA_", env_nested_delimiter="__", extra="ignore"
@@ -207,6 +268,25 @@ class Settings(BaseSettings):
     recovery: RecoverySettings = RecoverySettings()
     rate_limits: RateLimits = RateLimits()
     codes: CodePolicy = CodePolicy()
+    oidc: OidcSettings = OidcSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: the new GUARITA_OIDC__<NAME> over the former GUARITA_OIDC_<NAME>.
+        return (
+            init_settings,
+            env_settings,
+            _FormerOidcNames(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
     support: SupportSettings = SupportSettings()
     mfa: MfaSettings = MfaSettings()
 
@@ -240,6 +320,14 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
         return _development_secret()
+
+    def deprecations(self) -> list[str]:
+        """Setting names still in use that will stop working, one pt-BR sentence each (logged at
+        start-up and shown by ``guarita check``)."""
+        return [
+            f"{old} está obsoleta; use GUARITA_OIDC__{name.upper()}."
+            for name, (old, _value) in former_oidc_names(os.environ).items()
+        ]
 
     def problems(self) -> list[str]:
         """Unsafe or broken settings, in plain pt-BR, one sentence each."""

@@ -53,3 +53,16 @@ def test_development_mode_serves_only_on_loopback():
     url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/c.db"
     result = run("serve", "--host", "0.0.0.0", "--port", "1", **server_env(url, GUARITA_ENV="development"))
     assert result.returncode == 1 and "127.0.0.1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_names_former_setting_names_without_failing():
+    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/c.db"
+    migrate(url)
+    env = server_env(url, GUARITA_OIDC_CODE_TTL_SECONDS="30")
+    result = run("check", "--json", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["deprecations"] == [
+        "GUARITA_OIDC_CODE_TTL_SECONDS está obsoleta; use GUARITA_OIDC__CODE_TTL_SECONDS."
+    ]
+    shown = run("check", **env)
+    assert shown.returncode == 0 and "GUARITA_OIDC__CODE_TTL_SECONDS" in shown.stdout

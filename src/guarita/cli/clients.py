@@ -205,8 +205,9 @@ def disable(
     client_id: str = typer.Argument(..., help="O client_id."), as_json: bool = JsonOption
 ) -> None:
     """Desativa um cliente: nenhum token novo, e os já emitidos deixam de valer."""
-    from guarita.oidc.grants import RevokedBecause, revoke_where
-    from guarita.storage.oidc_tables import OidcClient, OidcGrant
+    from guarita.oidc.grants import RevokedBecause, revoke_client
+    from guarita.storage import plain_sql
+    from guarita.storage.oidc_tables import OidcClient
     from guarita.storage.types import utcnow
 
     async def _run(runtime):  # noqa: ANN001, ANN202
@@ -215,8 +216,8 @@ def disable(
             if row is None:
                 raise CliError(f"Cliente {client_id} não encontrado.")
             row.disabled_at = row.disabled_at or utcnow()
-            return await revoke_where(
-                session, OidcGrant.client_id == client_id, reason=RevokedBecause.REVOKED_BY_CLIENT
+            return await revoke_client(
+                plain_sql.in_session(session), client_id, RevokedBecause.REVOKED_BY_CLIENT
             )
 
     revoked = run_async(_run)

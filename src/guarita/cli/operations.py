@@ -15,9 +15,22 @@ def register(app: typer.Typer) -> None:
 
         cfg = settings()
         problems = run_async(deployment_problems, cfg)
+        deprecations = cfg.deprecations()
         if as_json:
-            print_json({"env": str(cfg.env), "ok": not problems, "problems": problems})
-        elif problems:
+            print_json(
+                {
+                    "env": str(cfg.env),
+                    "ok": not problems,
+                    "problems": problems,
+                    "deprecations": deprecations,
+                }
+            )
+            if problems:
+                raise typer.Exit(1)
+            return
+        for notice in deprecations:  # still works; only a warning
+            console.print(f"[yellow]![/yellow] {notice}", highlight=False)
+        if problems:
             for problem in problems:
                 console.print(f"[red]✗[/red] {problem}", highlight=False)
         else:

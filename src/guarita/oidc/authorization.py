@@ -25,8 +25,8 @@ from guarita.oidc import acr, clients, pkce, redirect_uris
 from guarita.oidc.claims import Person
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
+from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
-from guarita.oidc.settings import issuer
 from guarita.oidc.tokens import UnreadableToken, read_id_token_hint
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo

@@ -20,14 +20,12 @@ from guarita.oidc.claims import Person
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import invalid_grant, invalid_request
 from guarita.oidc.events import OidcEvent
-from guarita.oidc.settings import for_runtime
 from guarita.oidc.token_response import for_grant
 from guarita.oidc.tokens import new_opaque, opaque_hash
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo
 from guarita.storage import plain_sql as sql
 from guarita.storage.audit import RequestContext, record
-from guarita.storage.oidc_tables import OidcAuthorizationCode
 from guarita.storage.types import utcnow
 
 
@@ -40,12 +38,14 @@ async def issue(
     context: RequestContext,
 ) -> str:
     """Creates the grant and its code in one transaction; returns the code (shown once)."""
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     now = utcnow()
     code = new_opaque()
     async with runtime.db.transaction() as session:
-        grant = await grants.create(
-            session,
+        # One unit of work with the audit event; the token tables take plain SQL only.
+        tx = sql.in_session(session)
+        grant_id = await grants.create(
+            tx,
             client_id=client.id,
             account_id=person.account_id,
             scope=request.scope,
@@ -58,18 +58,17 @@ async def issue(
             lifetime=timedelta(seconds=settings.refresh_token_absolute_seconds),
             now=now,
         )
-        session.add(
-            OidcAuthorizationCode(
-                code_hash=opaque_hash(code),
-                grant_id=grant.id,
-                client_id=client.id,
-                redirect_uri=request.redirect_uri,
-                code_challenge=request.code_challenge,
-                code_challenge_method=request.code_challenge_method,
-                nonce=request.nonce,
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
-            )
+        await tx.run(
+            _NEW_CODE,
+            code_hash=opaque_hash(code),
+            grant_id=grant_id,
+            client_id=client.id,
+            redirect_uri=request.redirect_uri,
+            code_challenge=request.code_challenge,
+            code_challenge_method=request.code_challenge_method,
+            nonce=request.nonce,
+            now=now,
+            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
         )
         await record(
             session,
@@ -99,6 +98,12 @@ _FIND = sql.Sql(
     f"c.nonce, c.expires_at, c.used_at, {grants.GRANT_COLUMNS} "
     "FROM oidc_authorization_codes c JOIN oidc_grants g ON g.id = c.grant_id "
     "WHERE c.code_hash = :code_hash"
+)
+_NEW_CODE = sql.Sql(
+    "INSERT INTO oidc_authorization_codes (code_hash, grant_id, client_id, redirect_uri, "
+    "code_challenge, code_challenge_method, nonce, created_at, expires_at) VALUES (:code_hash, "
+    ":grant_id, :client_id, :redirect_uri, :code_challenge, :code_challenge_method, :nonce, :now, "
+    ":expires_at)"
 )
 _SPEND = sql.Sql(
     "UPDATE oidc_authorization_codes SET used_at = :now "
@@ -196,7 +201,7 @@ async def new_refresh_token(
     tx: sql.Tx, runtime: Runtime, grant: grants.GrantRow, client_id: str, scope: str, now: datetime
 ) -> str:
     """The next refresh token of the grant's family; never outlives the family."""
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     token = new_opaque()
     expires = min(now + timedelta(seconds=settings.refresh_token_idle_seconds), grant.expires_at)
     await tx.run(
@@ -247,9 +252,7 @@ async def exchange(
             if not await tx.run(_SPEND, code_hash=found.code_hash, now=now):
                 raise Replayed
         except Replayed:
-            await tx.run(
-                grants.REVOKE, id=grant.id, now=now, reason=grants.RevokedBecause.CODE_REPLAYED
-            )
+            await grants.revoke(tx, grant.id, grants.RevokedBecause.CODE_REPLAYED, now)
             return found, grant, True, None
         refresh = None
         if "refresh_token" in client.grant_types:

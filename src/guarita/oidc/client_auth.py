@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from guarita.oidc import clients
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import invalid_client, invalid_request
-from guarita.oidc.settings import for_runtime
 from guarita.runtime import Runtime
 from guarita.storage.tables import KeyValue
 
@@ -117,7 +116,7 @@ def _assertion_claims(
     except (JoseError, ValueError, TypeError, KeyError):
         raise invalid_client("client_assertion com assinatura invalida") from None
     claims = token.claims
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     now = int(time.time())
     aud = claims.get("aud")
     aud_list = aud if isinstance(aud, list) else [aud]
@@ -139,7 +138,7 @@ async def _remember_jti(runtime: Runtime, client: Client, claims: dict) -> None:
     """RFC 7523 §3 item 7: a ``jti`` is accepted once, until its assertion expires."""
     key = hashlib.sha256(f"{client.id}\x00{claims['jti']}".encode()).hexdigest()
     expires = datetime.fromtimestamp(
-        int(claims["exp"]) + for_runtime(runtime).clock_skew_seconds, UTC
+        int(claims["exp"]) + runtime.settings.oidc.clock_skew_seconds, UTC
     )
     try:
         async with runtime.db.transaction() as session:

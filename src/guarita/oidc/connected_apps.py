@@ -15,6 +15,7 @@ from guarita.oidc import clients, consent, grants
 from guarita.oidc.claims import label
 from guarita.oidc.events import OidcEvent
 from guarita.runtime import Runtime
+from guarita.storage import plain_sql as sql
 from guarita.storage.audit import RequestContext, record
 
 
@@ -31,7 +32,7 @@ class ConnectedApp:
 async def of_account(runtime: Runtime, account_id: str) -> list[ConnectedApp]:
     async with runtime.db.transaction() as session:
         consents = await consent.of_account(session, account_id)
-        live = await grants.live_for_account(session, account_id)
+        live = await grants.live_for_account(sql.in_session(session), account_id)
         known = await clients.names(
             session, list({c.client_id for c in consents} | {g.client_id for g in live})
         )
@@ -73,7 +74,7 @@ async def disconnect(
     async with runtime.db.transaction() as session:
         forgot = await consent.revoke(session, account_id, client_id)
         revoked = await grants.revoke_for_client(
-            session, account_id, client_id, grants.RevokedBecause.REVOKED_BY_PERSON
+            sql.in_session(session), account_id, client_id, grants.RevokedBecause.REVOKED_BY_PERSON
         )
         if forgot or revoked:
             await record(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from guarita.oidc import acr, client_auth, pkce
 from guarita.oidc.claims import CLAIMS_SUPPORTED, OFFLINE_ACCESS, SCOPE_CLAIMS
 from guarita.oidc.clients import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS
-from guarita.oidc.settings import for_runtime, issuer
+from guarita.oidc.issuer import issuer
 from guarita.runtime import Runtime
 
 ENDPOINTS = {
@@ -30,7 +30,7 @@ _CACHE = "oidc.discovery"
 
 def metadata(runtime: Runtime) -> dict:
     base = issuer(runtime)
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     secret_and_key = [m for m in AUTH_METHODS if m != "none"]
     return {
         "issuer": base,

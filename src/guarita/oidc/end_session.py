@@ -16,13 +16,14 @@ from urllib.parse import urlencode
 from guarita.edge import i18n
 from guarita.oidc import clients, grants
 from guarita.oidc.clients import Client
+from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
-from guarita.oidc.settings import issuer
 from guarita.oidc.token_response import sub_for
 from guarita.oidc.tokens import UnreadableToken, read_id_token_hint
 from guarita.runtime import Runtime
 from guarita.services import sessions
 from guarita.services.sessions import SessionInfo
+from guarita.storage import plain_sql as sql
 from guarita.storage.audit import RequestContext
 
 PARAMS = (
@@ -117,7 +118,7 @@ async def end(
 ) -> None:
     async def revoke_grants(session) -> dict:  # noqa: ANN001
         # RP-Initiated Logout 1.0 §2: the grants made under this sign-in end with it.
-        return {"grants_revoked": await grants.revoke_session_grants(session, current.sid)}
+        return {"grants_revoked": await grants.revoke_session_grants(sql.in_session(session), current.sid)}
 
     await sessions.sign_out(
         runtime, current, context, also=revoke_grants,

@@ -44,7 +44,6 @@ from guarita.oidc.claims import Person, label, load_person
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
 from guarita.oidc.events import OidcEvent
-from guarita.oidc.settings import for_runtime
 from guarita.oidc.token_response import sub_for
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo
@@ -160,13 +159,13 @@ class PrebuiltJson:
 async def _discovery(runtime: Runtime) -> tuple[bytes, str, int]:
     """OpenID Connect Discovery 1.0 §4; RFC 8414 §3."""
     built = discovery.prebuilt(runtime)
-    return built.body, built.etag, for_runtime(runtime).discovery_max_age_seconds
+    return built.body, built.etag, runtime.settings.oidc.discovery_max_age_seconds
 
 
 async def _jwks(runtime: Runtime) -> tuple[bytes, str, int]:
     """RFC 7517 §5; OpenID Connect Core 1.0 §10.1.1."""
     store = keys.cached(runtime) or await keys.keystore(runtime)
-    return store.jwks, store.etag, for_runtime(runtime).jwks_max_age_seconds
+    return store.jwks, store.etag, runtime.settings.oidc.jwks_max_age_seconds
 
 
 openid_configuration = PrebuiltJson("application/json", _discovery)
@@ -431,7 +430,7 @@ async def _proceed(
 
 
 def _interaction_ttl(runtime: Runtime) -> timedelta:
-    return timedelta(seconds=for_runtime(runtime).interaction_ttl_seconds)
+    return timedelta(seconds=runtime.settings.oidc.interaction_ttl_seconds)
 
 
 async def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:

@@ -1,20 +1,24 @@
 """Grants: one authorization of one client by one person, and the revocation of everything
 issued from it (RFC 6749 §4.1.2 and §10.5 on code replay; RFC 9700 §4.14.2 on refresh token
 families; RFC 7009 §2.1 on revoking a refresh token and the access tokens of its grant).
+
+The grant table, like the other token tables (codes, refresh tokens, revoked access tokens), is
+read and written only through the plain-SQL statements of the provider (``storage/plain_sql.py``):
+the token endpoint reads and revokes grants on its fast path, so every other writer uses the same
+statements. Where a change must commit together with rows written through the ORM (the audit
+event of a new grant, the session a logout ends), the statements run inside that unit of work
+(``plain_sql.in_session``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.oidc.claims import OFFLINE_ACCESS
 from guarita.oidc.tokens import new_id
 from guarita.storage import plain_sql as sql
-from guarita.storage.oidc_tables import OidcGrant, OidcRefreshToken, OidcRevokedAccessToken
 from guarita.storage.types import utcnow
 
 
@@ -28,8 +32,43 @@ class RevokedBecause:
     LOGOUT = "logout"
 
 
+_CREATE = sql.Sql(
+    "INSERT INTO oidc_grants "
+    "(id, client_id, account_id, scope, sid, auth_time, acr, amr, created_at, expires_at) "
+    "VALUES (:id, :client_id, :account_id, :scope, :sid, :auth_time, :acr, :amr, :now, "
+    ":expires_at)"
+)
+_REVOKE = sql.Sql(
+    "UPDATE oidc_grants SET revoked_at = :now, revoked_reason = :reason "
+    "WHERE id = :id AND revoked_at IS NULL"
+)
+_REVOKE_SESSION = sql.Sql(
+    "UPDATE oidc_grants SET revoked_at = :now, revoked_reason = :reason "
+    "WHERE sid = :sid AND revoked_at IS NULL AND scope NOT LIKE :offline_access"
+)
+_REVOKE_CLIENT_OF_ACCOUNT = sql.Sql(
+    "UPDATE oidc_grants SET revoked_at = :now, revoked_reason = :reason "
+    "WHERE account_id = :account_id AND client_id = :client_id AND revoked_at IS NULL"
+)
+_REVOKE_CLIENT = sql.Sql(
+    "UPDATE oidc_grants SET revoked_at = :now, revoked_reason = :reason "
+    "WHERE client_id = :client_id AND revoked_at IS NULL"
+)
+_REVOKE_ACCESS_TOKEN = sql.Sql(
+    "INSERT INTO oidc_revoked_access_tokens (jti, expires_at) VALUES (:jti, :expires_at) "
+    "ON CONFLICT (jti) DO NOTHING"
+)
+_LIVE_FOR_ACCOUNT = sql.Sql(
+    "SELECT g.client_id, g.scope, g.created_at, MAX(r.created_at) "
+    "FROM oidc_grants g JOIN oidc_refresh_tokens r "
+    "ON r.grant_id = g.id AND r.used_at IS NULL AND r.expires_at > :now "
+    "WHERE g.account_id = :account_id AND g.revoked_at IS NULL AND g.expires_at > :now "
+    "GROUP BY g.id, g.client_id, g.scope, g.created_at"
+)
+
+
 async def create(
-    session: AsyncSession,
+    tx: sql.Tx,
     *,
     client_id: str,
     account_id: str,
@@ -40,62 +79,61 @@ async def create(
     amr: list[str],
     lifetime: timedelta,
     now: datetime | None = None,
-) -> OidcGrant:
+) -> str:
+    """Creates the grant; returns its id."""
     now = now or utcnow()
-    grant = OidcGrant(
-        id=new_id(),
+    grant_id = new_id()
+    await tx.run(
+        _CREATE,
+        id=grant_id,
         client_id=client_id,
         account_id=account_id,
         scope=scope,
         sid=sid,
         auth_time=auth_time,
         acr=acr,
-        amr=list(amr),
-        created_at=now,
+        amr=json.dumps(list(amr)),
+        now=now,
         expires_at=now + lifetime,
     )
-    session.add(grant)
-    # No ORM relationships between these tables: flush now so the code's foreign key finds it.
-    await session.flush()
-    return grant
+    return grant_id
 
 
-async def revoke(
-    session: AsyncSession, grant_id: str, reason: str, now: datetime | None = None
-) -> bool:
-    result = await session.execute(
-        update(OidcGrant)
-        .where(OidcGrant.id == grant_id, OidcGrant.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow(), revoked_reason=reason)
-    )
-    return bool(result.rowcount)
+async def revoke(tx: sql.Tx, grant_id: str, reason: str, now: datetime | None = None) -> bool:
+    return bool(await tx.run(_REVOKE, id=grant_id, reason=reason, now=now or utcnow()))
 
 
-async def revoke_where(
-    session: AsyncSession, *conditions, reason: str, now: datetime | None = None
-) -> int:
-    result = await session.execute(
-        update(OidcGrant)
-        .where(OidcGrant.revoked_at.is_(None), *conditions)
-        .values(revoked_at=now or utcnow(), revoked_reason=reason)
-    )
-    return result.rowcount or 0
-
-
-async def revoke_session_grants(
-    session: AsyncSession, sid: str, *, client_id: str | None = None
-) -> int:
+async def revoke_session_grants(tx: sql.Tx, sid: str) -> int:
     """RP-Initiated Logout: the grants made under that sign-in end with it, except those the
     person allowed to last (``offline_access``, OpenID Connect Core §11)."""
-    conditions = [OidcGrant.sid == sid, ~OidcGrant.scope.contains(OFFLINE_ACCESS)]
-    if client_id:
-        conditions.append(OidcGrant.client_id == client_id)
-    return await revoke_where(session, *conditions, reason=RevokedBecause.LOGOUT)
+    return await tx.run(
+        _REVOKE_SESSION,
+        sid=sid,
+        offline_access=f"%{OFFLINE_ACCESS}%",
+        reason=RevokedBecause.LOGOUT,
+        now=utcnow(),
+    )
 
 
-async def revoke_access_token(session: AsyncSession, jti: str, expires_at: datetime) -> None:
-    if await session.get(OidcRevokedAccessToken, jti) is None:
-        session.add(OidcRevokedAccessToken(jti=jti, expires_at=expires_at))
+async def revoke_for_client(tx: sql.Tx, account_id: str, client_id: str, reason: str) -> int:
+    """Every grant of one client for one person ("Aplicativos conectados" › Desconectar)."""
+    return await tx.run(
+        _REVOKE_CLIENT_OF_ACCOUNT,
+        account_id=account_id,
+        client_id=client_id,
+        reason=reason,
+        now=utcnow(),
+    )
+
+
+async def revoke_client(tx: sql.Tx, client_id: str, reason: str) -> int:
+    """Every grant of a client (the client is disabled: ``guarita clients disable``)."""
+    return await tx.run(_REVOKE_CLIENT, client_id=client_id, reason=reason, now=utcnow())
+
+
+async def revoke_access_token(tx: sql.Tx, jti: str, expires_at: datetime) -> None:
+    """RFC 7009 §2.1: one access token, remembered until it would have expired anyway."""
+    await tx.run(_REVOKE_ACCESS_TOKEN, jti=jti, expires_at=expires_at)
 
 
 @dataclass
@@ -106,55 +144,20 @@ class ConnectedGrant:
     last_at: datetime
 
 
-async def live_for_account(session: AsyncSession, account_id: str) -> list[ConnectedGrant]:
+async def live_for_account(tx: sql.Tx, account_id: str) -> list[ConnectedGrant]:
     """Clients holding a live refresh token of this person ("Aplicativos conectados")."""
-    now = utcnow()
-    rows = await session.execute(
-        select(
-            OidcGrant.client_id,
-            OidcGrant.scope,
-            OidcGrant.created_at,
-            func.max(OidcRefreshToken.created_at),
-        )
-        .join(
-            OidcRefreshToken,
-            and_(
-                OidcRefreshToken.grant_id == OidcGrant.id,
-                OidcRefreshToken.used_at.is_(None),
-                OidcRefreshToken.expires_at > now,
-            ),
-        )
-        .where(
-            OidcGrant.account_id == account_id,
-            OidcGrant.revoked_at.is_(None),
-            OidcGrant.expires_at > now,
-        )
-        .group_by(OidcGrant.id, OidcGrant.client_id, OidcGrant.scope, OidcGrant.created_at)
-    )
+    rows = await tx.all(_LIVE_FOR_ACCOUNT, account_id=account_id, now=utcnow())
     found: dict[str, ConnectedGrant] = {}
-    for client_id, scope, created_at, last_at in rows:
+    for client_id, scope, created, last in rows:
+        created_at, last_at = sql.when(created), sql.when(last) or sql.when(created)
         item = found.get(client_id)
         if item is None:
-            found[client_id] = ConnectedGrant(
-                client_id, scope.split(), created_at, last_at or created_at
-            )
+            found[client_id] = ConnectedGrant(client_id, scope.split(), created_at, last_at)
         else:
             item.scopes = list(dict.fromkeys(item.scopes + scope.split()))
             item.first_at = min(item.first_at, created_at)
-            item.last_at = max(item.last_at, last_at or created_at)
+            item.last_at = max(item.last_at, last_at)
     return list(found.values())
-
-
-async def revoke_for_client(
-    session: AsyncSession, account_id: str, client_id: str, reason: str
-) -> int:
-    return await revoke_where(
-        session, OidcGrant.account_id == account_id, OidcGrant.client_id == client_id, reason=reason
-    )
-
-
-def live(grant: OidcGrant, now: datetime) -> bool:
-    return grant.revoked_at is None and grant.expires_at > now
 
 
 # -- the hot paths' view of a grant (plain SQL, storage/plain_sql.py) ------------------------------------
@@ -162,7 +165,7 @@ GRANT_COLUMNS = (
     "g.id, g.account_id, g.scope, g.sid, g.auth_time, g.acr, g.amr, g.created_at, "
     "g.expires_at, g.revoked_at"
 )
-GRANT_WIDTH = 10
+GRANT_WIDTH = 10  # the number of GRANT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -200,10 +203,6 @@ class GrantRow:
         return self.revoked_at is None and self.expires_at > now
 
 
-REVOKE = sql.Sql(
-    "UPDATE oidc_grants SET revoked_at = :now, revoked_reason = :reason "
-    "WHERE id = :id AND revoked_at IS NULL"
-)
 TOKEN_STATE = sql.Sql(
     "SELECT g.account_id, g.revoked_at, "
     "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti) "

@@ -4,7 +4,8 @@ have expired anyway.
 
 Spent refresh tokens are kept until their grant expires: reuse detection (RFC 9700 §4.14.2)
 needs them. Runs at most every ``EVERY`` per process, inline in a token request (a few
-milliseconds once in ten minutes), so no separate job has to be scheduled.
+milliseconds once in ten minutes), so no separate job has to be scheduled. Interactions are not
+swept here: they are an ORM table, and ``interactions.create`` deletes the expired ones.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ _NEXT = "oidc.housekeeping.next"
 _GRANTS = sql.Sql("DELETE FROM oidc_grants WHERE expires_at < :cutoff")
 _CODES = sql.Sql("DELETE FROM oidc_authorization_codes WHERE expires_at < :cutoff")
 _REVOKED = sql.Sql("DELETE FROM oidc_revoked_access_tokens WHERE expires_at < :now")
-_INTERACTIONS = sql.Sql("DELETE FROM oidc_interactions WHERE expires_at < :cutoff")
 
 
 async def sweep(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
@@ -35,7 +35,6 @@ async def sweep(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
             # Refresh tokens go with their grant (ON DELETE CASCADE).
             "grants": await tx.run(_GRANTS, cutoff=cutoff),
             "revoked_access_tokens": await tx.run(_REVOKED, now=now),
-            "interactions": await tx.run(_INTERACTIONS, cutoff=cutoff),
         }
 
     return await sql.write(runtime.db, delete)

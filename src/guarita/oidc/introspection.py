@@ -11,7 +11,7 @@ from __future__ import annotations
 from guarita.oidc import clients, grants
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, invalid_client
-from guarita.oidc.settings import issuer
+from guarita.oidc.issuer import issuer
 from guarita.oidc.token_response import sub_for
 from guarita.oidc.tokens import opaque_hash
 from guarita.oidc.userinfo import verified_claims

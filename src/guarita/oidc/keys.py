@@ -29,7 +29,7 @@ from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.oidc.settings import OidcSettings, for_runtime
+from guarita.config import OidcSettings
 from guarita.runtime import Runtime
 from guarita.storage.oidc_tables import OidcSigningKey
 from guarita.storage.types import utcnow
@@ -171,7 +171,7 @@ async def ensure_keys(runtime: Runtime) -> None:
 
 async def rotate(runtime: Runtime, *, immediately: bool = False) -> list[dict]:
     """Adds a new key per algorithm and deletes the keys whose tokens have all expired."""
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     now = utcnow()
     later = now + timedelta(seconds=settings.jwks_max_age_seconds)
     async with runtime.db.transaction() as session:
@@ -243,7 +243,7 @@ async def _load(runtime: Runtime, previous: KeyStore | None) -> KeyStore:
                 row.kid, row.alg, key, dict(row.public_jwk), row.active_from, superseded[row.kid]
             )
         )
-    return KeyStore(keys, for_runtime(runtime), utcnow())
+    return KeyStore(keys, runtime.settings.oidc, utcnow())
 
 
 async def keystore(runtime: Runtime, *, refresh: bool = False) -> KeyStore:

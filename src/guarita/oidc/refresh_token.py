@@ -157,9 +157,7 @@ async def exchange(
             if not await tx.run(_SPEND, token_hash=r.token.token_hash, now=now):
                 raise Reused
         except Reused:
-            await tx.run(
-                grants.REVOKE, id=r.grant.id, now=now, reason=grants.RevokedBecause.REFRESH_REUSED
-            )
+            await grants.revoke(tx, r.grant.id, grants.RevokedBecause.REFRESH_REUSED, now)
             return r, True, None
         return (
             r,

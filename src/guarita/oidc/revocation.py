@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from guarita.oidc import grants
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import invalid_request
+from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
-from guarita.oidc.settings import issuer
 from guarita.oidc.tokens import UnreadableToken, opaque_hash, read
 from guarita.runtime import Runtime
-from guarita.storage.oidc_tables import OidcRefreshToken
+from guarita.storage import plain_sql as sql
+
+_FIND_REFRESH_TOKEN = sql.Sql(
+    "SELECT grant_id, client_id FROM oidc_refresh_tokens WHERE token_hash = :token_hash"
+)
 
 
 async def revoke(runtime: Runtime, caller: Client, token: str | None, hint: str | None) -> None:
@@ -45,23 +47,22 @@ async def _access_token(runtime: Runtime, caller: Client, token: str) -> None:
         return
     if claims.get("client_id") != caller.id:
         raise invalid_request("token emitido para outro cliente")
-    async with runtime.db.transaction() as session:
-        await grants.revoke_access_token(
-            session, str(claims.get("jti")), datetime.fromtimestamp(exp, UTC)
-        )
+    jti, expires_at = str(claims.get("jti")), datetime.fromtimestamp(exp, UTC)
+
+    async def remember(tx: sql.Tx) -> None:
+        await grants.revoke_access_token(tx, jti, expires_at)
+
+    await sql.write(runtime.db, remember)
 
 
 async def _refresh_token(runtime: Runtime, caller: Client, token: str) -> None:
-    async with runtime.db.transaction() as session:
-        found = (
-            await session.execute(
-                select(OidcRefreshToken.grant_id, OidcRefreshToken.client_id).where(
-                    OidcRefreshToken.token_hash == opaque_hash(token)
-                )
-            )
-        ).first()
+    async def revoke_family(tx: sql.Tx) -> None:
+        found = await tx.one(_FIND_REFRESH_TOKEN, token_hash=opaque_hash(token))
         if found is None:
             return
-        if found.client_id != caller.id:
+        grant_id, client_id = found
+        if client_id != caller.id:
             raise invalid_request("token emitido para outro cliente")
-        await grants.revoke(session, found.grant_id, grants.RevokedBecause.REVOKED_BY_CLIENT)
+        await grants.revoke(tx, grant_id, grants.RevokedBecause.REVOKED_BY_CLIENT)
+
+    await sql.write(runtime.db, revoke_family)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from guarita.oidc import authorization_code, client_auth, client_credentials, refresh_token
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
-from guarita.oidc.settings import issuer
+from guarita.oidc.issuer import issuer
 from guarita.runtime import Runtime
 from guarita.storage.audit import RequestContext
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from guarita.oidc import acr as acr_values
 from guarita.oidc.clients import Client
 from guarita.oidc.grants import GrantRow
+from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
-from guarita.oidc.settings import for_runtime, issuer
 from guarita.oidc.subject import subject
 from guarita.oidc.tokens import Authentication, access_token, id_token
 from guarita.runtime import Runtime
@@ -25,7 +25,7 @@ def sub_for(runtime: Runtime, client: Client, account_id: str) -> str:
 
 
 def audience(runtime: Runtime) -> str:
-    return for_runtime(runtime).access_token_audience or issuer(runtime)
+    return runtime.settings.oidc.access_token_audience or issuer(runtime)
 
 
 async def for_grant(
@@ -38,7 +38,7 @@ async def for_grant(
     nonce: str | None,
     with_id_token: bool,
 ) -> dict:
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     store = await keystore(runtime)
     auth = Authentication(
         sub=sub_for(runtime, client, grant.account_id),
@@ -82,7 +82,7 @@ async def for_grant(
 
 async def for_client(runtime: Runtime, client: Client, scope: str) -> dict:
     """RFC 6749 §4.4.3: a back end acting for itself gets an access token and nothing else."""
-    settings = for_runtime(runtime)
+    settings = runtime.settings.oidc
     store = await keystore(runtime)
     token, _ = access_token(
         store,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from guarita.oidc import clients
 from guarita.oidc.claims import Person, claims_for, needs_identifiers, person_of_token
 from guarita.oidc.errors import insufficient_scope, invalid_request, invalid_token
+from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
-from guarita.oidc.settings import issuer
 from guarita.oidc.token_response import audience
 from guarita.oidc.tokens import UnreadableToken, read_access_token
 from guarita.runtime import Runtime

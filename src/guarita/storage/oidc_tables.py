@@ -6,6 +6,14 @@ authorization of one client by one person: the code and every token issued from 
 revoking the grant revokes them all), *authorization codes* (§4.1.2), *refresh tokens* (§6),
 *consents* (OpenID Connect Core §3.1.2.4) and *signing keys*. Every code and token is stored as
 its SHA-256, never in clear (SECURITY.md).
+
+Each table has one access style. The token tables (grants, authorization codes, refresh tokens,
+revoked access tokens) are read and written only with the plain-SQL statements of the provider
+(``storage/plain_sql.py``; ``oidc/grants.py``, ``authorization_code.py``, ``refresh_token.py``,
+``revocation.py``, ``housekeeping.py``), since the token endpoint works on them at every request;
+the classes below still describe them for the migrations and for tests that read them. Clients,
+interactions, consents and signing keys are written through the ORM (the token endpoint only
+reads clients, with one plain-SQL query).
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from guarita.storage.database import Database, connect_sqlite
 
 T = TypeVar("T")
@@ -146,7 +149,38 @@ class SqliteThreadTx:
         ).rowcount
 
 
-Tx = SqliteTx | SqliteThreadTx | AsyncpgTx
+class SessionTx:
+    """The same statements inside an ORM unit of work, for a change that must commit or roll
+    back together with rows written through the ORM (a new grant and its audit event; the
+    session a logout ends and the grants it revokes). They go through the session's own
+    connection and transaction; values are converted as for the lanes."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self.sqlite = session.bind.dialect.name == "sqlite"
+
+    def _params(self, params: dict) -> dict:
+        return {k: _sqlite_value(v) for k, v in params.items()} if self.sqlite else params
+
+    async def one(self, sql: Sql, **params: Any) -> tuple | None:
+        row = (await self.session.execute(text(sql.text), self._params(params))).first()
+        return tuple(row) if row is not None else None
+
+    async def all(self, sql: Sql, **params: Any) -> list[tuple]:
+        result = await self.session.execute(text(sql.text), self._params(params))
+        return [tuple(r) for r in result.all()]
+
+    async def run(self, sql: Sql, **params: Any) -> int:
+        result = await self.session.execute(text(sql.text), self._params(params))
+        return result.rowcount or 0
+
+
+def in_session(session: AsyncSession) -> SessionTx:
+    """A ``tx`` for this module's statements inside an open ``Database.transaction()``."""
+    return SessionTx(session)
+
+
+Tx = SqliteTx | SqliteThreadTx | AsyncpgTx | SessionTx
 Body = Callable[[Tx], Awaitable[T]]
 
 
