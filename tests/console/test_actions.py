@@ -340,7 +340,7 @@ async def test_contact_registration_ends_after_five_wrong_codes(runtime):
     assert codes == [ErrorCode.INVALID_CODE] * 4 + [ErrorCode.TOO_MANY_ATTEMPTS]
     with pytest.raises(GuaritaError) as exc:
         await support.confirm_contact_change(runtime, actor, b.id, started.id, code=code, context=CTX)
-    assert exc.value.code is ErrorCode.RECOVERY_EXPIRED and exc.value.status == 410
+    assert exc.value.code is ErrorCode.FLOW_EXPIRED and exc.value.status == 410
     failed = await events(runtime, AuditTag.SUPPORT_CONTACT_CODE_FAILED)
     assert len(failed) == 5 and all(e.details["reason"] == "contato" for e in failed)
     async with runtime.db.transaction() as session:

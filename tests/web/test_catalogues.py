@@ -53,10 +53,11 @@ def test_the_template_catalogue_is_in_step_with_the_code(tmp_path):
 
 
 def test_domain_error_messages_are_extracted():
-    from guarita.domain.errors import MESSAGES
+    from guarita.domain.errors import MESSAGES, Message
 
     stored = {m.id for m in catalogue(LOCALE / "messages.pot") if m.id}
     assert set(MESSAGES.values()) <= stored
+    assert {m.value for m in Message} <= stored
 
 
 def test_catalogues_load_even_without_compiled_files(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guarita.console.calls import call, keep_actor
 from guarita.domain.actors import Actor
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import Permission
 from guarita.edge.envelope import error_responses
 from guarita.services import staff as staff_service
@@ -42,13 +42,13 @@ _REASONS_DOC = "Motivo do atendimento: " + ", ".join(f"`{k}` ({v})" for k, v in 
 async def _actor(request: Request) -> Actor:
     credentials: HTTPAuthorizationCredentials | None = await bearer(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise GuaritaError(ErrorCode.UNAUTHENTICATED, message="Envie o token da API de atendimento.")
+        raise GuaritaError(ErrorCode.UNAUTHENTICATED, message=Message.SUPPORT_TOKEN_MISSING)
     agent = (request.headers.get("x-support-agent") or "").strip()[:100] or None
     actor = await staff_service.authenticate_token(request.app.state.runtime, credentials.credentials, crm_agent=agent)
     if actor is None:
         raise GuaritaError(
             ErrorCode.UNAUTHENTICATED,
-            message="Token da API de atendimento inválido, vencido ou revogado.",
+            message=Message.SUPPORT_TOKEN_INVALID,
         )
     return actor
 

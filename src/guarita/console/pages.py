@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from guarita.console import charts
 from guarita.console.calls import actor_of, call
 from guarita.console.web import PREFIX, read_form, redirect, render, route, router
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import Permission
 from guarita.edge.forms import field_errors
 from guarita.services import support
@@ -230,7 +230,7 @@ def _identifier_id(values: dict[str, str]) -> int:
         return int(values.get("identifier_id", "") or 0)
     except ValueError as exc:
         raise GuaritaError(
-            ErrorCode.METHOD_UNAVAILABLE, field="identifier_id", message="Escolha para qual contato enviar o código."
+            ErrorCode.METHOD_UNAVAILABLE, field="identifier_id", message=Message.CHOOSE_CODE_DESTINATION
         ) from exc
 
 

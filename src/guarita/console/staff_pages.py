@@ -28,7 +28,7 @@ from guarita.console.web import (
     safe_next,
     set_staff_cookie,
 )
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import SCOPE_LABELS, TOKEN_SCOPES, Permission, Role
 from guarita.edge.forms import field_errors
 from guarita.services import staff as staff_service
@@ -186,7 +186,7 @@ async def staff_status(request: Request, staff_id: int) -> Response:
     actor = actor_of(request)
     values = await read_form(request)
     if staff_id == actor.id and values.get("status") != "active":
-        error = GuaritaError(ErrorCode.VALIDATION_ERROR, message="Você não pode desativar o seu próprio acesso.")
+        error = GuaritaError(ErrorCode.VALIDATION_ERROR, message=Message.CANNOT_DISABLE_SELF)
         return await _staff_page(request, status_code=error.status, error=error)
     await _as_admin(request, staff_service.set_staff_status, staff_id, enabled=values.get("status") == "active")
     return redirect(request, f"{PREFIX}/equipe")

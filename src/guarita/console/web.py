@@ -27,7 +27,7 @@ from fastapi.routing import APIRoute
 from guarita.config import Settings
 from guarita.console.calls import keep_actor
 from guarita.domain.actors import Actor
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import ROLE_LABELS, Permission, Role
 from guarita.edge import csrf, i18n
 from guarita.edge.render import env_for, finish, locale_of
@@ -93,7 +93,7 @@ def _require(permission: Permission | str) -> Callable[[Request], Any]:
                 raise SignInRequired(request.url.path)
             raise GuaritaError(
                 ErrorCode.UNAUTHENTICATED,
-                message=("Sua sessão no atendimento terminou. Entre de novo."),
+                message=Message.STAFF_SESSION_ENDED,
             )
         if permission != SIGNED_IN and not actor.can(permission):  # type: ignore[arg-type]
             raise GuaritaError(ErrorCode.FORBIDDEN)

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL_ERROR = "internal_error"
     # identifiers
     INVALID_CPF = "invalid_cpf"
     INVALID_CARD_NUMBER = "invalid_card_number"
@@ -45,7 +46,8 @@ class ErrorCode(StrEnum):
     # recovery and codes
     CAPTCHA_INVALID = "captcha_invalid"
     INVALID_CODE = "invalid_code"
-    RECOVERY_EXPIRED = "recovery_expired"
+    RECOVERY_EXPIRED = "recovery_expired"  # a password recovery (its API answers this one)
+    FLOW_EXPIRED = "flow_expired"  # any other flow: contact verification, a desk registration
     FLOW_STATE_INVALID = "flow_state_invalid"
     CODE_RESEND_TOO_SOON = "code_resend_too_soon"
     METHOD_UNAVAILABLE = "method_unavailable"
@@ -71,6 +73,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.INVALID_CPF: 422,
     ErrorCode.INVALID_CARD_NUMBER: 422,
     ErrorCode.INVALID_EMAIL: 422,
@@ -89,6 +92,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.CAPTCHA_INVALID: 400,
     ErrorCode.INVALID_CODE: 400,
     ErrorCode.RECOVERY_EXPIRED: 410,
+    ErrorCode.FLOW_EXPIRED: 410,
     ErrorCode.FLOW_STATE_INVALID: 409,
     ErrorCode.CODE_RESEND_TOO_SOON: 429,
     ErrorCode.METHOD_UNAVAILABLE: 422,
@@ -112,6 +116,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FORBIDDEN: "Você não tem permissão para esta operação.",
     ErrorCode.RATE_LIMITED: "Muitas solicitações. Aguarde um pouco e tente de novo.",
     ErrorCode.SERVICE_UNAVAILABLE: "Serviço indisponível no momento. Tente de novo em instantes.",
+    ErrorCode.INTERNAL_ERROR: "Erro inesperado. Tente de novo em instantes.",
     ErrorCode.INVALID_CPF: "CPF inválido. Confira os 11 números.",
     ErrorCode.INVALID_CARD_NUMBER: "Número da carteirinha inválido. Confira os números.",
     ErrorCode.INVALID_EMAIL: "E-mail inválido. Confira o endereço.",
@@ -138,6 +143,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CAPTCHA_INVALID: "Confirme que você não é um robô e tente de novo.",
     ErrorCode.INVALID_CODE: "Código incorreto. Confira o código recebido.",
     ErrorCode.RECOVERY_EXPIRED: "O prazo para recuperar a senha terminou. Comece de novo.",
+    ErrorCode.FLOW_EXPIRED: "O prazo desta etapa terminou ou o link não vale mais. Comece de novo.",
     ErrorCode.FLOW_STATE_INVALID: "Esta etapa não está disponível agora. Comece de novo.",
     ErrorCode.CODE_RESEND_TOO_SOON: "Aguarde um minuto antes de pedir outro código.",
     ErrorCode.METHOD_UNAVAILABLE: "Esta forma de recuperação não está disponível.",
@@ -164,6 +170,59 @@ MESSAGES: dict[ErrorCode, str] = {
 assert set(_STATUS) == set(ErrorCode) == set(MESSAGES), "every code needs a status and a message"
 
 
+class Message(StrEnum):
+    """Fixed sentences that say more than their code's general message, for one situation.
+
+    Raised as ``GuaritaError(code, message=Message.X)``: the code (the API contract) stays the
+    general one, the person reads the precise sentence, and the sentence is here, where the
+    catalogues find it (``edge.i18n.extract_error_messages``), instead of inline at the call
+    site. A message computed from numbers (a wait, the attempts left) stays computed.
+    """
+
+    # codes and flows
+    CODE_LIMIT_REACHED = (
+        "Você já pediu o número máximo de códigos. Comece de novo daqui a pouco ou ligue "
+        "para a central de atendimento."
+    )
+    CODE_ATTEMPTS_EXHAUSTED = (
+        "Você errou o código muitas vezes. Comece de novo ou ligue para a central de atendimento."
+    )
+    CHOOSE_EMAIL_OR_PHONE = "Escolha e-mail ou celular."
+    CURRENT_PASSWORD_WRONG = "Senha atual incorreta."
+    CARD_OR_EMAIL_REQUIRED = "Informe o número da carteirinha ou o e-mail."
+    TOO_MANY_REQUESTS_FROM_ADDRESS = (
+        "Muitas solicitações deste endereço. Aguarde alguns minutos e tente de novo."
+    )
+    CAPTCHA_UNAVAILABLE = "Não foi possível conferir o captcha agora. Tente de novo em instantes."
+    # support desk
+    BENEFICIARY_NOT_FOUND = "Pessoa não encontrada no cadastro."
+    DESCRIBE_REASON = "Descreva o motivo do atendimento (ao menos 10 letras)."
+    SEARCH_EMPTY = "Digite o CPF, a carteirinha, o e-mail, o celular ou o nome."
+    SEARCH_TOO_LONG = "Busca longa demais."
+    SEARCH_KIND_INVALID = "Tipo de busca inválido."
+    SEARCH_NUMBER_INVALID = (
+        "Esses números não formam um CPF, uma carteirinha nem um celular válidos."
+    )
+    SEARCH_NAME_TOO_SHORT = "Digite ao menos 3 letras do nome."
+    CALLER_CHECK_NEEDS_DOCUMENT = (
+        "Digite também o CPF ou o número da carteirinha que a pessoa disser."
+    )
+    CALLER_CHECK_BLOCKED = (
+        "Os dados não conferiram várias vezes. Aguarde uma hora ou passe o atendimento a um "
+        "supervisor."
+    )
+    CHOOSE_DOCUMENT_TYPE = "Escolha o tipo de documento."
+    INVALID_DOCUMENT_NUMBER = "Número do documento inválido (4 a 32 letras ou números)."
+    CHOOSE_VERIFIED_CONTACT = "Escolha um e-mail ou celular confirmado desta conta."
+    CHOOSE_CODE_DESTINATION = "Escolha para qual contato enviar o código."
+    CONTACT_CHANGE_OVER = "Este cadastro de contato terminou ou venceu. Comece de novo."
+    INVALID_ACCOUNT_STATUS = "Situação inválida: use active ou disabled."
+    CANNOT_DISABLE_SELF = "Você não pode desativar o seu próprio acesso."
+    STAFF_SESSION_ENDED = "Sua sessão no atendimento terminou. Entre de novo."
+    SUPPORT_TOKEN_MISSING = "Envie o token da API de atendimento."
+    SUPPORT_TOKEN_INVALID = "Token da API de atendimento inválido, vencido ou revogado."
+
+
 def http_status(code: ErrorCode) -> int:
     return _STATUS[code]
 
@@ -185,6 +244,8 @@ class GuaritaError(Exception):
     def __post_init__(self) -> None:
         if self.message is None:
             self.message = MESSAGES[self.code]
+        elif isinstance(self.message, Message):
+            self.message = self.message.value  # plain text from here on (JSON, templates, logs)
         super().__init__(self.message)
 
     @property

@@ -96,15 +96,19 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """Anything not raised as a ``GuaritaError``: logged with its stack here, answered 500
+    ``internal_error`` in the envelope (DESIGN.md › Contracts: errors are always the envelope),
+    with nothing of what broke: no exception text, no stack trace."""
     log.exception("unexpected_error", path=request.url.path)
-    body = {
-        "error": {
-            "code": "internal_error",
-            "message": "Erro inesperado. Tente de novo em instantes.",
-            "field": None,
-        }
-    }
-    return JSONResponse(body, status_code=500)
+    error = GuaritaError(ErrorCode.INTERNAL_ERROR)
+    if not wants_json(request):
+        try:
+            from guarita.edge.render import render_error_page
+
+            return render_error_page(request, error)
+        except Exception:  # noqa: BLE001 - the page itself failed; the envelope cannot
+            log.exception("error_page_failed", path=request.url.path)
+    return error_response(error)
 
 
 def install(app) -> None:  # noqa: ANN001

@@ -119,13 +119,23 @@ def translator(locale: str) -> Callable[[Any], Any]:
 def extract_error_messages(
     fileobj: Any, keywords: Any, comment_tags: Any, options: dict[str, Any]
 ) -> Iterator[tuple[int, str | None, str, list[str]]]:
-    """Babel extractor for ``domain/errors.py``: every value of the ``MESSAGES`` dict.
+    """Babel extractor for ``domain/errors.py``: every value of the ``MESSAGES`` dict and every
+    member of the ``Message`` enum (the fixed sentences more precise than their code's).
 
     The domain keeps its messages as plain pt-BR (it imports no i18n); pages translate them with
     ``translate()``. Registered in ``babel.cfg`` under ``[extractors]``.
     """
     tree = ast.parse(fileobj.read())
     for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "Message":
+            for item in node.body:
+                if (
+                    isinstance(item, ast.Assign)
+                    and isinstance(item.value, ast.Constant)
+                    and isinstance(item.value.value, str)
+                ):
+                    yield item.lineno, None, item.value.value, ["Mensagem de erro (domain/errors.py)"]
+            continue
         target = None
         if isinstance(node, ast.AnnAssign):
             target, value = node.target, node.value

@@ -27,7 +27,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from guarita.config import Settings
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.runtime import Runtime
 from guarita.storage.tables import KeyValue
 from guarita.storage.types import utcnow
@@ -134,6 +134,6 @@ async def _verify_siteverify(settings: Settings, response: str, ip: str | None) 
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("captcha_provider_failed", provider=settings.captcha, error=type(exc).__name__)
         raise GuaritaError(ErrorCode.CAPTCHA_INVALID, field="captcha",
-                           message="Não foi possível conferir o captcha agora. Tente de novo em instantes.") from exc
+                           message=Message.CAPTCHA_UNAVAILABLE) from exc
     if not success:
         raise GuaritaError(ErrorCode.CAPTCHA_INVALID, field="captcha")

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from guarita.domain import identifiers as ids
-from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
+from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.domain.evidence import EvidenceKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.methods.base import (
@@ -67,7 +67,7 @@ def parse(answer: Mapping[str, Any], card_min: int, card_max: int) -> KbaAnswer:
                 raw, card_min, card_max, field="identifier"))
     except GuaritaError:
         errors.append(GuaritaError(ErrorCode.INVALID_IDENTIFIER, field="identifier",
-                                   message="Informe o número da carteirinha ou o e-mail."))
+                                   message=Message.CARD_OR_EMAIL_REQUIRED))
     try:
         cpf = ids.normalize_cpf(answer.get("cpf") or "")
     except GuaritaError as exc:

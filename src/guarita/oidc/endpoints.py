@@ -123,7 +123,8 @@ class PrebuiltJson:
     ):
         self.media_type = media_type.encode()
         self.source = source
-        self.built: tuple[str, list, list] | None = None
+        # Headers built once per (ETag, max-age): both come from the runtime's settings and keys.
+        self.built: tuple[tuple[str, int], list, list] | None = None
 
     def _headers(self, etag: str, max_age: int, length: int) -> tuple[list, list]:
         common = [
@@ -143,8 +144,8 @@ class PrebuiltJson:
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         body, etag, max_age = await self.source(scope["app"].state.runtime)
-        if self.built is None or self.built[0] != etag:
-            self.built = (etag, *self._headers(etag, max_age, len(body)))
+        if self.built is None or self.built[0] != (etag, max_age):
+            self.built = ((etag, max_age), *self._headers(etag, max_age, len(body)))
         _, full, empty = self.built
         match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
         if match is not None and etag.encode() in match:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.flows import FlowKind, VerificationState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.messaging.outbox import enqueue
@@ -50,7 +50,7 @@ def normalize_contact(kind: str, value: str) -> tuple[IdentifierKind, str]:
     if kind == "phone":
         return IdentifierKind.PHONE, ids.normalize_phone(value, field="value")
     raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind",
-                       message="Escolha e-mail ou celular.")
+                       message=Message.CHOOSE_EMAIL_OR_PHONE)
 
 
 async def start_verification(
@@ -126,7 +126,7 @@ async def _confirm(runtime: Runtime, flow_id: str, code: str, context: RequestCo
     async with runtime.db.transaction() as session:
         flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION)
         if account_id is not None and flow.account_id != account_id:
-            raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
+            raise flows.expired(FlowKind.CONTACT_VERIFICATION)
         if flow.state == VerificationState.FAILED:
             raise flows.invalid_code(flow, settings)
         if flow.state != VerificationState.CODE_SENT:

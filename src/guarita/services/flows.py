@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import Settings
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
+from guarita.domain.flows import FlowKind
 from guarita.methods import codes
 from guarita.storage.tables import Flow
 from guarita.storage.types import utcnow
@@ -30,14 +31,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What an unknown or expired token answers: a password recovery keeps its own code (part of the
+# recovery API, docs/recovery.md), every other flow the general one.
+_EXPIRED = {
+    FlowKind.RECOVERY: ErrorCode.RECOVERY_EXPIRED,
+    FlowKind.LOCK_LINK: ErrorCode.RECOVERY_EXPIRED,  # the "Não foi você?" link of a recovery
+}
+
+
+def expired(kind: str) -> GuaritaError:
+    return GuaritaError(_EXPIRED.get(kind, ErrorCode.FLOW_EXPIRED))
+
+
 async def load(session: AsyncSession, token: str | None, kind: str, *, for_update: bool = False) -> Flow:
-    """The live flow for ``token`` or ``recovery_expired`` (unknown, expired and foreign alike)."""
+    """The live flow for ``token``, or ``expired(kind)`` (unknown, expired and foreign alike)."""
     if not token or len(token) > 128:
-        raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
+        raise expired(kind)
     flow = await session.get(Flow, hash_token(token), populate_existing=True,
                              with_for_update=for_update or None)
     if flow is None or flow.kind != kind or flow.expires_at <= utcnow():
-        raise GuaritaError(ErrorCode.RECOVERY_EXPIRED)
+        raise expired(kind)
     return flow
 
 
@@ -55,10 +68,7 @@ def check_resend(flow: Flow, settings: Settings, now: datetime) -> None:
     if flow.codes_sent >= policy.max_codes:
         raise GuaritaError(
             ErrorCode.TOO_MANY_ATTEMPTS,
-            message=(
-                "Você já pediu o número máximo de códigos. Comece de novo daqui a pouco ou ligue "
-                "para a central de atendimento."
-            ),
+            message=Message.CODE_LIMIT_REACHED,
             details={"retry_after": max(1, math.ceil((flow.expires_at - now).total_seconds()))},
         )
     if flow.last_code_at and now - flow.last_code_at < timedelta(seconds=policy.resend_after_seconds):
@@ -100,8 +110,7 @@ async def redeem_code(
             # Another request proved the code meanwhile and the flow moved to a new token.
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         if flow.state == expected_state or flow.attempts >= policy.max_attempts:
-            raise GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=(
-                "Você errou o código muitas vezes. Comece de novo ou ligue para a central de atendimento."),
+            raise GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=Message.CODE_ATTEMPTS_EXHAUSTED,
                 details={"retry_after": 60})
         raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
     fresh = flow.code_expires_at is not None and flow.code_expires_at > now
@@ -139,8 +148,7 @@ def attempts_left(flow: Flow, settings: Settings) -> int:
 def invalid_code(flow: Flow, settings: Settings, *, expired: bool = False) -> GuaritaError:
     left = attempts_left(flow, settings)
     if left == 0:
-        return GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=(
-            "Você errou o código muitas vezes. Comece de novo ou ligue para a central de atendimento."),
+        return GuaritaError(ErrorCode.TOO_MANY_ATTEMPTS, message=Message.CODE_ATTEMPTS_EXHAUSTED,
             details={"retry_after": 60})
     plural = "tentativa" if left == 1 else "tentativas"
     return GuaritaError(

@@ -8,7 +8,7 @@ the password.
 from __future__ import annotations
 
 from guarita.domain.accounts import AccountStatus
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import password as password_method
 from guarita.runtime import Runtime
 from guarita.services import attempts, sessions, throttling
@@ -36,7 +36,7 @@ async def confirm_password(
         password_context(runtime, context, current.account_id, stored), None,
         {"password": password or ""})
     if not outcome.ok:
-        wrong = GuaritaError(ErrorCode.INVALID_CREDENTIALS, message="Senha atual incorreta.",
+        wrong = GuaritaError(ErrorCode.INVALID_CREDENTIALS, message=Message.CURRENT_PASSWORD_WRONG,
                              field=field)
         raise await attempts.failed(
             runtime, attempt, RULES, context, wrong,

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import LockoutPolicy, Settings
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.storage.tables import Throttle
 from guarita.storage.types import utcnow
 
@@ -203,7 +203,7 @@ async def count_request(
         retry = window - (now - started).total_seconds()
         return GuaritaError(
             ErrorCode.RATE_LIMITED,
-            message="Muitas solicitações deste endereço. Aguarde alguns minutos e tente de novo.",
+            message=Message.TOO_MANY_REQUESTS_FROM_ADDRESS,
             details={"retry_after": max(1, math.ceil(retry))},
         )
     return None

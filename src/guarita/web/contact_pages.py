@@ -82,7 +82,7 @@ async def code_submit(request: Request) -> Response:
             runtime_of(request), request.cookies.get(COOKIE, ""), values.get("code", ""),
             request_context(request), account_id=current.account_id)
     except GuaritaError as error:
-        if error.code is ErrorCode.RECOVERY_EXPIRED:
+        if error.code is ErrorCode.FLOW_EXPIRED:
             return _go(request, f"{BASE}?expirou=1", clear=True)
         return render(request, "contact/code.html", status_code=error.status,
                       destination=request.query_params.get("para", "")[:80],

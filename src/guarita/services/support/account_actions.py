@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.runtime import Runtime
 from guarita.services import sessions, throttling
 from guarita.services.support.account_state import lock_key
@@ -91,7 +91,7 @@ async def set_account_status(
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="status",
-            message="Situação inválida: use active ou disabled.",
+            message=Message.INVALID_ACCOUNT_STATUS,
         )
     tag = AuditTag.SUPPORT_ACCOUNT_DISABLED if status == "disabled" else AuditTag.SUPPORT_ACCOUNT_ENABLED
     action = DeskAction(runtime, actor, beneficiary_id, tag, reason, context)

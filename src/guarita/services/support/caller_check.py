@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from guarita.domain import identifiers as ids
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
+from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.runtime import Runtime
 from guarita.services.support.action import audit_context
 from guarita.services.support.grants import person_of, recent_failures
@@ -79,7 +79,7 @@ def _parse(runtime: Runtime, birth_date: str, cpf: str | None, card_number: str 
             GuaritaError(
                 ErrorCode.VALIDATION_ERROR,
                 field="cpf",
-                message=("Digite também o CPF ou o número da carteirinha que a pessoa disser."),
+                message=Message.CALLER_CHECK_NEEDS_DOCUMENT,
             )
         )
     if errors:
@@ -147,7 +147,7 @@ async def caller_check(
     if blocked:
         raise GuaritaError(
             ErrorCode.TOO_MANY_ATTEMPTS,
-            message=("Os dados não conferiram várias vezes. Aguarde uma hora ou passe o atendimento a um supervisor."),
+            message=Message.CALLER_CHECK_BLOCKED,
             details={"retry_after": desk.caller_check_window_minutes * 60},
         )
     left = desk.caller_check_failures - failures - (0 if matched else 1)

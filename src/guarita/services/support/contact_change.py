@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import totp
 from guarita.runtime import Runtime
 from guarita.services import contacts
@@ -31,7 +31,7 @@ from guarita.storage.types import utcnow
 # Errors after which a contact registration cannot go on (a wrong code can be typed again).
 _CHANGE_OVER = {
     ErrorCode.TOO_MANY_ATTEMPTS,
-    ErrorCode.RECOVERY_EXPIRED,
+    ErrorCode.FLOW_EXPIRED,
     ErrorCode.FLOW_STATE_INVALID,
     ErrorCode.CONTACT_IN_USE,
 }
@@ -124,8 +124,8 @@ async def _change(
         or row.expires_at <= now
     ):
         raise GuaritaError(
-            ErrorCode.RECOVERY_EXPIRED,
-            message=("Este cadastro de contato terminou ou venceu. Comece de novo."),
+            ErrorCode.FLOW_EXPIRED,
+            message=Message.CONTACT_CHANGE_OVER,
         )
     return row
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.actors import Actor
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.storage.support_tables import SupportCallerCheck
 from guarita.storage.tables import Account, Beneficiary
 
@@ -17,7 +17,7 @@ from guarita.storage.tables import Account, Beneficiary
 async def person_of(session: AsyncSession, beneficiary_id: int) -> tuple[Beneficiary, Account | None]:
     beneficiary = await session.get(Beneficiary, beneficiary_id)
     if beneficiary is None:
-        raise GuaritaError(ErrorCode.NOT_FOUND, message="Pessoa não encontrada no cadastro.")
+        raise GuaritaError(ErrorCode.NOT_FOUND, message=Message.BENEFICIARY_NOT_FOUND)
     account = (
         await session.execute(select(Account).where(Account.beneficiary_id == beneficiary_id))
     ).scalar_one_or_none()

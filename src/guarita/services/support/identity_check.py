@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.runtime import Runtime
 from guarita.services.support import labels
 from guarita.services.support.action import DeskAction
@@ -23,14 +23,14 @@ def normalize_document(kind: str, number: str) -> tuple[str, str]:
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="document_type",
-            message="Escolha o tipo de documento.",
+            message=Message.CHOOSE_DOCUMENT_TYPE,
         )
     clean = re.sub(r"[\s.\-/]", "", number or "").upper()
     if not 4 <= len(clean) <= 32 or not clean.isalnum():
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="document_number",
-            message="Número do documento inválido (4 a 32 letras ou números).",
+            message=Message.INVALID_DOCUMENT_NUMBER,
         )
     return kind, clean
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.services.support import labels
 
 
@@ -36,6 +36,6 @@ def parse_reason(code: str | None, text: str | None) -> Reason:
         raise GuaritaError(
             ErrorCode.REASON_REQUIRED,
             field="reason_text",
-            message="Descreva o motivo do atendimento (ao menos 10 letras).",
+            message=Message.DESCRIBE_REASON,
         )
     return Reason(clean_code, clean_text)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.runtime import Runtime
 from guarita.services import recovery
 from guarita.services.support.action import DeskAction, audit_context
@@ -51,7 +51,7 @@ async def start_recovery(
                 raise GuaritaError(
                     ErrorCode.METHOD_UNAVAILABLE,
                     field="identifier_id",
-                    message=("Escolha um e-mail ou celular confirmado desta conta."),
+                    message=Message.CHOOSE_VERIFIED_CONTACT,
                 )
             destination = mask(contact.kind, contact.value)
             channel = "email" if contact.kind == "email" else "sms"

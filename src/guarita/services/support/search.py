@@ -18,7 +18,7 @@ from guarita.config import Settings
 from guarita.domain import identifiers as ids
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.runtime import Runtime
 from guarita.services.registry_rows import name_search_key
 from guarita.services.support import labels
@@ -61,13 +61,13 @@ def interpret(query: str, kind: str, settings: Settings) -> list[tuple[str, str]
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="q",
-            message="Digite o CPF, a carteirinha, o e-mail, o celular ou o nome.",
+            message=Message.SEARCH_EMPTY,
         )
     if len(text) > 254:
-        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message="Busca longa demais.")
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message=Message.SEARCH_TOO_LONG)
     cmin, cmax = settings.card_min_length, settings.card_max_length
     if kind not in SEARCH_KINDS:
-        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind", message="Tipo de busca inválido.")
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind", message=Message.SEARCH_KIND_INVALID)
     if kind == "cpf":
         return [("cpf", ids.normalize_cpf(text, field="q"))]
     if kind == "card":
@@ -103,7 +103,7 @@ def _digits(text: str, digits: str, cmin: int, cmax: int) -> list[tuple[str, str
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="q",
-            message=("Esses números não formam um CPF, uma carteirinha nem um celular válidos."),
+            message=Message.SEARCH_NUMBER_INVALID,
         )
     return found
 
@@ -111,7 +111,7 @@ def _digits(text: str, digits: str, cmin: int, cmax: int) -> list[tuple[str, str
 def _name_query(text: str) -> str:
     folded = " ".join(name_search_key(text).split())
     if len(folded.replace(" ", "")) < 3:
-        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message="Digite ao menos 3 letras do nome.")
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="q", message=Message.SEARCH_NAME_TOO_SHORT)
     return folded
 
 
