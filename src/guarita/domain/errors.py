@@ -221,6 +221,18 @@ class Message(StrEnum):
     STAFF_SESSION_ENDED = "Sua sessão no atendimento terminou. Entre de novo."
     SUPPORT_TOKEN_MISSING = "Envie o token da API de atendimento."
     SUPPORT_TOKEN_INVALID = "Token da API de atendimento inválido, vencido ou revogado."
+    # the desk's staff
+    STAFF_SIGN_IN_FAILED = "E-mail, senha ou código incorretos."
+    STAFF_TOO_MANY_ATTEMPTS = (
+        "Muitas tentativas. Aguarde alguns minutos ou peça ajuda ao administrador."
+    )
+    TOTP_CODE_WRONG = "Código incorreto. Digite os 6 números que o aplicativo mostra agora."
+    INVALID_ROLE = "Papel inválido: use agent, supervisor ou admin."
+    NAME_REQUIRED = "Informe o nome (até 200 caracteres)."
+    STAFF_EMAIL_IN_USE = "Já existe alguém da equipe com este e-mail."
+    STAFF_NOT_FOUND = "Pessoa da equipe não encontrada."
+    TOKEN_NAME_REQUIRED = "Dê um nome ao token (por exemplo, o sistema que vai usá-lo)."
+    TOKEN_NOT_FOUND = "Token não encontrado."
 
 
 def http_status(code: ErrorCode) -> int:

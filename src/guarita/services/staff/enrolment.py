@@ -13,7 +13,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
+from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.domain.passwords import PasswordPolicy, normalize, person_context
 from guarita.methods import totp
 from guarita.runtime import Runtime
@@ -153,7 +153,7 @@ async def complete_enrolment(
             GuaritaError(
                 ErrorCode.INVALID_CODE,
                 field="code",
-                message="Código incorreto. Digite os 6 números que o aplicativo mostra agora.",
+                message=Message.TOTP_CODE_WRONG,
             )
         )
     if errors:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import PERMISSIONS, Role
 from guarita.runtime import Runtime
 from guarita.services.staff.common import staff_subject
@@ -85,14 +85,14 @@ def _clean_role(role: str) -> Role:
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="role",
-            message="Papel inválido: use agent, supervisor ou admin.",
+            message=Message.INVALID_ROLE,
         ) from exc
 
 
 def _clean_name(name: str) -> str:
     value = " ".join((name or "").split())
     if not value or len(value) > 200:
-        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="name", message="Informe o nome (até 200 caracteres).")
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="name", message=Message.NAME_REQUIRED)
     return value
 
 
@@ -136,7 +136,7 @@ async def add_staff(
         raise GuaritaError(
             ErrorCode.ALREADY_REGISTERED,
             field="email",
-            message="Já existe alguém da equipe com este e-mail.",
+            message=Message.STAFF_EMAIL_IN_USE,
         ) from exc
     return Enrolment(StaffView.of(row), enrolment_link(runtime, token), expires)
 
@@ -155,7 +155,7 @@ async def staff_by(session: AsyncSession, *, staff_id: int | None = None, email:
             else (await session.execute(select(StaffAccount).where(StaffAccount.email == address))).scalar_one_or_none()
         )
     if row is None:
-        raise GuaritaError(ErrorCode.NOT_FOUND, message="Pessoa da equipe não encontrada.")
+        raise GuaritaError(ErrorCode.NOT_FOUND, message=Message.STAFF_NOT_FOUND)
     return row
 
 

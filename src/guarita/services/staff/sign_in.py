@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, update
 
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.passwords import normalize
 from guarita.methods import totp
 from guarita.runtime import Runtime
@@ -28,7 +28,7 @@ from guarita.storage.audit import RequestContext, record
 from guarita.storage.support_tables import StaffAccount, StaffRecoveryCode
 from guarita.storage.types import utcnow
 
-_SIGN_IN_FAILED = "E-mail, senha ou código incorretos."
+_SIGN_IN_FAILED = Message.STAFF_SIGN_IN_FAILED
 
 
 @dataclass
@@ -63,7 +63,7 @@ async def sign_in(
     if wait:
         raise throttling.too_many(
             wait,
-            message=("Muitas tentativas. Aguarde alguns minutos ou peça ajuda ao administrador."),
+            message=Message.STAFF_TOO_MANY_ATTEMPTS,
         )
     usable = staff is not None and staff.status == "active" and staff.password_hash is not None
     # Unknown, disabled and pending staff still pay for one argon2id verification.

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import parse_scopes
 from guarita.runtime import Runtime
 from guarita.services.staff.common import TOUCH_EVERY, sha256
@@ -87,7 +87,7 @@ async def create_token(
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="name",
-            message="Dê um nome ao token (por exemplo, o sistema que vai usá-lo).",
+            message=Message.TOKEN_NAME_REQUIRED,
         )
     try:
         wanted = parse_scopes(scopes)
@@ -140,7 +140,7 @@ async def revoke_token(runtime: Runtime, token_id: int, *, actor: str, context: 
     async with runtime.db.transaction() as session:
         row = await session.get(SupportApiToken, token_id)
         if row is None:
-            raise GuaritaError(ErrorCode.NOT_FOUND, message="Token não encontrado.")
+            raise GuaritaError(ErrorCode.NOT_FOUND, message=Message.TOKEN_NOT_FOUND)
         if row.revoked_at is None:
             row.revoked_at = now
             await record(
