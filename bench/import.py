@@ -1,4 +1,4 @@
-"""Benchmark of the beneficiary import (issue 2 item 5): rows per second and peak memory.
+"""Benchmark of the beneficiary import (docs/registry-import.md): rows per second and peak memory.
 
     .venv/bin/python bench/import.py [--rows 1000000] [--postgres postgresql+asyncpg://…/postgres]
 

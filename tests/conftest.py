@@ -18,7 +18,7 @@ from guarita.runtime import Runtime
 from tests.support import postgres
 from tests.support.databases import PostgresFactory, SqliteFactory
 
-pytest_plugins = ["tests.summary_plugin"]  # the table at the end of make test (issue 7)
+pytest_plugins = ["tests.summary_plugin"]  # the table at the end of make test (docs/testing.md)
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hmac-0123456789"
 

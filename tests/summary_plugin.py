@@ -1,4 +1,4 @@
-"""The table printed at the end of ``make test``: what the suite proved about people (issue 7).
+"""The table printed at the end of ``make test``: what the suite proved about people (docs/testing.md).
 
 Registered from ``tests/conftest.py`` (``pytest_plugins``). Tests feed it through
 :func:`record` (axe pages and violations, fuzzed requests, kills and lost writes); journeys and

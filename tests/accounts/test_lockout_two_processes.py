@@ -1,4 +1,4 @@
-"""The lockout is shared by two server processes on one PostgreSQL database (issue 3)."""
+"""The lockout is shared by two server processes on one PostgreSQL database (SECURITY.md › Throttling and lockout)."""
 
 from __future__ import annotations
 

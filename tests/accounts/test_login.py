@@ -1,4 +1,4 @@
-"""Entrar at the service layer: identifiers, lockout, legacy accounts, rehash (issue 3)."""
+"""Entrar at the service layer: identifiers, lockout, legacy accounts, rehash (docs/recovery.md › Entrar)."""
 
 from __future__ import annotations
 

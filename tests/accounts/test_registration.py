@@ -1,4 +1,4 @@
-"""Cadastro at the service layer: every rule of issue 3."""
+"""Cadastro at the service layer: every rule of docs/recovery.md › Cadastro."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``guarita check`` and the production start-up refuse unsafe settings (issue 2)."""
+"""``guarita check`` and the production start-up refuse unsafe settings (DESIGN.md › Contracts; SECURITY.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every action: its effect, its audit event (agent, subject, reason, outcome), refusals included,
-and ``guarita audit verify`` still holds (issue 6 › Actions)."""
+and ``guarita audit verify`` still holds (docs/support-desk.md › What an agent does)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The supervisor dashboard counts per local day, on both databases (issue 6 › Dashboard)."""
+"""The supervisor dashboard counts per local day, on both databases (docs/support-desk.md › Supervisor dashboard)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 6 › Done when, end to end over HTTP: an agent added with ``staff add`` enrols, signs in
+"""The support desk end to end over HTTP (docs/support-desk.md): an agent added with ``staff add`` enrols, signs in
 with TOTP, finds a demo beneficiary by CPF, passes the caller check, tells them their card number,
 registers their e-mail (the code read from the outbox as the beneficiary would), and the
 beneficiary then signs in with that e-mail; a supervisor sees the dashboard; and the same through

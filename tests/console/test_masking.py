@@ -1,5 +1,5 @@
 """Nothing unmasked before a reason and a passing caller check; the check only says
-"confere" / "não confere" and never shows what the caller must know (issue 6 › Finding a person).
+"confere" / "não confere" and never shows what the caller must know (docs/support-desk.md › What an agent does).
 """
 
 from __future__ import annotations

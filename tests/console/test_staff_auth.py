@@ -1,5 +1,5 @@
 """Staff enrolment and sign-in: password + TOTP always, codes once, recovery codes once, CSRF,
-15 idle minutes (issue 6 › Staff)."""
+15 idle minutes (docs/support-desk.md › Enrolling staff)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a beneficiary does, in a real Chromium against a real server (issues 3 and 4).
+"""What a beneficiary does, in a real Chromium against a real server (docs/recovery.md).
 
 Each journey is a person of the demo registry or of our own (tests/e2e/stack.py), clicks and
 types what they would, and passes :meth:`Journey.check` on every page (screenshots at 360 and
@@ -252,7 +252,7 @@ def test_recovery_by_sms_then_not_me_link(journey: Journey, stack: Stack):
     enter_code(j, stack.code_for(luzia.phone_e164, after=before))
     new_password(j, NEW)
     # She typed her card number, so the card is what recovery proved (CPF sign-in would need
-    # a recovery with the CPF: issue 4).
+    # a recovery with the CPF: docs/architecture.md › Decisions, legacy accounts).
     sign_in(j, stack, luzia.card, NEW, "conta-pela-carteirinha")
 
     notice = next(m for m in stack.messages(luzia.phone_e164) if "/nao-fui-eu" in (m["text"] or ""))

@@ -1,4 +1,4 @@
-"""Accessibility beyond axe (issue 7): sign-in and recovery with the keyboard alone (Tab, Space,
+"""Accessibility beyond axe (docs/testing.md): sign-in and recovery with the keyboard alone (Tab, Space,
 Enter and typing), a visible focus on everything Tab reaches, and errors tied to their field
 (``aria-describedby``) and announced (``role="alert"``)."""
 

@@ -1,5 +1,5 @@
-"""Single sign-on through the demo portal (issue 5) and the support desk registering an e-mail
-for a caller (issue 6), in the browser."""
+"""Single sign-on through the demo portal (docs/oidc.md) and the support desk registering an e-mail
+for a caller (docs/support-desk.md), in the browser."""
 
 from __future__ import annotations
 

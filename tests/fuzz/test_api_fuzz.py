@@ -1,4 +1,4 @@
-"""API fuzzing with schemathesis against ``/openapi.json`` of a running server (issue 7).
+"""API fuzzing with schemathesis against ``/openapi.json`` of a running server (docs/testing.md).
 
 Every check schemathesis has (``--checks all``), every phase (examples, coverage, fuzzing,
 stateful), authenticated as a beneficiary and as the support API (tests/fuzz/hooks.py). The

@@ -1,6 +1,6 @@
 """E-mail through the outbox to a real SMTP server on loopback (aiosmtpd).
 
-Issue 2 item 7: an enqueued e-mail really arrives; a server that is down or hangs costs one
+docs/messaging.md › Delivery: an enqueued e-mail really arrives; a server that is down or hangs costs one
 bounded attempt and a retry with ``last_error``; a message that keeps failing ends ``failed``.
 """
 

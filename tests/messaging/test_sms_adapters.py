@@ -1,4 +1,4 @@
-"""SMS adapters against a real HTTP server on loopback that checks each request (issue 4).
+"""SMS adapters against a real HTTP server on loopback that checks each request (docs/messaging.md › SMS).
 
 The provider formats are the ones cited in each adapter's docstring (Zenvia API v2, Twilio
 Message resource); the webhook is Guarita's own contract (docs/messaging.md).

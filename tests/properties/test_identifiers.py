@@ -173,7 +173,7 @@ def test_anything_typed_as_birth_date_is_a_date_or_invalid(text):
 def test_a_cpf_in_the_identifier_field_is_recognised_as_cpf(cpf, sep, style):
     found = recognize(_spell_cpf(cpf, sep, style))
     assert (found.kind, found.value) == (IdentifierKind.CPF, cpf)
-    # An 11-digit card that passes the CPF check is also tried as a card (issue 3).
+    # An 11-digit card that passes the CPF check is also tried as a card (docs/recovery.md › Entrar).
     assert [c.kind for c in candidates(cpf)] == [IdentifierKind.CPF, IdentifierKind.CARD]
 
 

@@ -1,5 +1,5 @@
 """hCaptcha, reCAPTCHA and Turnstile verified server-side through their siteverify APIs,
-against a real HTTP server on loopback standing in for the provider (issue 4)."""
+against a real HTTP server on loopback standing in for the provider (SECURITY.md › Recovery)."""
 
 from __future__ import annotations
 

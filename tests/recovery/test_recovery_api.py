@@ -1,4 +1,4 @@
-"""Esqueci minha senha, the data form and contact verification through the JSON API (issue 4)."""
+"""Esqueci minha senha, the data form and contact verification through the JSON API (docs/recovery.md)."""
 
 from __future__ import annotations
 

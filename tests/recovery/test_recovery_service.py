@@ -1,4 +1,4 @@
-"""Esqueci minha senha at the service layer (issue 4)."""
+"""Esqueci minha senha at the service layer (docs/recovery.md; SECURITY.md › Recovery)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cadastro, Entrar and Minha conta for the mobile app (issue 3), over the same services."""
+"""Cadastro, Entrar and Minha conta for the mobile app (docs/recovery.md), over the same services."""
 
 from __future__ import annotations
 

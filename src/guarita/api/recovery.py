@@ -1,4 +1,4 @@
-"""Esqueci minha senha and contact verification for the mobile app (issue 4)."""
+"""Esqueci minha senha and contact verification for the mobile app (docs/recovery.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``guarita import-beneficiaries FILE`` and ``guarita demo`` (issue 2 items 5 and 6).
+"""``guarita import-beneficiaries FILE`` and ``guarita demo`` (docs/registry-import.md; DESIGN.md › Contracts).
 
 Both print plain pt-BR for the operator and, with ``--json``, a machine-readable report. A file
 that cannot be imported ends with one line and exit code 1; rejected rows do not: they are part

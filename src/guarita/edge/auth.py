@@ -2,7 +2,7 @@
 
 Cookie ``__Host-guarita_session`` (Secure, HttpOnly, SameSite=Lax, Path=/, no Domain) when the
 base URL is https; over plain http in development a name without the prefix and without Secure,
-since browsers refuse ``__Host-`` cookies that are not Secure (issue 3).
+since browsers refuse ``__Host-`` cookies that are not Secure (SECURITY.md › Sessions and cookies).
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ async def person_of_token(
 
 def trust_method(person: Person) -> str:
     """How the trust level was reached. Registration matches the registry; a legacy import
-    came with the organisation's old portal. Later: ``face``, ``bank`` (issue 4)."""
+    came with the organisation's old portal. Later: ``face``, ``bank`` (DESIGN.md › What a person can do)."""
     return "legacy_import" if person.legacy else "registry_match"
 
 

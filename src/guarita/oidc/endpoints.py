@@ -330,7 +330,7 @@ async def _situation(
 
 
 def _login_url(areq: AuthorizationRequest, interaction_id: str) -> str:
-    """The sign-in page of issue 3, told where to come back to (a relative path)."""
+    """The sign-in page (docs/recovery.md › Entrar), told where to come back to (a relative path)."""
     query = {"next": RESUME_PATH + "?" + urlencode({"interaction": interaction_id})}
     if areq.login_hint:
         query["identifier"] = areq.login_hint

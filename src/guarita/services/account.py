@@ -1,5 +1,5 @@
 """The signed-in person's own account: what /conta and ``GET /api/v1/me`` show, and the
-password change of ``POST /api/v1/me/password`` (issue 3)."""
+password change of ``POST /api/v1/me/password`` (docs/recovery.md)."""
 
 from __future__ import annotations
 

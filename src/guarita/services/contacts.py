@@ -1,4 +1,5 @@
-"""Adding or replacing an e-mail or phone, confirmed by a code sent to it (issue 4 and 6).
+"""Adding or replacing an e-mail or phone, confirmed by a code sent to it (docs/recovery.md ›
+Contacts; docs/support-desk.md).
 
 The new contact is saved only when its code comes back; then it replaces the old one of the same
 kind, which is told about the change. A person does it from /conta after re-entering the
@@ -170,7 +171,7 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
         session.add(same)
     same.verified_at = now
     same.source = source
-    # A confirmed e-mail also signs in, as the registry's does (issue 3).
+    # A confirmed e-mail also signs in, as the registry's does (docs/architecture.md › Decisions: registry contacts).
     same.login_enabled = flow.identifier_kind == "email"
     await session.flush()
     if source == "support":

@@ -1,4 +1,4 @@
-"""What must hold before Guarita serves people (issue 2: ``guarita check`` and the production
+"""What must hold before Guarita serves people (DESIGN.md › Contracts: ``guarita check`` and the production
 start-up refuse unsafe settings: no secret, http base URL, captcha off, demo data present)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Entrar: sign-in by card number, CPF or e-mail plus password (issue 3; SECURITY.md).
+"""Entrar: sign-in by card number, CPF or e-mail plus password (docs/recovery.md › Entrar; SECURITY.md).
 
 Known and unknown identifiers take the same path: one argon2id verification (a dummy hash when
 there is no account), one throttle key, one answer ``invalid_credentials``. A legacy account's

@@ -1,4 +1,5 @@
-"""Esqueci minha senha: identifier + captcha → method → code → new password (issue 4).
+"""Esqueci minha senha: identifier + captcha → method → code → new password (docs/recovery.md ›
+Esqueci minha senha; SECURITY.md › Recovery).
 
 Every answer before the code is verified is the same for an unknown identifier, a known one
 without the chosen channel and a known one that really got a code: the flow exists in all three
@@ -390,7 +391,8 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
 
 
 async def _verify_used_identifiers(session, account: Account, flow: Flow, now: datetime) -> None:  # noqa: ANN001
-    """The typed identifier and the channel that got the code are now proven (issue 4).
+    """The typed identifier and the channel that got the code are now proven
+    (docs/architecture.md › Decisions: legacy accounts).
 
     For a legacy account this is what opens CPF and e-mail sign-in: a CPF typed in a recovery
     whose code came back belongs to the person, and so does the e-mail that received it.

@@ -1,4 +1,4 @@
-"""The health-plan data form: card or e-mail + CPF + birth date (issue 4; SECURITY.md › Recovery).
+"""The health-plan data form: card or e-mail + CPF + birth date (docs/recovery.md; SECURITY.md › Recovery).
 
 That knowledge leaks easily (payroll-loan scams trade it), so by default matching data only
 opens the code step: the code goes to a verified contact, and the answer is one and the same

@@ -1,4 +1,4 @@
-"""Cadastro: a person creates an account by matching one record of the registry (issue 3).
+"""Cadastro: a person creates an account by matching one record of the registry (docs/recovery.md › Cadastro).
 
 Ordered checks, each a small function (house style 5):
 

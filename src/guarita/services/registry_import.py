@@ -1,4 +1,4 @@
-"""Importing the organisation's beneficiary registry (issue 2 item 5; DESIGN.md › Contracts).
+"""Importing the organisation's beneficiary registry (docs/registry-import.md; DESIGN.md › Contracts).
 
 ``import_beneficiaries(runtime, path)`` upserts every row of a beneficiary CSV by card number and
 reports how many were *created*, *updated*, *unchanged* and *rejected* (each rejection with its

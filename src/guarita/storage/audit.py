@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (issue 2 item 10; SECURITY.md › Data).
+"""The append-only, hash-chained audit log (docs/architecture.md › Decisions: audit chain; SECURITY.md › Data).
 
 Each row stores ``hash = SHA-256(prev_hash ‖ canonical JSON of the row)``; changing or deleting
 any row breaks every hash after it, which ``verify`` finds and names. Appends are serialised

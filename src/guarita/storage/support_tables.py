@@ -1,4 +1,4 @@
-"""Tables of the support desk (issue 6), on the same metadata as the rest of Guarita.
+"""Tables of the support desk (docs/support-desk.md), on the same metadata as the rest of Guarita.
 
 Staff are not beneficiaries: they have their own accounts, sessions and second factor, and none
 of these tables is reachable from a beneficiary's sign-in. Every secret is stored so that a copy

@@ -78,7 +78,7 @@ class Account(Base):
 
 
 class AccountIdentifier(Base):
-    """A CPF, card, e-mail or phone of an account (issue 3: "two separate questions").
+    """A CPF, card, e-mail or phone of an account (docs/recovery.md › Entrar: "two separate questions").
 
     ``login_enabled`` answers *can it be used to sign in?*; ``verified_at`` answers *can it
     receive codes?* (e-mail and phone) or *was it proven?* (CPF and card). ``source`` says where

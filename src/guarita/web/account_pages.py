@@ -1,4 +1,4 @@
-"""Cadastro, Entrar, Minha conta and Sair as pages (issue 3). Thin: the services decide."""
+"""Cadastro, Entrar, Minha conta and Sair as pages (docs/recovery.md). Thin: the services decide."""
 
 from __future__ import annotations
 

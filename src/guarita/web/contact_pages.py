@@ -1,4 +1,4 @@
-"""Adding or replacing an e-mail or phone on /conta (issue 4): password again, then a code."""
+"""Adding or replacing an e-mail or phone on /conta (docs/recovery.md › Contacts): password again, then a code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Esqueci minha senha as pages, one step per page with a back link (issue 4).
+"""Esqueci minha senha as pages, one step per page with a back link (docs/recovery.md › Esqueci minha senha).
 
 The flow token lives in an HttpOnly cookie scoped to the recovery pages, never in a URL a
 person could share by accident (the "continue" link of the code message is the one exception,
