@@ -133,3 +133,34 @@ async def test_openapi_describes_the_two_step_operations(client):
     ):
         assert path in paths, path
     assert "202" in paths["/api/v1/sessions"]["post"]["responses"]
+
+
+async def test_recovery_over_the_api_asks_for_the_second_factor(client, runtime):
+    from tests.recovery.test_recovery_service import last_code
+    from tests.support.captcha import solve
+
+    b, auth = await signed_in(client, runtime)
+    started = await client.post("/api/v1/me/second-factors/totp", json={}, headers=auth)
+    secret = started.json()["secret"].replace(" ", "")
+    await client.post("/api/v1/me/second-factors/totp/confirmation", headers=auth,
+                      json={"enrolment_id": started.json()["enrolment_id"],
+                            "code": pyotp.TOTP(secret).now()})
+    flow = await client.post("/api/v1/recoveries", json={"identifier": b.cpf,
+                                                         "captcha": solve(runtime.settings)})
+    recovery_id = flow.json()["recovery_id"]
+    await client.post(f"/api/v1/recoveries/{recovery_id}/code-requests", json={"method": "email"})
+    proven = await client.post(f"/api/v1/recoveries/{recovery_id}/code",
+                               json={"code": await last_code(runtime, b.email)})
+    body = proven.json()
+    assert body["state"] == "second_factor"
+    assert [m["id"] for m in body["second_factors"]] == ["totp", "recovery_code"]
+    recovery_id = body["recovery_id"]
+    early = await client.post(f"/api/v1/recoveries/{recovery_id}/password",
+                              json={"password": "mar e serra", "password_confirmation": "mar e serra"})
+    assert early.status_code == 409
+    done = await client.post(f"/api/v1/recoveries/{recovery_id}/second-factor",
+                             json={"method": "totp", "code": next_step_code(secret)})
+    assert done.status_code == 200 and done.json()["state"] == "verified"
+    password = await client.post(f"/api/v1/recoveries/{recovery_id}/password",
+                                 json={"password": "mar e serra", "password_confirmation": "mar e serra"})
+    assert password.status_code == 204

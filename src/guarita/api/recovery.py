@@ -62,7 +62,9 @@ async def request_code(recovery_id: str, body: CodeRequest, request: Request) ->
 async def submit_code(recovery_id: str, body: CodeSubmission, request: Request) -> RecoveryStatusOut:
     status = await recovery.submit_code(runtime_of(request), recovery_id, body.code, request_context(request))
     return RecoveryStatusOut(state=status.state, expires_at=status.expires_at,
-                             attempts_left=status.attempts_left, recovery_id=status.recovery_id)
+                             attempts_left=status.attempts_left, recovery_id=status.recovery_id,
+                             second_factors=[MethodOut(id=m.id, label=m.label, destination=m.hint)
+                                             for m in status.second_factors])
 
 
 @router.post("/recoveries/{recovery_id}/password", status_code=204, summary="Criar a nova senha",

@@ -139,6 +139,11 @@ class RecoveryStatusOut(BaseModel):
     attempts_left: int
     recovery_id: str = Field(description="o novo identificador da recuperação: use-o para criar a senha "
                                          "(o anterior deixa de valer quando o código é aceito)")
+    second_factors: list[MethodOut] = Field(
+        default_factory=list,
+        description="com state=second_factor: as formas de confirmar a segunda etapa antes da nova senha "
+        "(POST /recoveries/{recovery_id}/second-factor)",
+    )
 
 
 class NewPasswordRequest(Strict):
