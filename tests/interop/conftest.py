@@ -151,7 +151,8 @@ def live_server(tmp_path_factory) -> LiveServer:  # noqa: ANN001
         stderr=open(directory / "server.log", "w"),  # noqa: SIM115
     )
     try:
-        wait_until_up(base + "/healthz", process)
+        # 120 s as tests/support/server.py: a shared two-core machine under load boots slowly.
+        wait_until_up(base + "/healthz", process, timeout=120)
         yield LiveServer(base, env)
     finally:
         stop(process)
