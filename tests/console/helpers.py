@@ -10,6 +10,7 @@ import httpx
 import pyotp
 from sqlalchemy import select
 
+from guarita.domain.accounts import PrincipalKind
 from guarita.domain.actors import Actor
 from guarita.methods import totp
 from guarita.runtime import Runtime
@@ -17,6 +18,7 @@ from guarita.services import staff as staff_service
 from guarita.services.registration import RegistrationInput, register
 from guarita.services.registry_rows import name_search_key
 from guarita.services.staff.sessions import create_session
+from guarita.storage import credentials as credentials_repo
 from guarita.storage.audit import RequestContext
 from guarita.storage.support_tables import StaffAccount
 from guarita.storage.tables import AuditEvent, Beneficiary, OutboxMessage
@@ -79,12 +81,14 @@ async def quick_staff(runtime: Runtime, role: str, email: str | None = None) -> 
             name=f"Pessoa {role.title()}",
             role=role,
             status="active",
-            password_hash=hashed,
             enrolled_at=utcnow(),
         )
         session.add(row)
         await session.flush()
-        row.totp_secret = totp.seal(runtime.settings.secret(), secret, bound_to=f"staff:{row.id}")
+        await credentials_repo.put(session, PrincipalKind.STAFF, row.id, "password", hash=hashed,
+                                   algorithm="argon2id")
+        await credentials_repo.put(session, PrincipalKind.STAFF, row.id, "totp", data={
+            "sealed": totp.seal(runtime.settings.secret(), secret, bound_to=f"staff:{row.id}")})
     return StaffMember(row.id, email, role, secret)
 
 

@@ -15,7 +15,8 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.services import staff as staff_service
 from guarita.storage.audit import verify
-from guarita.storage.support_tables import StaffAccount, StaffEnrolment, StaffRecoveryCode
+from guarita.storage.support_tables import StaffAccount, StaffEnrolment
+from guarita.storage.tables import Credential
 from guarita.storage.types import utcnow
 from tests.console.helpers import (
     CTX,
@@ -75,10 +76,16 @@ async def test_enrolment_page_shows_a_qr_code_and_sets_everything_up(client, run
     assert "guarita_staff" in done.cookies  # signed in at once
     async with runtime.db.transaction() as session:
         row = (await session.execute(select(StaffAccount))).scalar_one()
-        stored = (await session.execute(select(StaffRecoveryCode.code_hash))).scalars().all()
+        factors = {c.kind: c for c in (await session.execute(
+            select(Credential).where(Credential.staff_id == row.id))).scalars()}
         link = (await session.execute(select(StaffEnrolment))).scalar_one()
-    assert row.status == "active" and row.password_hash.startswith("$argon2id$")
-    assert row.totp_secret.startswith("v1:") and secret not in row.totp_secret
+    # Every factor is one row of the credentials table (house rule 2).
+    assert set(factors) == {"password", "totp", "recovery_codes"}
+    assert row.status == "active" and factors["password"].hash.startswith("$argon2id$")
+    sealed = factors["totp"].data["sealed"]
+    assert sealed.startswith("v1:") and secret not in sealed
+    stored = factors["recovery_codes"].data["hashes"]
+    assert len(stored) == 10
     assert link.used_at is not None and token not in link.token_hash
     assert not set(codes) & set(stored)  # only HMACs are stored
     home = await client.get("/atendimento")

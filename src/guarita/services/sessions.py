@@ -157,19 +157,34 @@ AlsoOnSignOut = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 async def sign_out(
     runtime: Any, current: SessionInfo | None, context: RequestContext, *,
     details: dict[str, Any] | None = None, also: AlsoOnSignOut | None = None,
+    actor: str | None = None,
 ) -> bool:
-    """Ends ``current`` on the server and audits it: the one sign-out of the page, the API and
-    OpenID RP-initiated logout (SECURITY.md › Sessions: sign-out ends sessions on the server).
-    Returns False when there was nothing to end."""
+    """Ends ``current`` on the server and audits it: the one sign-out of the page, the API,
+    OpenID RP-initiated logout and the desk's console (SECURITY.md › Sessions: sign-out ends
+    sessions on the server). Returns False when there was nothing to end."""
     if current is None:
         return False
+    staff = current.principal_kind == PrincipalKind.STAFF
+    await sign_out_session(runtime, current.id_hash, current.principal_kind,
+                           current.staff_id if staff else current.account_id, context,
+                           details=details, also=also, actor=actor)
+    return True
+
+
+async def sign_out_session(
+    runtime: Any, id_hash: str, kind: str, owner: str | int | None, context: RequestContext, *,
+    details: dict[str, Any] | None = None, also: AlsoOnSignOut | None = None,
+    actor: str | None = None,
+) -> None:
+    """:func:`sign_out` for a caller that holds the session's id and owner, not its info."""
+    staff = kind == PrincipalKind.STAFF
     async with runtime.db.transaction() as session:
-        await end(session, current.id_hash)
+        await end(session, id_hash)
         extra = await also(session) if also is not None else {}
         found = {**(details or {}), **extra}
-        await record(session, AuditTag.LOGOUT, subject=current.account_id, context=context,
-                     details=found or None)
-    return True
+        await record(session, AuditTag.STAFF_LOGOUT if staff else AuditTag.LOGOUT,
+                     subject=f"staff:{owner}" if staff else owner, context=context,
+                     actor=actor, details=found or None)
 
 
 async def end_all(

@@ -13,12 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     ForeignKey,
     Index,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,8 +28,9 @@ class StaffAccount(Base):
     """A person of the support desk: agent, supervisor or admin (``console/roles.py``).
 
     ``status``: ``pending`` until the enrolment link is used, then ``active``; ``disabled`` by an
-    admin. ``totp_last_step`` is the RFC 6238 time step of the last code accepted, so a code is
-    never accepted twice.
+    admin or by the 100th consecutive failed sign-in. The password, the TOTP secret and the
+    recovery codes are rows of the one credentials table (``storage/tables.py`` › Credential) and
+    the sessions rows of the one sessions table, as every principal's are.
     """
 
     __tablename__ = "staff_accounts"
@@ -41,31 +40,11 @@ class StaffAccount(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    password_hash: Mapped[str | None] = mapped_column(String(512))
-    totp_secret: Mapped[str | None] = mapped_column(String(255))
-    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class StaffRecoveryCode(Base):
-    """One of the ten codes shown once at enrolment; HMAC-SHA256 stored, single use."""
-
-    __tablename__ = "staff_recovery_codes"
-    __table_args__ = (
-        UniqueConstraint("staff_id", "code_hash", name="uq_staff_recovery_codes_staff_code"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    staff_id: Mapped[int] = mapped_column(
-        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
-    )
-    code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class StaffEnrolment(Base):
@@ -82,25 +61,6 @@ class StaffEnrolment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class StaffSession(Base):
-    """A signed-in console browser: SHA-256 of the cookie value, 15 idle minutes."""
-
-    __tablename__ = "staff_sessions"
-
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    staff_id: Mapped[int] = mapped_column(
-        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
-    )
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    amr: Mapped[list] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    ip: Mapped[str | None] = mapped_column(String(64))
-    user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
 class SupportApiToken(Base):

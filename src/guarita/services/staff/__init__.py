@@ -5,8 +5,9 @@ package re-exports them.
 - ``guarita staff add`` creates a *pending* staff account and a single-use enrolment link valid
   24 h (only its SHA-256 is stored) — :mod:`.members`, :mod:`.enrolment`.
 - Sign-in always needs the password *and* a TOTP code or an unused recovery code (NIST SP
-  800-63B-4 AAL2) — :mod:`.sign_in`, :mod:`.recovery_codes`.
-- Sessions: 256-bit cookie value, SHA-256 stored, idle and absolute lifetimes from
+  800-63B-4 AAL2), each a method of the port checked against the credentials table —
+  :mod:`.sign_in` (``methods/totp.py``, ``methods/recovery_codes.py``).
+- Sessions: the one session mechanism (``services/sessions.py``) under the desk's policy from
   ``GUARITA_SUPPORT__*`` — :mod:`.sessions`.
 - Support API tokens: 256-bit values prefixed ``gst_`` — :mod:`.tokens`.
 """

@@ -12,16 +12,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.domain.passwords import PasswordPolicy, normalize, person_context
-from guarita.methods import totp
+from guarita.methods import password as password_method
+from guarita.methods import recovery_codes, totp
+from guarita.methods.base import Principal
 from guarita.runtime import Runtime
 from guarita.services.staff.common import sha256, staff_subject
-from guarita.services.staff.recovery_codes import new_recovery_code, recovery_code_hash
 from guarita.services.staff.sessions import create_session
+from guarita.storage import credentials as credentials_repo
 from guarita.storage.audit import RequestContext, record
-from guarita.storage.support_tables import StaffAccount, StaffEnrolment, StaffRecoveryCode
+from guarita.storage.support_tables import StaffAccount, StaffEnrolment
 from guarita.storage.types import utcnow
 
 ENROLMENT_PATH = "/atendimento/ativar"
@@ -159,7 +162,9 @@ async def complete_enrolment(
     if errors:
         raise FieldErrors(errors) if len(errors) > 1 else errors[0]
     hashed = await runtime.hasher.hash(normalize(password))
-    codes = [new_recovery_code() for _ in range(runtime.settings.support.recovery_codes)]
+    principal = Principal(kind=PrincipalKind.STAFF, id=str(staff_id))
+    codes, code_data = recovery_codes.new_set(master, principal,
+                                              runtime.settings.support.recovery_codes)
     async with runtime.db.transaction() as session:
         used = await session.execute(
             update(StaffEnrolment)
@@ -169,17 +174,18 @@ async def complete_enrolment(
         if used.rowcount != 1:  # the same link submitted twice at once: one winner
             raise GuaritaError(ErrorCode.ENROLMENT_EXPIRED)
         staff = await session.get(StaffAccount, staff_id, populate_existing=True)
-        staff.password_hash = hashed
-        staff.totp_secret = totp.seal(master, secret, bound_to=staff_subject(staff_id))
-        staff.totp_last_step = step
         staff.status = "active"
         staff.enrolled_at = now
         staff.updated_at = now
-        await session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == staff_id))
-        session.add_all(
-            StaffRecoveryCode(staff_id=staff_id, code_hash=recovery_code_hash(master, staff_id, c), created_at=now)
-            for c in codes
-        )
+        # Each factor is one row of the credentials table; enrolling again replaces them.
+        await credentials_repo.put(session, PrincipalKind.STAFF, staff_id,
+                                   password_method.CREDENTIAL, hash=hashed,
+                                   algorithm="argon2id", now=now)
+        await credentials_repo.put(
+            session, PrincipalKind.STAFF, staff_id, totp.CREDENTIAL, now=now, counter=step,
+            data={"sealed": totp.seal(master, secret, bound_to=totp.binding(principal))})
+        await credentials_repo.put(session, PrincipalKind.STAFF, staff_id,
+                                   recovery_codes.CREDENTIAL, data=code_data, now=now)
         await record(
             session,
             AuditTag.STAFF_ENROLLED,

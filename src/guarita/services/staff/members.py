@@ -7,20 +7,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import PERMISSIONS, Role
+from guarita.methods import password as password_method
+from guarita.methods import recovery_codes
 from guarita.runtime import Runtime
 from guarita.services.staff.common import staff_subject
 from guarita.services.staff.enrolment import enrolment_link, new_enrolment
 from guarita.services.staff.sessions import end_sessions
+from guarita.storage import credentials as credentials_repo
 from guarita.storage.audit import RequestContext, record
-from guarita.storage.support_tables import StaffAccount, StaffRecoveryCode
+from guarita.storage.support_tables import StaffAccount
+from guarita.storage.tables import Credential
 from guarita.storage.types import utcnow
 
 
@@ -176,11 +181,9 @@ async def reset_staff(
     async with runtime.db.transaction() as session:
         row = await staff_by(session, staff_id=staff_id, email=email)
         row.status = "pending"
-        row.password_hash = None
-        row.totp_secret = None
-        row.totp_last_step = None
         row.updated_at = now
-        await session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == row.id))
+        # Every factor is one credentials row: the password, the TOTP secret, the codes.
+        await credentials_repo.remove(session, PrincipalKind.STAFF, row.id)
         await end_sessions(session, row.id, now)
         token, expires = await new_enrolment(session, row.id, now, runtime.settings.support.enrolment_hours)
         await record(
@@ -206,7 +209,9 @@ async def set_staff_status(
         row = await staff_by(session, staff_id=staff_id)
         if enabled:
             # An account that never enrolled stays pending: it has no credentials yet.
-            row.status = "active" if row.enrolled_at and row.password_hash else "pending"
+            has_password = await credentials_repo.get(
+                session, PrincipalKind.STAFF, row.id, password_method.CREDENTIAL) is not None
+            row.status = "active" if row.enrolled_at and has_password else "pending"
         else:
             row.status = "disabled"
             await end_sessions(session, row.id, now)
@@ -224,15 +229,17 @@ async def set_staff_status(
 async def list_staff(runtime: Runtime) -> list[StaffView]:
     async with runtime.db.read() as session:
         rows = (await session.execute(select(StaffAccount).order_by(StaffAccount.name))).scalars().all()
-        left = dict(
-            (
+        left = {
+            staff_id: recovery_codes.left(data or {})
+            for staff_id, data in (
                 await session.execute(
-                    select(StaffRecoveryCode.staff_id, func.count())
-                    .where(StaffRecoveryCode.used_at.is_(None))
-                    .group_by(StaffRecoveryCode.staff_id)
+                    select(Credential.staff_id, Credential.data).where(
+                        Credential.principal_kind == PrincipalKind.STAFF,
+                        Credential.kind == recovery_codes.CREDENTIAL,
+                    )
                 )
             ).all()
-        )
+        }
     return [StaffView.of(row, left.get(row.id, 0)) for row in rows]
 
 

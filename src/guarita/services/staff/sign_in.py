@@ -1,34 +1,54 @@
 """Staff sign-in: password and a TOTP code (or an unused recovery code), always (NIST SP
 800-63B-4 AAL2; docs/support-desk.md › Enrolling staff).
 
-A TOTP code is accepted once: the step is stored with a conditional UPDATE, so two requests with
-the same code have one winner (RFC 6238 §5.2). Failures are counted per staff account, before the
-hash, in the same database-backed throttle as beneficiaries (``services/throttling.py``), with the
-same answer for an unknown e-mail, a wrong password and a wrong code.
+Each factor is a method of the port (``methods/password.py``, ``methods/totp.py``,
+``methods/recovery_codes.py``) checked against the member's rows of the credentials table, and
+every guess goes through the attempt protocol (``services/attempts.py``) the beneficiaries use:
+counted before the hash, one answer for an unknown e-mail, a wrong password and a wrong code, and
+no answer sooner than the failure floor, so a right password with a wrong code takes as long as a
+wrong password (SECURITY.md › Account enumeration).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
-from guarita.domain.passwords import normalize
-from guarita.methods import totp
+from guarita.methods import password as password_method
+from guarita.methods import recovery_codes, totp
+from guarita.methods.base import Method, Principal, StoredCredential
 from guarita.runtime import Runtime
-from guarita.services import throttling
+from guarita.services import attempts, throttling
+from guarita.services.method_context import CredentialStore, LoadedCredentials, ServiceContext
 from guarita.services.staff.common import staff_subject
 from guarita.services.staff.members import StaffView
-from guarita.services.staff.recovery_codes import clean_recovery_code, recovery_code_hash
 from guarita.services.staff.sessions import create_session
+from guarita.storage import credentials as credentials_repo
 from guarita.storage.audit import RequestContext, record
-from guarita.storage.support_tables import StaffAccount, StaffRecoveryCode
+from guarita.storage.support_tables import StaffAccount
 from guarita.storage.types import utcnow
 
 _SIGN_IN_FAILED = Message.STAFF_SIGN_IN_FAILED
+
+
+async def _disable(session, subject: str) -> bool:  # noqa: ANN001
+    """The 100th consecutive failure disables the member until an admin enables them again."""
+    staff = await session.get(StaffAccount, int(subject.split(":", 1)[1]))
+    if staff is None or staff.status == "disabled":
+        return False
+    staff.status = "disabled"
+    return True
+
+
+RULES = attempts.Rules(
+    failed=AuditTag.STAFF_LOGIN_FAILED, disabled=AuditTag.STAFF_DISABLED, disable=_disable,
+    wait_message="Muitas tentativas. Aguarde alguns minutos ou peça ajuda ao administrador.",
+)
 
 
 @dataclass
@@ -37,6 +57,11 @@ class StaffSignIn:
     staff: StaffView
     used_recovery_code: bool = False
     recovery_codes_left: int | None = None
+
+
+def second_factor(code: str | None) -> Method:
+    """Six digits are an authenticator code; anything else is tried as a recovery code."""
+    return totp.METHOD if totp.looks_like_totp(code) else recovery_codes.METHOD
 
 
 async def sign_in(
@@ -55,58 +80,52 @@ async def sign_in(
     except GuaritaError:
         address = (email or "").strip().lower()[:254]
     async with runtime.db.transaction() as session:
-        staff = (await session.execute(select(StaffAccount).where(StaffAccount.email == address))).scalar_one_or_none()
+        staff = (
+            await session.execute(select(StaffAccount).where(StaffAccount.email == address))
+        ).scalar_one_or_none()
+        stored = None
+        if staff is not None:
+            row = await credentials_repo.get(session, PrincipalKind.STAFF, staff.id,
+                                             password_method.CREDENTIAL)
+            stored = row.hash if row is not None else None
         key = throttling.throttle_key(
             throttling.Scope.STAFF_SIGN_IN, str(staff.id) if staff else None, address)
-        # Counted before the hash (a success resets it): parallel guesses cannot slip past.
-        count, wait = await throttling.begin_attempt(session, key, settings.lockout)
-    if wait:
-        raise throttling.too_many(
-            wait,
-            message=Message.STAFF_TOO_MANY_ATTEMPTS,
-        )
-    usable = staff is not None and staff.status == "active" and staff.password_hash is not None
+        attempt = await attempts.begin(
+            session, runtime, key, staff_subject(staff.id) if staff else None)
+    attempt.refuse_if_waiting(RULES)
+    principal = Principal(kind=PrincipalKind.STAFF, id=str(staff.id) if staff else None)
+    usable = staff is not None and staff.status == "active" and stored is not None
     # Unknown, disabled and pending staff still pay for one argon2id verification.
-    correct = await runtime.hasher.verify(staff.password_hash if usable else None, normalize(password or ""))
-    used_recovery = False
-    if correct:
-        if totp.looks_like_totp(code):
-            correct = await _accept_totp(runtime, staff, code)
-        else:
-            correct = await _accept_recovery_code(runtime, staff, code)
-            used_recovery = correct
-    if not correct:
-        async with runtime.db.transaction() as session:
-            if staff is not None:
-                await record(
-                    session,
-                    AuditTag.STAFF_LOGIN_FAILED,
-                    subject=staff_subject(staff.id),
-                    context=context,
-                    details={"consecutive": count},
-                )
-        raise GuaritaError(ErrorCode.INVALID_CREDENTIALS, message=_SIGN_IN_FAILED)
+    loaded = LoadedCredentials()
+    if usable:
+        loaded.found[password_method.CREDENTIAL] = StoredCredential(
+            type=password_method.CREDENTIAL, secret=stored)
+    ctx = ServiceContext(runtime=runtime, request=context, principal=principal,
+                         credentials=loaded)
+    outcome = await password_method.METHOD.verify(ctx, None, {"password": password or ""})
+    factor = second_factor(code)
+    if outcome.ok:
+        ctx.credentials = CredentialStore(runtime, principal, ctx.now)
+        outcome = await factor.verify(ctx, None, {"code": code or ""})
+    if not outcome.ok:
+        raise await attempts.failed(
+            runtime, attempt, RULES, context,
+            GuaritaError(ErrorCode.INVALID_CREDENTIALS, message=_SIGN_IN_FAILED))
+    used_recovery = factor is recovery_codes.METHOD
     now = utcnow()
     async with runtime.db.transaction() as session:
-        await throttling.reset(session, key)
+        await attempts.succeeded(session, attempt)
         token = await create_session(
-            session,
-            staff.id,
-            context,
-            now,
-            amr=["pwd", "otp" if not used_recovery else "rc"],
+            session, staff.id, context, now,
+            amr=[password_method.METHOD.amr, "otp" if not used_recovery else "rc"],
             absolute_hours=settings.support.staff_absolute_hours,
         )
-        await session.execute(update(StaffAccount).where(StaffAccount.id == staff.id).values(last_login_at=now))
+        await session.execute(
+            update(StaffAccount).where(StaffAccount.id == staff.id).values(last_login_at=now)
+        )
         left = None
         if used_recovery:
-            left = (
-                await session.execute(
-                    select(func.count())
-                    .select_from(StaffRecoveryCode)
-                    .where(StaffRecoveryCode.staff_id == staff.id, StaffRecoveryCode.used_at.is_(None))
-                )
-            ).scalar_one()
+            left = outcome.details["left"]
             await record(
                 session,
                 AuditTag.STAFF_RECOVERY_CODE_USED,
@@ -129,42 +148,3 @@ async def sign_in(
         used_recovery_code=used_recovery,
         recovery_codes_left=left,
     )
-
-
-async def _accept_totp(runtime: Runtime, staff: StaffAccount, code: str) -> bool:
-    master = runtime.settings.secret()
-    try:
-        secret = totp.unseal(master, staff.totp_secret or "", bound_to=staff_subject(staff.id))
-    except ValueError:
-        return False
-    step = totp.matching_step(secret, code, last_step=staff.totp_last_step)
-    if step is None:
-        return False
-    async with runtime.db.transaction() as session:
-        # Conditional: a code already accepted (by this request's twin, or earlier) loses.
-        won = await session.execute(
-            update(StaffAccount)
-            .where(
-                StaffAccount.id == staff.id,
-                or_(StaffAccount.totp_last_step.is_(None), StaffAccount.totp_last_step < step),
-            )
-            .values(totp_last_step=step)
-        )
-    return won.rowcount == 1
-
-
-async def _accept_recovery_code(runtime: Runtime, staff: StaffAccount, code: str) -> bool:
-    if not clean_recovery_code(code):
-        return False
-    digest = recovery_code_hash(runtime.settings.secret(), staff.id, code)
-    async with runtime.db.transaction() as session:
-        used = await session.execute(
-            update(StaffRecoveryCode)
-            .where(
-                StaffRecoveryCode.staff_id == staff.id,
-                StaffRecoveryCode.code_hash == digest,
-                StaffRecoveryCode.used_at.is_(None),
-            )
-            .values(used_at=utcnow())
-        )
-    return used.rowcount == 1
