@@ -203,7 +203,8 @@ class OidcSettings(BaseModel):
     jwks_max_age_seconds: int = 300
     discovery_max_age_seconds: int = 3600
     # A client assertion (private_key_jwt) may not live longer than this (RFC 7523 §3).
-    client_assertion_max_age_seconds: int = 300
+    # Ten minutes, pyoidc's default lifetime; its single-use ``jti`` is what stops a replay.
+    client_assertion_max_age_seconds: int = 600
     clock_skew_seconds: int = 30
 
 

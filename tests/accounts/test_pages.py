@@ -102,3 +102,24 @@ async def test_logout_by_get_changes_nothing(client, runtime):
                                        "password_confirmation": STRONG})
     assert (await client.get("/sair")).status_code == 200
     assert (await client.get("/conta")).status_code == 200
+
+
+async def test_a_weak_password_is_explained_once_and_in_the_chosen_language(client, runtime):
+    """Each reason is one catalogue sentence, so an English page says it in English."""
+    b = await add_beneficiary(runtime)
+    fields = {"card_number": b.card_number, "cpf": b.cpf,
+              "birth_date": b.birth_date.strftime("%d/%m/%Y"),
+              "password": "123456789012345", "password_confirmation": "123456789012345"}
+    page = await submit(client, "/cadastro", fields)
+    assert page.status_code == 422 and "padrão fácil de adivinhar" in page.text
+    short = await submit(client, "/cadastro", {**fields, "password": "curta",
+                                               "password_confirmation": "curta"})
+    # The error says the length once (it used to say "pelo menos 15 caracteres" twice).
+    shown = re.findall(r'<li><a href="#password">(.*?)</a></li>', short.text)
+    assert shown and shown[0].count("pelo menos") == 1, shown
+    english = await submit(client, "/cadastro?lang=en", fields)
+    assert "follows a pattern that is easy to guess" in english.text
+    assert "padrão" not in english.text
+    spanish = await submit(client, "/cadastro?lang=es", {**fields, "password": "curta",
+                                                         "password_confirmation": "curta"})
+    assert "necesita al menos 15 caracteres" in spanish.text

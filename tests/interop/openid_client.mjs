@@ -78,8 +78,12 @@ async function signIn (start, leaveWhen) {
   throw new Error('redirecionamentos demais')
 }
 
+// The client is registered with client_secret_basic; the form (ClientSecretPost) works too, as
+// with Keycloak, for libraries that choose it without asking (docs/oidc.md).
+const authentication = env.CLIENT_AUTH === 'post'
+  ? client.ClientSecretPost(env.CLIENT_SECRET) : client.ClientSecretBasic(env.CLIENT_SECRET)
 const config = await client.discovery(issuer, env.CLIENT_ID, { redirect_uris: [redirectUri] },
-  client.ClientSecretBasic(env.CLIENT_SECRET),
+  authentication,
   { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] })
 
 const verifier = client.randomPKCECodeVerifier()
@@ -108,7 +112,8 @@ try {
   refreshAfterRevocation = error.error || error.code || String(error)
 }
 const endSession = client.buildEndSessionUrl(config, {
-  id_token_hint: tokens.id_token, post_logout_redirect_uri: loggedOut, state: 'ate-logo'
+  // The ID token of the refresh (OpenID Connect Core §12.2), not the first one.
+  id_token_hint: refreshed.id_token, post_logout_redirect_uri: loggedOut, state: 'ate-logo'
 })
 const logout = await browse(endSession)
 const account = await browse(new URL('/conta', issuer))
@@ -118,6 +123,7 @@ console.log(JSON.stringify({
   claims,
   userinfo,
   refreshed: { different: refreshed.refresh_token !== tokens.refresh_token, sub: afterRefresh.sub },
+  refreshedIdToken: { sub: refreshed.claims()?.sub, authTime: refreshed.claims()?.auth_time === claims.auth_time },
   introspectedAfterRevocation: introspected.active,
   refreshAfterRevocation,
   logout: { status: logout.status, location: logout.headers.get('location') },

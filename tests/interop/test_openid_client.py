@@ -72,8 +72,11 @@ def run_openid_client(live_server, registered, **extra: str) -> dict:  # noqa: A
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_openid_client_whole_flow(live_server, registered):
-    result = run_openid_client(live_server, registered)
+@pytest.mark.parametrize("auth", ["basic", "post"])
+def test_openid_client_whole_flow(live_server, registered, auth):
+    """The client is registered with client_secret_basic; openid-client's ClientSecretPost
+    works as well (docs/oidc.md › Recipes)."""
+    result = run_openid_client(live_server, registered, CLIENT_AUTH=auth)
     assert result["issuer"] == live_server.base_url
     claims = result["claims"]
     assert claims["iss"] == live_server.base_url and claims["aud"] == registered["client_id"]
@@ -83,6 +86,8 @@ def test_openid_client_whole_flow(live_server, registered):
     assert info["email"] == "joana@example.com" and info["email_verified"] is True
     assert info["card_number"] == "300400500" and info["trust_level"] == "bronze"
     assert result["refreshed"] == {"different": True, "sub": claims["sub"]}
+    # OpenID Connect Core §12.2, checked by openid-client itself; logout used this token.
+    assert result["refreshedIdToken"] == {"sub": claims["sub"], "authTime": True}
     assert result["introspectedAfterRevocation"] is False
     assert result["refreshAfterRevocation"] == "invalid_grant"
     assert result["logout"] == {"status": 303, "location": LOGGED_OUT + "?state=ate-logo"}

@@ -195,14 +195,25 @@ async def test_refresh_rotates(runtime, client):
     second = await refresh(client, c, first["refresh_token"])
     assert second.status_code == 200, second.text
     body = second.json()
-    assert body["refresh_token"] != first["refresh_token"] and "id_token" not in body
+    assert body["refresh_token"] != first["refresh_token"]
     assert (await userinfo(client, body["access_token"])).status_code == 200
+    # OpenID Connect Core §12.2: a new ID token of the same sign-in, without nonce.
+    keys = await keyset(client)
+    before = jwt.decode(first["id_token"], keys, algorithms=["RS256"]).claims
+    after = jwt.decode(body["id_token"], keys, algorithms=["RS256"]).claims
+    for claim in ("iss", "sub", "aud", "auth_time", "acr", "sid"):
+        assert after[claim] == before[claim], claim
+    assert "nonce" not in after and after["iat"] >= before["iat"]
     narrower = await refresh(client, c, body["refresh_token"], scope="openid profile")
     assert narrower.json()["scope"] == "openid profile"
     wider = await refresh(
         client, c, narrower.json()["refresh_token"], scope="openid offline_access"
     )
     assert_oauth_error(wider, "invalid_scope")
+    # The refreshed ID token is a valid id_token_hint for RP-Initiated Logout.
+    logout = await client.get("/oauth/logout", params={"id_token_hint": narrower.json()["id_token"]})
+    assert logout.status_code == 200, logout.text
+
 
 
 async def test_refresh_reuse_revokes_the_family(runtime, client):
@@ -288,9 +299,30 @@ async def test_client_secret_post(runtime, client):
     assert response.status_code == 200, response.text
 
 
-async def test_registered_method_is_enforced(runtime, client):
+@pytest.mark.parametrize("registered", ["client_secret_basic", "client_secret_post"])
+@pytest.mark.parametrize("sent", ["client_secret_basic", "client_secret_post"])
+async def test_a_client_with_a_secret_may_send_it_either_way(runtime, client, registered, sent):
+    """As Keycloak: the libraries choose Basic or the form without asking (docs/oidc.md)."""
     b = await person(runtime)
-    c = await add_client(runtime)  # client_secret_basic
+    c = await add_client(runtime, auth_method=registered)
+    code, verifier, _ = await code_for(client, c, b.card_number)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": c.redirect_uri,
+            "code_verifier": verifier}
+    if sent == "client_secret_post":
+        response = await client.post("/oauth/token",
+                                     data={**data, "client_id": c.id, "client_secret": c.secret})
+    else:
+        response = await client.post("/oauth/token", data=data, headers=c.basic())
+    assert response.status_code == 200, response.text
+    wrong = await client.post("/oauth/token", data={**data, "client_id": c.id,
+                                                     "client_secret": c.secret + "x"})
+    assert_oauth_error(wrong, "invalid_client", 401)
+
+
+async def test_registered_method_is_enforced(runtime, client):
+    """A secret does not stand in for a key, nor a key for a secret."""
+    b = await person(runtime)
+    c, key = await jwt_client(runtime)
     code, verifier, _ = await code_for(client, c, b.card_number)
     response = await client.post(
         "/oauth/token",
@@ -300,9 +332,12 @@ async def test_registered_method_is_enforced(runtime, client):
             "redirect_uri": c.redirect_uri,
             "code_verifier": verifier,
             "client_id": c.id,
-            "client_secret": c.secret,
+            "client_secret": "um segredo qualquer",
         },
     )
+    assert_oauth_error(response, "invalid_client", 401)
+    secret_client = await add_client(runtime)
+    response = await token_with_assertion(client, secret_client, assertion(key, secret_client.id))
     assert_oauth_error(response, "invalid_client", 401)
 
 
@@ -436,6 +471,15 @@ async def test_private_key_jwt(runtime, client, alg):
     assert response.status_code == 200, response.text
 
 
+async def test_private_key_jwt_accepts_ten_minutes_as_pyoidc_sends_once(runtime, client):
+    """pyoidc's default assertion lifetime is 600 s; its jti is still single use."""
+    c, key = await jwt_client(runtime)
+    value = assertion(key, c.id, exp_in=600)
+    assert_oauth_error(await token_with_assertion(client, c, value), "invalid_grant")
+    replay = await token_with_assertion(client, c, value)
+    assert_oauth_error(replay, "invalid_client", 401)
+
+
 async def test_private_key_jwt_accepts_the_issuer_as_audience(runtime, client):
     c, key = await jwt_client(runtime)
     # Authenticated, so the grant itself is what fails.
@@ -457,6 +501,7 @@ async def test_private_key_jwt_refusals(runtime, client):
         "wrong audience": assertion(key, c.id, aud="https://outro.example/token"),
         "expired": assertion(key, c.id, exp_in=-120),
         "too long": assertion(key, c.id, exp_in=3600),
+        "over ten minutes": assertion(key, c.id, exp_in=600 + 31 + 30),
         "other issuer": assertion(key, c.id, iss="alguem"),
         "no jti": jwt.encode(
             {"alg": "RS256", "kid": key.kid},

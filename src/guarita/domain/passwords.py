@@ -4,8 +4,12 @@ Length is the only composition rule (15 characters for a password-only account, 
 factor); at least 64 are accepted and none is truncated; Unicode is NFC-normalised so the same
 phrase typed on a phone and on a computer is the same password; spaces count. Rejected: the
 10,000 most common passwords (``data/common-passwords.txt``) and anything containing the
-person's own data or the service's name. The answer lists every reason at once, so the page can
-explain all of them.
+person's own data or the service's name, and passwords made of a pattern — sequences
+("123456789012345"), repeats ("aaaa…", "abcabc…") and keyboard walks ("qwertyuiop…") — at any
+length, as NIST SP 800-63B-4 §3.1.1.2 asks ("repetitive or sequential characters"). Patterns are
+found by zxcvbn (the maintained Python port of Dropbox's estimator): a password whose cheapest
+decomposition into patterns needs fewer than 10^10 guesses (zxcvbn's score below 4) is refused.
+The answer lists every reason at once, each said once, so the page can explain all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+import zxcvbn
+
 from guarita.domain.errors import ErrorCode, GuaritaError
 
 DATA = Path(__file__).parent / "data" / "common-passwords.txt"
@@ -29,14 +35,31 @@ class WeakReason(StrEnum):
     TOO_SHORT = "too_short"
     TOO_LONG = "too_long"
     COMMON = "common"
+    PREDICTABLE = "predictable"
     CONTAINS_PERSONAL_DATA = "contains_personal_data"
 
 
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's name for "mark for translation, translate later"
+    """Marks a sentence for the catalogues (babel extracts ``N_``); pages translate it."""
+    return text
+
+
+# gettext-style placeholders, so the pages can translate a sentence and then fill it in.
 REASON_TEXT = {
-    WeakReason.TOO_SHORT: "A senha precisa ter pelo menos {min} caracteres. " + GUIDANCE.replace("15", "{min}"),
-    WeakReason.TOO_LONG: "A senha pode ter no máximo {max} caracteres.",
-    WeakReason.COMMON: "Esta senha é muito usada e fácil de adivinhar. Escolha outra.",
-    WeakReason.CONTAINS_PERSONAL_DATA: (
+    # The length is said once: the field's hint already says GUIDANCE.
+    WeakReason.TOO_SHORT: N_(
+        "A senha precisa ter pelo menos %(min)s caracteres. Uma frase fácil de lembrar, "
+        "com espaços, é o melhor."
+    ),
+    WeakReason.TOO_LONG: N_("A senha pode ter no máximo %(max)s caracteres."),
+    WeakReason.COMMON: N_("Esta senha é muito usada e fácil de adivinhar. Escolha outra."),
+    WeakReason.PREDICTABLE: N_(
+        "Esta senha segue um padrão fácil de adivinhar, como 123456, aaaa ou qwerty. "
+        "Use palavras suas, como uma frase."
+    ),
+    WeakReason.CONTAINS_PERSONAL_DATA: N_(
         "A senha não pode conter seu CPF, carteirinha, data de nascimento, nome ou e-mail."
     ),
 }
@@ -97,6 +120,20 @@ class PasswordContext:
 
 _PARTICLES = {"das", "dos", "del", "los", "van", "von"}
 
+# zxcvbn's cost grows with length and it stops at 72 characters by default; a pattern long
+# enough to matter shows in the first 72.
+_PATTERN_WINDOW = 72
+
+
+def guesses_log10(password: str) -> float:
+    """zxcvbn's estimate of the guesses an attacker who knows common patterns needs."""
+    return float(zxcvbn.zxcvbn(password[:_PATTERN_WINDOW])["guesses_log10"])
+
+
+def predictable(password: str, min_guesses_log10: float = 10.0) -> bool:
+    """A sequence, repeat, keyboard walk or dictionary run: fewer guesses than the floor."""
+    return guesses_log10(password) < min_guesses_log10
+
 
 def service_words(organisation_name: str) -> list[str]:
     """The names of the service itself, refused in every password (SECURITY.md › Passwords)."""
@@ -120,6 +157,8 @@ def person_context(
 class PasswordPolicy:
     min_length: int = 15
     max_length: int = 128
+    # zxcvbn score 4 ("very unguessable"): 10^10 guesses.
+    min_guesses_log10: float = 10.0
 
     @classmethod
     def single_factor(cls, min_length: int, max_length: int) -> PasswordPolicy:
@@ -136,6 +175,10 @@ class PasswordPolicy:
         folded = fold(value)
         if folded in common_passwords() or folded.replace(" ", "") in common_passwords():
             reasons.append(WeakReason.COMMON)
+        elif len(reasons) == 0 and predictable(value, self.min_guesses_log10):
+            # Only a password of an accepted length is judged by its pattern: a short one already
+            # has its reason, and two reasons for "123" would say the same thing twice.
+            reasons.append(WeakReason.PREDICTABLE)
         if context is not None and _contains_any(folded, value, context.words()):
             reasons.append(WeakReason.CONTAINS_PERSONAL_DATA)
         return reasons
@@ -148,12 +191,16 @@ class PasswordPolicy:
                 ErrorCode.WEAK_PASSWORD,
                 message=" ".join(self.explain(r) for r in reasons),
                 field=field,
-                details={"reasons": [str(r) for r in reasons]},
+                details={"reasons": [str(r) for r in reasons], **self.limits()},
             )
         return normalize(password)
 
+    def limits(self) -> dict[str, int]:
+        """The numbers the reasons mention (also in the API's error body)."""
+        return {"min_length": self.min_length, "max_length": self.max_length}
+
     def explain(self, reason: WeakReason) -> str:
-        return REASON_TEXT[reason].format(min=self.min_length, max=self.max_length)
+        return REASON_TEXT[reason] % {"min": self.min_length, "max": self.max_length}
 
 
 def _contains_any(folded: str, raw: str, words: Iterable[str]) -> bool:

@@ -93,6 +93,19 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
+class Sentences(str):
+    """A message made of several catalogue sentences with ``%(name)s`` values, translated one
+    sentence at a time (a joined pt-BR string would never be found in a catalogue).
+
+    It is a ``str`` (the pt-BR text), so code that does not translate still shows something."""
+
+    def __new__(cls, sentences: list[str], values: dict[str, Any]) -> Sentences:
+        made = super().__new__(cls, " ".join(s % values for s in sentences))
+        made.sentences = list(sentences)
+        made.values = dict(values)
+        return made
+
+
 @lru_cache
 def translator(locale: str) -> Callable[[Any], Any]:
     """``translate(text)`` for templates: text that comes from Python, not from the template.
@@ -108,6 +121,8 @@ def translator(locale: str) -> Callable[[Any], Any]:
     def translate(text: Any) -> Any:
         if text is None or isinstance(text, Markup) or not isinstance(text, str):
             return text
+        if isinstance(text, Sentences):
+            return " ".join(str(gettext(s)) % text.values for s in text.sentences)
         return str(gettext(text)) if text else text
 
     return translate

@@ -5,7 +5,11 @@ clients that prove possession with PKCE instead (RFC 8252 §8.4), and ``private_
 (OpenID Connect Core 1.0 §9; RFC 7523 §3): a JWT signed with the client's own key, whose
 ``jti`` is remembered until it expires so it cannot be replayed. A client must use the method it
 was registered with (RFC 7591 §2 ``token_endpoint_auth_method``), and only one method per
-request (RFC 6749 §2.3).
+request (RFC 6749 §2.3) — except that a client with a secret may send it either way: in the
+``Authorization: Basic`` header or in the form. Both carry the same secret over the same TLS
+connection, RFC 6749 §2.3.1 lets the server accept the form too, Keycloak and
+node-oidc-provider do, and the libraries people use pick one without asking (pyoidc and
+openid-client default to Basic, mozilla-django-oidc to the form; docs/oidc.md).
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ def presented(authorization: str | None, form: dict[str, str]) -> Presented:
 
 # -- checks, in order (house style 5) ---------------------------------------------------------
 def _method_registered(client: Client, given: Presented) -> None:
+    if given.method in clients.SECRET_METHODS and client.auth_method in clients.SECRET_METHODS:
+        return
     if given.method != client.auth_method:
         raise invalid_client(
             f"este cliente se autentica com {client.auth_method}",

@@ -8,8 +8,10 @@ access token issued from it; the revocation is committed even though the request
 family also ends at its absolute lifetime, when the person's account stops being active, and
 when the password changes (a sign-out everywhere must reach the apps too).
 
-No ID token is returned on refresh (Core §12.2 allows it): the person did not sign in again,
-and RS256 signing is the most expensive step of the endpoint.
+An ID token is returned with every refresh of a grant with ``openid`` (Core §12.2): same
+``iss``, ``sub``, ``aud``, ``auth_time``, ``acr`` and ``sid`` as the first one, a new ``iat``,
+no ``nonce``. A client that logs out with ``id_token_hint`` (RP-Initiated Logout §2) keeps a
+token the end-session endpoint accepts after the first one expired.
 """
 
 from __future__ import annotations
@@ -177,5 +179,5 @@ async def exchange(
         scope=scope,
         refresh_token=refresh,
         nonce=None,
-        with_id_token=False,
+        with_id_token=True,
     )
