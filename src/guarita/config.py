@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -241,7 +241,10 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///var/guarita.db"
-    base_url: str = "http://127.0.0.1:8000"
+    # Where people reach Guarita: links in messages, the OpenID issuer, enrolment links. Unset,
+    # it is the address ``guarita serve`` listens on (GUARITA_HOST and GUARITA_PORT), so
+    # ``GUARITA_PORT=8610 make run`` never hands out links to port 8000.
+    base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: SecretStr | None = None
@@ -290,6 +293,12 @@ class Settings(BaseSettings):
         )
     support: SupportSettings = SupportSettings()
     mfa: MfaSettings = MfaSettings()
+
+    @model_validator(mode="after")
+    def _base_url_defaults_to_the_served_address(self) -> Settings:
+        if not self.base_url:
+            self.base_url = served_address(self.host, self.port)
+        return self
 
     @property
     def development(self) -> bool:
@@ -363,6 +372,16 @@ class Settings(BaseSettings):
                 "GUARITA_DATABASE_URL deve começar com sqlite+aiosqlite:// ou postgresql+asyncpg://."
             )
         return found
+
+
+def served_address(host: str, port: int) -> str:
+    """The http address of ``guarita serve`` on ``host:port``, as a browser on this machine
+    types it (a wildcard bind is reached through loopback)."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _development_secret() -> bytes:

@@ -9,8 +9,21 @@ from __future__ import annotations
 
 import typer
 
-from guarita.cli import audit, clients, keys, operations, outbox, registry, server, staff
+from guarita.cli import (
+    audit,
+    clients,
+    dev_smtp,
+    keys,
+    operations,
+    outbox,
+    registry,
+    server,
+    staff,
+)
 from guarita.cli.common import run_guarded
+from guarita.cli.ptbr import install as _pt_br
+
+_pt_br()
 
 app = typer.Typer(
     name="guarita",
@@ -23,6 +36,7 @@ app = typer.Typer(
 server.register(app)
 operations.register(app)
 registry.register(app)
+dev_smtp.register(app)
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(audit.app, name="audit")
 app.add_typer(staff.app, name="staff")

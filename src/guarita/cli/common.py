@@ -85,15 +85,21 @@ def run_guarded(app: typer.Typer) -> None:
     except typer.Abort:
         errors.print("Cancelado.")
         raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        # Ctrl-C is how people stop a command: a line, not a traceback (130: 128 + SIGINT).
+        errors.print("Interrompido.")
+        raise SystemExit(130) from None
     except Exception as exc:  # noqa: BLE001 - the edge of the program
-        import click
+        from guarita.cli import ptbr
 
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
+        if isinstance(exc, ptbr.USAGE_ERRORS):
+            errors.print(ptbr.usage_error(exc), highlight=False, markup=False, soft_wrap=True)
             raise SystemExit(2) from None
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+        exit_code = getattr(exc, "exit_code", None)
+        if isinstance(exit_code, int) and hasattr(exc, "format_message"):  # click's own errors
+            errors.print(f"Erro: {exc.format_message()}", highlight=False, markup=False,
+                         soft_wrap=True)
+            raise SystemExit(exit_code) from None
         message = _friendly(exc)
         if message is None:
             raise

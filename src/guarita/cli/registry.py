@@ -100,12 +100,15 @@ def register(app: typer.Typer) -> None:
             return
         if result.loaded:
             report = result.report
+            # soft_wrap: the terminal wraps at its edge; rich would break the sentence at a
+            # fixed width, in the middle of a path or a count.
             console.print(
-                f"Demonstração carregada de {result.csv_path}: {report.created} criados, "
-                f"{report.updated} atualizados, {report.unchanged} sem mudança, "
-                f"{report.rejected} recusados.",
-                highlight=False,
+                f"Demonstração carregada: {report.created} criados, {report.updated} atualizados, "
+                f"{report.unchanged} sem mudança, {report.rejected} recusados.",
+                highlight=False, soft_wrap=True,
             )
+            console.print(f"Arquivo: {result.csv_path}", highlight=False, markup=False,
+                          soft_wrap=True)
         elif present:
             console.print("A demonstração já estava carregada.")
         else:
@@ -169,12 +172,12 @@ def _print_notes(title: str, notes: list, total: int) -> None:
         return
     console.print(f"\n[bold]{title}:[/bold]")
     for note in notes[:SHOWN_ON_TERMINAL]:
-        console.print(f"  {note}", highlight=False, markup=False)
+        console.print(f"  {note}", highlight=False, markup=False, soft_wrap=True)
     if total > SHOWN_ON_TERMINAL:
         console.print(
             f"  … e mais {_number(total - SHOWN_ON_TERMINAL)}. "
             "Use --json para a lista (até 1.000).",
-            highlight=False,
+            highlight=False, soft_wrap=True,
         )
 
 
@@ -230,7 +233,7 @@ def _print_demo_table(people: list, base_url: str) -> None:
         f"\nSenha das contas antigas: [bold]{DEMO_LEGACY_PASSWORD}[/bold]\n"
         f"Abra {base_url} para experimentar. Os e-mails e SMS que seriam enviados aparecem em "
         f"{base_url}/dev/outbox.",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import typer
 
@@ -36,6 +37,14 @@ def register(app: typer.Typer) -> None:
                 f"GUARITA_ENV={cfg.env} serve só em 127.0.0.1 (as mensagens ficam visíveis em "
                 "/dev/outbox). Para servir em outro endereço, use GUARITA_ENV=production."
             )
+        # The app is built by uvicorn's factory, in this process or in worker processes, from
+        # the environment: the address chosen here must reach it, and with it the default
+        # GUARITA_BASE_URL (config.served_address).
+        os.environ["GUARITA_HOST"] = bind
+        os.environ["GUARITA_PORT"] = str(port or cfg.port)
+        from guarita.config import get_settings
+
+        get_settings.cache_clear()
         if cfg.production:
             from guarita.cli.common import run_async
             from guarita.services.deployment import problems as deployment_problems
