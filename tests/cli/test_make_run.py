@@ -24,9 +24,9 @@ class Terminal:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: becomes make
+        if self.pid == 0:  # the child: becomes make, as a person types it
             os.chdir(ROOT)
-            os.execvpe("make", ["make", "--no-print-directory", "run"], env)
+            os.execvpe("make", ["make", "--no-print-directory", "run"], env)  # noqa: S606, S607
         self.out = b""
 
     def read(self, seconds: float) -> None:
