@@ -19,6 +19,15 @@ class AccountStatus(StrEnum):
     DISABLED = "disabled"  # by the desk, or by the owner's "Não foi você?" link
 
 
+class StaffStatus(StrEnum):
+    """A desk member: pending until the enrolment link is used; disabled by an admin or by the
+    100th consecutive failed sign-in."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
 class TrustLevel(StrEnum):
     """gov.br's levels (bronze < prata < ouro): how strongly the person's identity was proven."""
 

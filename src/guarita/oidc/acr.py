@@ -8,11 +8,13 @@ levels in order of preference; the weakest one listed is the minimum the client 
 
 from __future__ import annotations
 
+from guarita.domain.accounts import TrustLevel
+
 PREFIX = "urn:guarita:loa:"
 # Not a level of identity proofing but of authentication: two factors in this sign-in
 # (docs/two-step.md). Asking for it forces the second step (a step-up of a live session).
 MFA = "urn:guarita:mfa"
-LEVELS = ("bronze", "prata", "ouro")
+LEVELS = tuple(level.value for level in TrustLevel)
 VALUES = tuple(PREFIX + level for level in LEVELS)
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from guarita.domain.accounts import AccountStatus
 from guarita.edge import i18n
 from guarita.oidc import acr, clients, pkce, redirect_uris
 from guarita.oidc.claims import Person
@@ -326,7 +327,7 @@ def no_session(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:
 
 
 def account_unusable(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:
-    return "account_disabled" if s.person.status != "active" else None
+    return "account_disabled" if s.person.status != AccountStatus.ACTIVE else None
 
 
 def login_prompted(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:

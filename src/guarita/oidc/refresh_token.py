@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from guarita.domain.accounts import AccountStatus
 from guarita.oidc import grants
 from guarita.oidc.authorization_code import audit_revocation, new_refresh_token
 from guarita.oidc.clients import Client
@@ -83,7 +84,7 @@ def family_live(r: Refresh) -> None:
 
 
 def account_active(r: Refresh) -> None:
-    if r.account_status != "active":
+    if r.account_status != AccountStatus.ACTIVE:
         raise invalid_grant("conta desativada")
 
 

@@ -8,6 +8,7 @@ transaction waits on cryptography.
 
 from __future__ import annotations
 
+from guarita.domain.accounts import TrustLevel
 from guarita.oidc import acr as acr_values
 from guarita.oidc.clients import Client
 from guarita.oidc.grants import GrantRow
@@ -43,7 +44,7 @@ async def for_grant(
     auth = Authentication(
         sub=sub_for(runtime, client, grant.account_id),
         auth_time=int(grant.auth_time.timestamp()),
-        acr=grant.acr or acr_values.value_of("bronze"),
+        acr=grant.acr or acr_values.value_of(TrustLevel.BRONZE),
         amr=grant.amr,
         sid=grant.sid,
     )

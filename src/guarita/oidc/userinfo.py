@@ -7,6 +7,7 @@ and one or two read the person. ``openid`` must be among the token's scopes (§5
 
 from __future__ import annotations
 
+from guarita.domain.accounts import AccountStatus
 from guarita.oidc import clients
 from guarita.oidc.claims import Person, claims_for, needs_identifiers, person_of_token
 from guarita.oidc.errors import insufficient_scope, invalid_request, invalid_token
@@ -69,6 +70,6 @@ async def userinfo(runtime: Runtime, token: str) -> dict:
         )
 
     person = await sql.read(runtime.db, person_behind)
-    if person is None or person.status != "active":
+    if person is None or person.status != AccountStatus.ACTIVE:
         raise invalid_token("token revogado ou conta indisponivel")
     return claims_for(person, scopes, claims["sub"])

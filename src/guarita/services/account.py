@@ -11,6 +11,7 @@ from sqlalchemy import select
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
 from guarita.services import second_factors, sessions
 from guarita.services.notifications import notify_contacts
@@ -64,9 +65,9 @@ class AccountView:
 
 
 def _display(kind: str, value: str) -> str:
-    if kind == "cpf":
+    if kind == IdentifierKind.CPF:
         return ids.mask_cpf(value)
-    if kind == "phone":
+    if kind == IdentifierKind.PHONE:
         return ids.format_phone(value)
     return value
 
@@ -101,8 +102,8 @@ async def view(runtime: Runtime, account_id: str, *, with_logins: bool = True) -
                    AuditEvent.tag.in_([AuditTag.LOGIN_SUCCEEDED.value, AuditTag.LOGIN_FAILED.value]))
             .order_by(AuditEvent.id.desc()).limit(10)
         )).scalars().all() if with_logins else []
-    cpf = next((i.value for i in identifiers if i.kind == "cpf"), None)
-    card = next((i.value for i in identifiers if i.kind == "card"), None)
+    cpf = next((i.value for i in identifiers if i.kind == IdentifierKind.CPF), None)
+    card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
     name = beneficiary.name if beneficiary else ""
     return AccountView(
         id=account.id, name=name, first_name=first_name(name),
@@ -132,7 +133,7 @@ async def change_password(
         account = await accounts_repo.account(session, account_id)
         beneficiary = await accounts_repo.beneficiary_of(session, account)
         identifiers = await accounts_repo.identifiers_of(session, account_id)
-    email = next((i.value for i in identifiers if i.kind == "email"), None)
+    email = next((i.value for i in identifiers if i.kind == IdentifierKind.EMAIL), None)
     context_words = person_words(runtime, beneficiary, email)
     if new_password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")

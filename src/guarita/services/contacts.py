@@ -46,9 +46,9 @@ def confirm_url(settings, token: str, code: str) -> str:  # noqa: ANN001
 
 
 def normalize_contact(kind: str, value: str) -> tuple[IdentifierKind, str]:
-    if kind == "email":
+    if kind == IdentifierKind.EMAIL:
         return IdentifierKind.EMAIL, ids.normalize_email(value, field="value")
-    if kind == "phone":
+    if kind == IdentifierKind.PHONE:
         return IdentifierKind.PHONE, ids.normalize_phone(value, field="value")
     raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind",
                        message=Message.CHOOSE_EMAIL_OR_PHONE)
@@ -95,7 +95,7 @@ async def resend(runtime: Runtime, flow_id: str, account_id: str, context: Reque
         flows.check_resend(flow, runtime.settings, now)
         code = flows.issue_code(flow, runtime.settings, PURPOSE, now, real=True)
         await enqueue(
-            session, channel="email" if flow.identifier_kind == "email" else "sms",
+            session, channel="email" if flow.identifier_kind == IdentifierKind.EMAIL else "sms",
             to=flow.identifier_value, template="contact_code", account_id=account_id,
             discard_after=flow.code_expires_at,
             context=message_context(runtime.settings, code=code,
@@ -155,11 +155,11 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
     for previous in replaced:
         if previous.verified_at is not None:
             await enqueue(
-                session, channel="email" if previous.kind == "email" else "sms", to=previous.value,
+                session, channel="email" if previous.kind == IdentifierKind.EMAIL else "sms", to=previous.value,
                 template="contact_replaced", account_id=flow.account_id,
                 context=message_context(
                     runtime.settings,
-                    kind_label="e-mail" if previous.kind == "email" else "celular",
+                    kind_label="e-mail" if previous.kind == IdentifierKind.EMAIL else "celular",
                     when=runtime.settings.local_time(now),
                 ),
             )
@@ -172,12 +172,12 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
     same.verified_at = now
     same.source = source
     # A confirmed e-mail also signs in, as the registry's does (docs/architecture.md › Decisions: registry contacts).
-    same.login_enabled = flow.identifier_kind == "email"
+    same.login_enabled = flow.identifier_kind == IdentifierKind.EMAIL
     await session.flush()
     if source == "support":
         tag = (
             AuditTag.SUPPORT_EMAIL_REGISTERED
-            if flow.identifier_kind == "email"
+            if flow.identifier_kind == IdentifierKind.EMAIL
             else AuditTag.SUPPORT_PHONE_REGISTERED
         )
     else:

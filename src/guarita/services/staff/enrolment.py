@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.domain.accounts import PrincipalKind
+from guarita.domain.accounts import PrincipalKind, StaffStatus
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.domain.passwords import PasswordPolicy, normalize, person_context
@@ -70,7 +70,7 @@ async def _live_enrolment(
     if row is None or row.used_at is not None or row.expires_at <= now:
         raise GuaritaError(ErrorCode.ENROLMENT_EXPIRED)
     staff = await session.get(StaffAccount, row.staff_id)
-    if staff is None or staff.status != "pending":
+    if staff is None or staff.status != StaffStatus.PENDING:
         raise GuaritaError(ErrorCode.ENROLMENT_EXPIRED)
     return row, staff
 
@@ -174,7 +174,7 @@ async def complete_enrolment(
         if used.rowcount != 1:  # the same link submitted twice at once: one winner
             raise GuaritaError(ErrorCode.ENROLMENT_EXPIRED)
         staff = await session.get(StaffAccount, staff_id, populate_existing=True)
-        staff.status = "active"
+        staff.status = StaffStatus.ACTIVE
         staff.enrolled_at = now
         staff.updated_at = now
         # Each factor is one row of the credentials table; enrolling again replaces them.

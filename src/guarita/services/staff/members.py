@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain import identifiers as ids
-from guarita.domain.accounts import PrincipalKind
+from guarita.domain.accounts import PrincipalKind, StaffStatus
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import PERMISSIONS, Role
@@ -121,7 +121,7 @@ async def add_staff(
                 email=address,
                 name=clean_name,
                 role=clean_role.value,
-                status="pending",
+                status=StaffStatus.PENDING,
                 created_by=created_by,
                 created_at=now,
                 updated_at=now,
@@ -180,7 +180,7 @@ async def reset_staff(
     now = utcnow()
     async with runtime.db.transaction() as session:
         row = await staff_by(session, staff_id=staff_id, email=email)
-        row.status = "pending"
+        row.status = StaffStatus.PENDING
         row.updated_at = now
         # Every factor is one credentials row: the password, the TOTP secret, the codes.
         await credentials_repo.remove(session, PrincipalKind.STAFF, row.id)
@@ -211,9 +211,9 @@ async def set_staff_status(
             # An account that never enrolled stays pending: it has no credentials yet.
             has_password = await credentials_repo.get(
                 session, PrincipalKind.STAFF, row.id, password_method.CREDENTIAL) is not None
-            row.status = "active" if row.enrolled_at and has_password else "pending"
+            row.status = StaffStatus.ACTIVE if row.enrolled_at and has_password else StaffStatus.PENDING
         else:
-            row.status = "disabled"
+            row.status = StaffStatus.DISABLED
             await end_sessions(session, row.id, now)
         row.updated_at = now
         await record(

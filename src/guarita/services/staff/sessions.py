@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import SessionPolicy, Settings
-from guarita.domain.accounts import PrincipalKind
+from guarita.domain.accounts import PrincipalKind, StaffStatus
 from guarita.domain.actors import Actor
 from guarita.runtime import Runtime
 from guarita.services import sessions
@@ -59,7 +59,7 @@ async def load_session(
         if info is None:
             return None
         staff = await session.get(StaffAccount, info.staff_id)
-        if staff is None or staff.status != "active":
+        if staff is None or staff.status != StaffStatus.ACTIVE:
             await sessions.end(session, info.id_hash, now)
             return None
         return Actor(

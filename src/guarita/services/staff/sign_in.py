@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from guarita.domain import identifiers as ids
-from guarita.domain.accounts import PrincipalKind
+from guarita.domain.accounts import PrincipalKind, StaffStatus
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import password as password_method
@@ -39,9 +39,9 @@ _SIGN_IN_FAILED = Message.STAFF_SIGN_IN_FAILED
 async def _disable(session, subject: str) -> bool:  # noqa: ANN001
     """The 100th consecutive failure disables the member until an admin enables them again."""
     staff = await session.get(StaffAccount, int(subject.split(":", 1)[1]))
-    if staff is None or staff.status == "disabled":
+    if staff is None or staff.status == StaffStatus.DISABLED:
         return False
-    staff.status = "disabled"
+    staff.status = StaffStatus.DISABLED
     return True
 
 
@@ -94,7 +94,7 @@ async def sign_in(
             session, runtime, key, staff_subject(staff.id) if staff else None)
     attempt.refuse_if_waiting(RULES)
     principal = Principal(kind=PrincipalKind.STAFF, id=str(staff.id) if staff else None)
-    usable = staff is not None and staff.status == "active" and stored is not None
+    usable = staff is not None and staff.status == StaffStatus.ACTIVE and stored is not None
     # Unknown, disabled and pending staff still pay for one argon2id verification.
     loaded = LoadedCredentials()
     if usable:

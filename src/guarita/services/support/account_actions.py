@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from guarita.domain.accounts import AccountStatus
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
@@ -87,20 +88,20 @@ async def set_account_status(
     context: RequestContext,
 ) -> str:
     """Supervisor: disable (every session ends at once) or enable an account."""
-    if status not in ("active", "disabled"):
+    if status not in tuple(AccountStatus):
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="status",
             message=Message.INVALID_ACCOUNT_STATUS,
         )
-    tag = AuditTag.SUPPORT_ACCOUNT_DISABLED if status == "disabled" else AuditTag.SUPPORT_ACCOUNT_ENABLED
+    tag = AuditTag.SUPPORT_ACCOUNT_DISABLED if status == AccountStatus.DISABLED else AuditTag.SUPPORT_ACCOUNT_ENABLED
     action = DeskAction(runtime, actor, beneficiary_id, tag, reason, context)
     async with action, action.opened() as person:
         account = person.account
         changed = account.status != status
         account.status = status
         ended = 0
-        if status == "disabled":
+        if status == AccountStatus.DISABLED:
             ended = await sessions.end_all(person.session, account.id, now=action.now)
         outcome = status if changed else "unchanged"
         await action.audit(person.session, account.id, outcome=outcome, sessions_ended=ended)

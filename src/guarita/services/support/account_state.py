@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from guarita.domain.accounts import AccountStatus
 from guarita.services import throttling
 from guarita.storage.tables import Account, Throttle
 from guarita.storage.types import utcnow
@@ -33,7 +34,7 @@ def state_of(account: Account | None, lock: Throttle | None) -> tuple[str, datet
     locked_until = lock.locked_until if lock is not None and lock.locked_until else None
     if locked_until is not None and locked_until <= utcnow():
         locked_until = None
-    if account.status == "disabled":
+    if account.status == AccountStatus.DISABLED:
         return "disabled", locked_until
     if account.password_disabled_at is not None:
         return "password_disabled", locked_until

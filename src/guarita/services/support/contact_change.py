@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from guarita.domain.accounts import CONTACT_KINDS
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
@@ -61,7 +62,7 @@ async def start_contact_change(
 ) -> ContactChangeStarted:
     """A code goes to the new e-mail or phone; it is saved only when the code comes back."""
     tag = AuditTag.SUPPORT_CONTACT_CODE_SENT
-    refused = {"kind": kind if kind in ("email", "phone") else None}
+    refused = {"kind": kind if kind in CONTACT_KINDS else None}
     async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context, refusal_details=refused) as action:
         now = action.now
         kind_, normalized = contacts.normalize_contact(kind, value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from guarita.domain.accounts import TrustLevel
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
@@ -59,7 +60,7 @@ async def record_identity_check(
         async with action.opened() as person:
             account = person.account
             before = account.trust_level
-            after = "prata" if before == "bronze" else before
+            after = TrustLevel.PRATA if before == TrustLevel.BRONZE else before
             account.trust_level = after
             person.session.add(
                 SupportIdentityCheck(

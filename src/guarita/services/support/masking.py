@@ -8,6 +8,7 @@ through its audited reveal; contacts in full once the person is opened.
 from __future__ import annotations
 
 from guarita.domain import identifiers as ids
+from guarita.domain.identifiers import IdentifierKind
 
 _PARTICLES = {"da", "de", "do", "das", "dos", "e", "di", "du", "del", "van", "von"}
 
@@ -27,13 +28,13 @@ def mask_name(name: str) -> str:
 def mask(kind: str, value: str | None) -> str | None:
     if not value:
         return None
-    if kind == "cpf":
+    if kind == IdentifierKind.CPF:
         return ids.mask_cpf(value)
-    if kind == "card":
+    if kind == IdentifierKind.CARD:
         return ids.mask_card(value)
-    if kind == "email":
+    if kind == IdentifierKind.EMAIL:
         return ids.mask_email(value)
-    if kind == "phone":
+    if kind == IdentifierKind.PHONE:
         return ids.mask_phone(value)
     return "***"
 
@@ -43,9 +44,9 @@ def shown(kind: str, value: str | None, unmasked: bool) -> str | None:
     (the CPF is what callers prove themselves with; the card only through its audited reveal)."""
     if not value:
         return None
-    if unmasked and kind == "email":
+    if unmasked and kind == IdentifierKind.EMAIL:
         return value
-    if unmasked and kind == "phone":
+    if unmasked and kind == IdentifierKind.PHONE:
         return ids.format_phone(value)
     return mask(kind, value)
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import CONTACT_KINDS
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.runtime import Runtime
@@ -147,7 +148,7 @@ async def person_view(
             view.recovery_contacts = [
                 ContactChoice(i.id, i.kind, mask(i.kind, i.value))
                 for i in identifiers
-                if i.kind in ("email", "phone") and i.verified_at is not None
+                if i.kind in CONTACT_KINDS and i.verified_at is not None
             ]
         else:
             for kind, value in (("email", beneficiary.email), ("phone", beneficiary.phone)):

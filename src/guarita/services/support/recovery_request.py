@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from guarita.domain.accounts import Channel
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
@@ -54,7 +55,7 @@ async def start_recovery(
                     message=Message.CHOOSE_VERIFIED_CONTACT,
                 )
             destination = mask(contact.kind, contact.value)
-            channel = "email" if contact.kind == "email" else "sms"
+            channel = Channel.for_kind(contact.kind)
         started = await recovery.start_for_account(runtime, account.id, identifier_id, audit_context(actor, context))
         async with runtime.db.transaction() as session:
             await action.audit(session, account.id, outcome="started", channel=channel, destination=destination)

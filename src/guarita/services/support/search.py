@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import Settings
 from guarita.domain import identifiers as ids
+from guarita.domain.accounts import CONTACT_KINDS
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
+from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
 from guarita.services.registry_rows import name_search_key
 from guarita.services.support import labels
@@ -68,13 +70,13 @@ def interpret(query: str, kind: str, settings: Settings) -> list[tuple[str, str]
     cmin, cmax = settings.card_min_length, settings.card_max_length
     if kind not in SEARCH_KINDS:
         raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="kind", message=Message.SEARCH_KIND_INVALID)
-    if kind == "cpf":
+    if kind == IdentifierKind.CPF:
         return [("cpf", ids.normalize_cpf(text, field="q"))]
-    if kind == "card":
+    if kind == IdentifierKind.CARD:
         return [("card", ids.normalize_card(text, cmin, cmax, field="q"))]
-    if kind == "email":
+    if kind == IdentifierKind.EMAIL:
         return [("email", ids.normalize_email(text, field="q"))]
-    if kind == "phone":
+    if kind == IdentifierKind.PHONE:
         return [("phone", ids.normalize_phone(text, field="q"))]
     if kind == "name":
         return [("name", _name_query(text))]
@@ -116,12 +118,12 @@ def _name_query(text: str) -> str:
 
 
 async def _beneficiary_ids(session: AsyncSession, kind: str, value: str, limit: int) -> list[int]:
-    if kind == "cpf":
+    if kind == IdentifierKind.CPF:
         where = Beneficiary.cpf == value
-    elif kind == "card":
+    elif kind == IdentifierKind.CARD:
         where = Beneficiary.card_number == value
-    elif kind in ("email", "phone"):
-        column = Beneficiary.email if kind == "email" else Beneficiary.phone
+    elif kind in CONTACT_KINDS:
+        column = Beneficiary.email if kind == IdentifierKind.EMAIL else Beneficiary.phone
         via_accounts = (
             select(Account.beneficiary_id)
             .join(AccountIdentifier, AccountIdentifier.account_id == Account.id)
