@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from guarita.cli.common import CliError, JsonOption, console, print_json, run_async, settings
+from guarita.domain.accounts import Channel
 
 app = typer.Typer(help="Fila de mensagens (e-mail e SMS).", no_args_is_help=True)
 
@@ -64,7 +65,7 @@ def list_command(
         table.add_column("Texto", overflow="fold")
     for row in rows:
         cells = [
-            str(row["id"]), "e-mail" if row["channel"] == "email" else "SMS", row["to"],
+            str(row["id"]), "e-mail" if row["channel"] == Channel.EMAIL else "SMS", row["to"],
             row["subject"] or "—", row["created_at"][:19].replace("T", " "),
             STATUS_LABELS.get(row["status"], row["status"]), str(row["attempts"]),
             row["last_error"] or "",

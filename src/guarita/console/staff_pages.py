@@ -28,6 +28,7 @@ from guarita.console.web import (
     safe_next,
     set_staff_cookie,
 )
+from guarita.domain.accounts import StaffStatus
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import SCOPE_LABELS, TOKEN_SCOPES, Permission, Role
 from guarita.edge.forms import field_errors
@@ -185,10 +186,11 @@ async def staff_reset(request: Request, staff_id: int) -> Response:
 async def staff_status(request: Request, staff_id: int) -> Response:
     actor = actor_of(request)
     values = await read_form(request)
-    if staff_id == actor.id and values.get("status") != "active":
+    enabled = values.get("status") == StaffStatus.ACTIVE
+    if staff_id == actor.id and not enabled:
         error = GuaritaError(ErrorCode.VALIDATION_ERROR, message=Message.CANNOT_DISABLE_SELF)
         return await _staff_page(request, status_code=error.status, error=error)
-    await _as_admin(request, staff_service.set_staff_status, staff_id, enabled=values.get("status") == "active")
+    await _as_admin(request, staff_service.set_staff_status, staff_id, enabled=enabled)
     return redirect(request, f"{PREFIX}/equipe")
 
 

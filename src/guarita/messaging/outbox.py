@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from guarita.config import Settings
+from guarita.domain.accounts import Channel
 from guarita.storage.tables import OutboxMessage
 from guarita.storage.types import utcnow
 
@@ -38,7 +39,6 @@ _html_env = Environment(
     undefined=StrictUndefined,
 )
 
-Channel = Literal["email", "sms"]
 STATUSES = ("pending", "sending", "sent", "failed")
 
 
@@ -53,7 +53,7 @@ def base_context(settings: Settings) -> dict[str, Any]:
 
 def render(template: str, channel: Channel, context: dict[str, Any]) -> tuple[str, str, str | None]:
     """``(subject, text, html)`` of ``templates/<template>.<channel>.*`` in pt-BR."""
-    if channel == "sms":
+    if channel == Channel.SMS:
         text = _text_env.get_template(f"{template}.sms.txt").render(context).strip()
         return "", text, None
     subject = _text_env.get_template(f"{template}.subject.txt").render(context).strip()
@@ -76,7 +76,7 @@ async def enqueue(
 ) -> OutboxMessage:
     """Queues one message. ``discard_after``: past it the worker drops the message instead of
     sending it (one-time codes, which expire)."""
-    if channel not in ("email", "sms"):
+    if channel not in tuple(Channel):
         raise ValueError(f"canal desconhecido: {channel!r}")
     subject, text, html = render(template, channel, context)
     message = OutboxMessage(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from guarita.config import Settings
+from guarita.domain.accounts import Channel
 from guarita.messaging.sms import SmsSender, build_sms_sender
 from guarita.messaging.smtp import OutgoingEmail, SmtpSender
 
@@ -23,7 +24,7 @@ class Senders:
     sms_timeout: float
 
     def timeout_for(self, channel: str) -> float:
-        return self.email_timeout if channel == "email" else self.sms_timeout
+        return self.email_timeout if channel == Channel.EMAIL else self.sms_timeout
 
 
 def build_senders(settings: Settings) -> Senders:

@@ -41,6 +41,7 @@ from prometheus_client import Counter
 from sqlalchemy import and_, or_, select, update
 
 from guarita.config import OutboxSettings
+from guarita.domain.accounts import Channel
 from guarita.messaging.errors import DeliveryError, describe
 from guarita.messaging.outbox import on_enqueued
 from guarita.messaging.senders import Senders, build_senders
@@ -185,7 +186,7 @@ async def _attempt(senders: Senders, item: Claimed, domain: str) -> BaseExceptio
     timeout = senders.timeout_for(item.channel)
     try:
         async with asyncio.timeout(timeout):
-            if item.channel == "email":
+            if item.channel == Channel.EMAIL:
                 await senders.email.send(
                     OutgoingEmail(
                         message_id=message_id_for(item.id, item.created_at, domain),
@@ -193,12 +194,12 @@ async def _attempt(senders: Senders, item: Claimed, domain: str) -> BaseExceptio
                         date=item.created_at,
                     )
                 )
-            elif item.channel == "sms":
+            elif item.channel == Channel.SMS:
                 await senders.sms.send(item.to, item.text, message_id=str(item.id))
             else:
                 raise DeliveryError(f"Canal desconhecido: {item.channel!r}", permanent=True)
     except TimeoutError:
-        label = "O servidor SMTP" if item.channel == "email" else "O provedor de SMS"
+        label = "O servidor SMTP" if item.channel == Channel.EMAIL else "O provedor de SMS"
         return DeliveryError(f"{label} não respondeu em {timeout:g} s (tempo esgotado)")
     except Exception as exc:  # noqa: BLE001 - any failure of a sender means "try again later"
         return exc

@@ -11,8 +11,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from guarita.domain.accounts import Channel
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
+from guarita.domain.identifiers import IdentifierKind
 from guarita.services.account import LoginEventView, device_of
 from guarita.services.support import labels
 from guarita.services.support.masking import mask
@@ -100,7 +102,7 @@ async def messages(session: AsyncSession, account_id: str) -> list[MessageItem]:
         MessageItem(
             at,
             channel,
-            mask("email" if channel == "email" else "phone", to),
+            mask(IdentifierKind.EMAIL if channel == Channel.EMAIL else IdentifierKind.PHONE, to),
             template,
             labels.TEMPLATES.get(template, template),
             status,

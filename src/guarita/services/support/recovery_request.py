@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from guarita.domain.accounts import Channel
+from guarita.domain.accounts import CONTACT_KINDS, Channel
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
@@ -47,7 +47,7 @@ async def start_recovery(
                 contact is None
                 or contact.account_id != account.id
                 or contact.verified_at is None
-                or contact.kind not in ("email", "phone")
+                or contact.kind not in CONTACT_KINDS
             ):
                 raise GuaritaError(
                     ErrorCode.METHOD_UNAVAILABLE,
