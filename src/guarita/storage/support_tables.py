@@ -25,7 +25,7 @@ from guarita.storage.types import UtcDateTime, utcnow
 
 
 class StaffAccount(Base):
-    """A person of the support desk: agent, supervisor or admin (``console/roles.py``).
+    """A person of the support desk: agent, supervisor or admin (``domain/roles.py``).
 
     ``status``: ``pending`` until the enrolment link is used, then ``active``; ``disabled`` by an
     admin or by the 100th consecutive failed sign-in. The password, the TOTP secret and the
@@ -89,7 +89,7 @@ class SupportCallerCheck(Base):
 
     A passing check is the *unlock grant*: for ``GRANT_MINUTES`` it lets this actor (a staff
     member or an API token) see the person unmasked and act on them. Failed checks are kept to
-    limit guessing (``console/policy.py``).
+    limit guessing (``config.py › SupportSettings``, ``GUARITA_SUPPORT__*``).
     """
 
     __tablename__ = "support_caller_checks"
