@@ -132,7 +132,7 @@ async def test_a_pending_sign_in_expires_after_five_minutes(runtime):
             await second_step.verify(
                 runtime, pending.pending_id, "totp", {"code": next_step_code(secret)}, CTX
             )
-    assert late.value.code == ErrorCode.SESSION_EXPIRED
+    assert late.value.code == ErrorCode.SECOND_STEP_EXPIRED
 
 
 async def test_a_pending_sign_in_completes_once(runtime):

@@ -232,7 +232,7 @@ async def passkey_session(body: PasskeyAssertion, request: Request) -> SessionOu
     "/sessions/{pending_id}/second-factor/options",
     response_model=PublicKeyOptionsOut,
     summary="Preparar a segunda etapa (chave de acesso ou código por contato)",
-    responses=error_responses(401, 409, 422, 429),
+    responses=error_responses(409, 410, 422, 429),
 )
 async def second_factor_options(
     pending_id: str, body: StepOptionsRequest, request: Request
@@ -250,7 +250,7 @@ async def second_factor_options(
     status_code=201,
     response_model=SessionOut,
     summary="Confirmar a segunda etapa",
-    responses=error_responses(400, 401, 409, 422, 429),
+    responses=error_responses(400, 409, 410, 422, 429),
 )
 async def second_factor(pending_id: str, body: SecondFactorAnswer, request: Request) -> SessionOut:
     done = await second_step.verify(

@@ -60,6 +60,7 @@ class ErrorCode(StrEnum):
     # two-step verification
     SECOND_FACTOR_INVALID = "second_factor_invalid"
     PASSWORD_CHANGE_REQUIRED = "password_change_required"
+    SECOND_STEP_EXPIRED = "second_step_expired"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -103,6 +104,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.ENROLMENT_EXPIRED: 410,
     ErrorCode.SECOND_FACTOR_INVALID: 400,
     ErrorCode.PASSWORD_CHANGE_REQUIRED: 409,
+    ErrorCode.SECOND_STEP_EXPIRED: 410,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -161,6 +163,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SECOND_FACTOR_INVALID: (
         "Não foi possível confirmar. Confira o código ou tente de novo com a chave de acesso."
     ),
+    ErrorCode.SECOND_STEP_EXPIRED: "O tempo para confirmar terminou. Entre de novo.",
     ErrorCode.PASSWORD_CHANGE_REQUIRED: (
         "Sem a verificação em duas etapas, a senha precisa ter pelo menos 15 caracteres. "
         "Escolha uma senha nova para continuar."

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from guarita.domain.errors import MESSAGES, ErrorCode, FieldErrors, GuaritaError
 
@@ -92,7 +93,35 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
     response.status_code = exc.status_code
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names only the first route of the path; RFC 9110 §15.5.6 wants them all
+        # (a path with GET and POST in two routes, as /api/v1/me/passkeys).
+        methods = allowed_methods(request.app, request.url.path)
+        if methods:
+            response.headers["Allow"] = ", ".join(sorted(methods))
     return response
+
+
+def _walk(routes, prefix: str = ""):  # noqa: ANN001, ANN202
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from _walk(nested.routes, prefix + route.include_context.prefix)
+        elif getattr(route, "methods", None) and hasattr(route, "path"):
+            yield prefix + route.path, route.methods
+
+
+def allowed_methods(app, path: str) -> set[str]:  # noqa: ANN001
+    """Every method some route of ``app`` serves at ``path`` (index built once per app)."""
+    index = getattr(app.state, "allow_index", None)
+    if index is None:
+        index = [(compile_path(full)[0], set(methods)) for full, methods in _walk(app.router.routes)]
+        app.state.allow_index = index
+    found: set[str] = set()
+    for regex, methods in index:
+        if regex.match(path):
+            found |= methods
+    return found
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

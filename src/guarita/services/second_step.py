@@ -184,9 +184,7 @@ async def _load(session: AsyncSession, pending_id: str) -> Flow:
     try:
         flow = await flows.load(session, pending_id, FlowKind.SIGN_IN)
     except GuaritaError as exc:
-        raise GuaritaError(
-            ErrorCode.SESSION_EXPIRED, message=("O tempo para confirmar terminou. Entre de novo.")
-        ) from exc
+        raise GuaritaError(ErrorCode.SECOND_STEP_EXPIRED) from exc
     if flow.state != SignInState.SECOND_FACTOR:
         raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
     return flow

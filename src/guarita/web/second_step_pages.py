@@ -88,7 +88,7 @@ async def _page(
     except GuaritaError as expired:
         response = _redirect(request, "/entrar?expirou=1")
         _clear_pending(request, response)
-        if expired.code not in (ErrorCode.SESSION_EXPIRED, ErrorCode.FLOW_STATE_INVALID):
+        if expired.code not in (ErrorCode.SECOND_STEP_EXPIRED, ErrorCode.FLOW_STATE_INVALID):
             raise
         return response
     chosen = next((o for o in options if o.id == method_id), options[0] if options else None)
@@ -140,7 +140,7 @@ async def second_step_submit(request: Request) -> Response:
             request_context(request),
         )
     except GuaritaError as error:
-        if error.code == ErrorCode.SESSION_EXPIRED:
+        if error.code == ErrorCode.SECOND_STEP_EXPIRED:
             response = _redirect(request, "/entrar?expirou=1")
             _clear_pending(request, response)
             return response
