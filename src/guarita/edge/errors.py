@@ -115,12 +115,14 @@ def allowed_methods(app, path: str) -> set[str]:  # noqa: ANN001
     """Every method some route of ``app`` serves at ``path`` (index built once per app)."""
     index = getattr(app.state, "allow_index", None)
     if index is None:
-        index = [(compile_path(full)[0], set(methods)) for full, methods in _walk(app.router.routes)]
+        index = [(full, compile_path(full)[0], set(methods)) for full, methods in _walk(app.router.routes)]
         app.state.allow_index = index
+    matched = [(full, methods) for full, regex, methods in index if regex.match(path)]
+    # A literal path is its own resource: /me/passkeys/options is not /me/passkeys/{passkey_id}.
+    literal = [(full, methods) for full, methods in matched if "{" not in full]
     found: set[str] = set()
-    for regex, methods in index:
-        if regex.match(path):
-            found |= methods
+    for _, methods in literal or matched:
+        found |= methods
     return found
 
 
