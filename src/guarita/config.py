@@ -145,6 +145,37 @@ class MfaSettings(BaseModel):
     challenge_minutes: int = 5      # a WebAuthn challenge
     rp_name: str | None = None      # the name authenticators show; default: organisation_name
     max_passkeys: int = 10
+class FaceSettings(BaseModel):
+    """Facial validation (``docs/face.md``): ``GUARITA_FACE__<NAME>``.
+
+    ``provider`` is who compares the selfie: ``offline`` (dlib, against the reference photos
+    of the registry or of an agency) or ``datavalid`` (SERPRO, against the CNH photo of the
+    person's CPF). The method is offered only when ``face`` is in ``GUARITA_RECOVERY__METHODS``.
+    """
+
+    provider: Literal["offline", "datavalid"] = "offline"
+    key: SecretStr | None = None
+    keep_photos: bool = False
+    # Calibrated on the package photos (docs/face.md › Threshold): same person 0.00–0.23,
+    # different people 0.61–0.71.
+    threshold: float = 0.5
+    workers: int = 2
+    max_upload_bytes: int = 4 * 1024 * 1024
+    max_frames: int = 16
+    min_frames_per_movement: int = 3
+    movements: int = 2
+    challenge_seconds: int = 180
+    attempts_per_flow: int = 5
+    attempts_per_day: int = 10
+    min_face_px: int = 80
+    import_batch: int = 16
+    datavalid_token_url: str = "https://gateway.apiserpro.gov.br/token"
+    datavalid_url: str = "https://gateway.apiserpro.gov.br/datavalid/v4/pf-facial"
+    datavalid_consumer_key: str | None = None
+    datavalid_consumer_secret: SecretStr | None = None
+    datavalid_timeout_seconds: float = 10.0
+    # Datavalid's similarity (0–1) at or above which a selfie matches the CNH photo.
+    datavalid_min_similarity: float = 0.90
 
 
 class SupportSettings(BaseModel):
@@ -299,6 +330,7 @@ class Settings(BaseSettings):
         if not self.base_url:
             self.base_url = served_address(self.host, self.port)
         return self
+    face: FaceSettings = FaceSettings()
 
     @property
     def development(self) -> bool:
@@ -365,6 +397,13 @@ class Settings(BaseSettings):
             )
         if self.sms.adapter == "webhook" and not self.sms.webhook_url:
             found.append("O SMS por webhook precisa de GUARITA_SMS__WEBHOOK_URL.")
+        if self.face.provider == "datavalid" and (
+            not self.face.datavalid_consumer_key or self.face.datavalid_consumer_secret is None
+        ):
+            found.append(
+                "A validação facial pelo Datavalid precisa de GUARITA_FACE__DATAVALID_CONSUMER_KEY "
+                "e GUARITA_FACE__DATAVALID_CONSUMER_SECRET."
+            )
         if self.card_min_length < 1 or self.card_min_length > self.card_max_length:
             found.append("Os limites de tamanho da carteirinha estão invertidos ou inválidos.")
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):

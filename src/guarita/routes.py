@@ -8,7 +8,7 @@ from guarita.config import Settings
 
 
 def routers(settings: Settings) -> list[APIRouter]:
-    from guarita.api import accounts, meta, recovery
+    from guarita.api import accounts, face, meta, recovery
     from guarita.api import second_factors as second_factors_api
     from guarita.console import routers as support_desk
     from guarita.oidc import connected_apps_pages, endpoints
@@ -26,6 +26,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         meta.router,
         accounts.router,
         recovery.router,
+        face.router,
         account_pages.router,
         recovery_pages.router,
         contact_pages.router,

@@ -52,6 +52,9 @@ class ErrorCode(StrEnum):
     CODE_RESEND_TOO_SOON = "code_resend_too_soon"
     METHOD_UNAVAILABLE = "method_unavailable"
     CONTACT_IN_USE = "contact_in_use"
+    FACE_QUALITY = "face_quality"
+    LIVENESS_FAILED = "liveness_failed"
+    FACE_NOT_MATCHED = "face_not_matched"
     # support desk (console and support API)
     CALLER_CHECK_REQUIRED = "caller_check_required"
     REASON_REQUIRED = "reason_required"
@@ -97,6 +100,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.FLOW_STATE_INVALID: 409,
     ErrorCode.CODE_RESEND_TOO_SOON: 429,
     ErrorCode.METHOD_UNAVAILABLE: 422,
+    ErrorCode.FACE_QUALITY: 422,
+    ErrorCode.LIVENESS_FAILED: 400,
+    ErrorCode.FACE_NOT_MATCHED: 400,
     ErrorCode.CONTACT_IN_USE: 409,
     ErrorCode.CALLER_CHECK_REQUIRED: 409,
     ErrorCode.REASON_REQUIRED: 422,
@@ -149,6 +155,14 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FLOW_STATE_INVALID: "Esta etapa não está disponível agora. Comece de novo.",
     ErrorCode.CODE_RESEND_TOO_SOON: "Aguarde um minuto antes de pedir outro código.",
     ErrorCode.METHOD_UNAVAILABLE: "Esta forma de recuperação não está disponível.",
+    ErrorCode.FACE_QUALITY: "Não conseguimos usar a imagem da câmera. Siga a orientação e tente de novo.",
+    ErrorCode.LIVENESS_FAILED: (
+        "Não conseguimos confirmar os movimentos pedidos com uma pessoa na frente da câmera. "
+        "Faça os movimentos com calma e tente de novo."),
+    ErrorCode.FACE_NOT_MATCHED: (
+        "Não conseguimos confirmar que o rosto é o da pessoa cadastrada. Você pode tentar de novo, "
+        "usar outra forma de recuperação, pedir uma revisão por uma pessoa ou ligar para a central "
+        "de atendimento."),
     ErrorCode.CONTACT_IN_USE: (
         "Este contato já está em outra conta. Use outro ou ligue para a central de atendimento."
     ),

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from guarita.methods import email_code, kba, passkey, password, recovery_codes, sms_code, totp
+from guarita.methods import (
+    email_code,
+    face,
+    kba,
+    passkey,
+    password,
+    recovery_codes,
+    sms_code,
+    totp,
+)
 from guarita.methods.base import Method, Purpose
 
 METHODS: dict[str, Method] = {m.id: m for m in (
@@ -22,6 +31,7 @@ METHODS: dict[str, Method] = {m.id: m for m in (
     totp.METHOD,
     recovery_codes.METHOD,
     passkey.METHOD,
+    face.METHOD,
 )}
 
 

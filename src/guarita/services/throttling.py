@@ -183,13 +183,28 @@ async def count_request(
         return None
     limit, window = settings.rate_limits.parse(action)
     now = now or utcnow()
-    window_key = throttle_key(action, ip=ip)
-    insert = _insert(session)
-    restart = Throttle.window_started_at <= now - timedelta(seconds=window)
+    count, started = await count_in_window(session, throttle_key(action, ip=ip), window, now)
+    if count > limit:
+        retry = window - (now - started).total_seconds()
+        return GuaritaError(
+            ErrorCode.RATE_LIMITED,
+            message=Message.TOO_MANY_REQUESTS_FROM_ADDRESS,
+            details={"retry_after": max(1, math.ceil(retry))},
+        )
+    return None
+
+
+async def count_in_window(session: AsyncSession, key: str, window: int,
+                          now: datetime | None = None) -> tuple[int, datetime]:
+    """Counts one event under ``key`` in a fixed window of ``window`` seconds, atomically
+    (one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``); returns the count and the window's
+    start. Per-IP rate limits and per-account daily limits (facial validation) use it."""
     from sqlalchemy import case
 
-    statement = insert(Throttle).values(key=window_key, count=1, window_started_at=now,
-                                        updated_at=now)
+    now = now or utcnow()
+    insert = _insert(session)
+    restart = Throttle.window_started_at <= now - timedelta(seconds=window)
+    statement = insert(Throttle).values(key=key, count=1, window_started_at=now, updated_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[Throttle.key],
         set_={
@@ -199,11 +214,4 @@ async def count_request(
         },
     ).returning(Throttle.count, Throttle.window_started_at)
     count, started = (await session.execute(statement)).one()
-    if count > limit:
-        retry = window - (now - started).total_seconds()
-        return GuaritaError(
-            ErrorCode.RATE_LIMITED,
-            message=Message.TOO_MANY_REQUESTS_FROM_ADDRESS,
-            details={"retry_after": max(1, math.ceil(retry))},
-        )
-    return None
+    return count, started

@@ -272,3 +272,47 @@ class Flow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FaceReference(Base):
+    """The trusted face of a registry person: a template from the registry photo or from a
+    capture by a supervisor after an in-person document check (``docs/face.md``).
+
+    Keyed by the beneficiary, not the account: the registry's photos arrive before people
+    register, and the account that registers reaches it through ``accounts.beneficiary_id``.
+    ``template`` is the sealed descriptor (``methods/face_templates.py``, bound to the
+    beneficiary); ``photo`` the sealed photo only with ``GUARITA_FACE__KEEP_PHOTOS``;
+    ``photo_digest`` the SHA-256 of the photo file, so an unchanged photo costs no work at the
+    next import.
+    """
+
+    __tablename__ = "face_references"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    beneficiary_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("beneficiaries.id", ondelete="CASCADE"), unique=True
+    )
+    source: Mapped[str] = mapped_column(String(16))  # registry | in_person
+    template: Mapped[bytes] = mapped_column(LargeBinary)
+    photo_digest: Mapped[str] = mapped_column(String(64))
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    captured_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class IdentityEvidence(Base):
+    """Evidence of who a person is, as methods yield it (``domain/evidence.py``): what the trust
+    level will be computed from. ``source`` says against what it was proven (a face: the
+    registry photo, a capture in person, Datavalid)."""
+
+    __tablename__ = "identity_evidence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str | None] = mapped_column(String(24))
+    method: Mapped[str | None] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
