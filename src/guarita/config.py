@@ -176,6 +176,9 @@ class FaceSettings(BaseModel):
     datavalid_timeout_seconds: float = 10.0
     # Datavalid's similarity (0–1) at or above which a selfie matches the CNH photo.
     datavalid_min_similarity: float = 0.90
+    # Only outside production: the browser tests' fake camera plays a clip filmed for known
+    # movements. Refused in production (problems()), where movements are always random.
+    fixed_movements: list[str] = []
 
 
 class SupportSettings(BaseModel):
@@ -383,6 +386,8 @@ class Settings(BaseSettings):
                 found.append("GUARITA_BASE_URL deve começar com https:// em produção.")
             if self.captcha == "off":
                 found.append("O captcha não pode ser desligado em produção (GUARITA_CAPTCHA).")
+            if self.face.fixed_movements:
+                found.append("GUARITA_FACE__FIXED_MOVEMENTS não pode ser usada em produção.")
             if self.sms.adapter == "log":
                 found.append(
                     "O envio de SMS está no modo 'log' (não envia de verdade); "

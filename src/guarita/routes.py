@@ -15,6 +15,7 @@ def routers(settings: Settings) -> list[APIRouter]:
     from guarita.web import (
         account_pages,
         contact_pages,
+        face_pages,
         recovery_pages,
         second_step_pages,
         security_pages,
@@ -30,6 +31,8 @@ def routers(settings: Settings) -> list[APIRouter]:
         account_pages.router,
         recovery_pages.router,
         contact_pages.router,
+        face_pages.router,
+        face_pages.router,
         connected_apps_pages.router,
         second_step_pages.router,
         security_pages.router,

@@ -191,7 +191,10 @@ class FaceMethod:
         return None
 
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
-        movements = liveness.pick(ctx.settings.face.movements)
+        fixed = ctx.settings.face.fixed_movements
+        movements = ([liveness.Movement(m) for m in fixed]
+                     if fixed and not ctx.settings.production
+                     else liveness.pick(ctx.settings.face.movements))
         expires = ctx.now + timedelta(seconds=ctx.settings.face.challenge_seconds)
         return Step(
             method=self.id, kind=StepKind.CAMERA, title=N_("Validação facial"),

@@ -152,6 +152,10 @@ async def request_code(
 ) -> RecoveryStatus:
     settings = runtime.settings
     chosen = _offered(runtime, method)
+    if not isinstance(chosen, ContactCodeMethod):
+        # The face has its own steps (services/face_recovery.py): nothing is sent.
+        raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="method", message=(
+            "Esta opção não envia código. Na API, use /face/challenges e /face."))
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "code", context.ip)
     now = utcnow()

@@ -93,8 +93,11 @@ async def method_form(request: Request) -> Response:
 async def method_submit(request: Request) -> Response:
     await load_session(request)
     values = await forms.read(request)
+    runtime = runtime_of(request)
+    if values.get("method") == "face" and "face" in runtime.settings.recovery.methods:
+        return _go(request, f"{BASE}/rosto")
     try:
-        await recovery.request_code(runtime_of(request), _token(request) or "", values.get("method", ""),
+        await recovery.request_code(runtime, _token(request) or "", values.get("method", ""),
                                     request_context(request))
     except GuaritaError as error:
         if error.code is ErrorCode.RECOVERY_EXPIRED:
