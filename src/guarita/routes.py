@@ -32,7 +32,6 @@ def routers(settings: Settings) -> list[APIRouter]:
         recovery_pages.router,
         contact_pages.router,
         face_pages.router,
-        face_pages.router,
         connected_apps_pages.router,
         second_step_pages.router,
         security_pages.router,

@@ -45,9 +45,17 @@ def register(app: typer.Typer) -> None:
         file: str = typer.Argument(
             ..., metavar="ARQUIVO.csv", help="CSV do cadastro de beneficiários."
         ),
+        photos: str | None = typer.Option(
+            None, "--photos", metavar="PASTA",
+            help="Pasta de fotos de referência (arquivos com o número da carteirinha, .jpg/.png).",
+        ),
         as_json: bool = JsonOption,
     ) -> None:
-        """Importa o cadastro de beneficiários (CSV UTF-8); pode ser repetido sem duplicar nada."""
+        """Importa o cadastro de beneficiários (CSV UTF-8); pode ser repetido sem duplicar nada.
+
+        Com a coluna opcional ``photo`` (caminho relativo ao CSV) ou ``--photos PASTA``, guarda
+        também o modelo do rosto de cada pessoa para a validação facial (docs/face.md)."""
+        from guarita.services.face_import import csv_has_photos, import_photos
         from guarita.services.registry_file import RegistryFileError
         from guarita.services.registry_import import import_beneficiaries
 
@@ -57,18 +65,36 @@ def register(app: typer.Typer) -> None:
         async def _run(runtime):  # noqa: ANN001, ANN202
             with progress or nullcontext():
                 callback = _callback(progress) if progress is not None else None
-                return await import_beneficiaries(
+                report = await import_beneficiaries(
                     runtime, file, progress=callback, context=_operator()
                 )
+            photo_report = None
+            if photos is not None or csv_has_photos(file):
+                bar = _photo_bar() if show_progress else None
+                with bar or nullcontext():
+                    task = bar.add_task("fotos", total=None) if bar is not None else None
+
+                    def advance(done: int, total: int) -> None:
+                        if bar is not None:
+                            bar.update(task, completed=done, total=total)
+
+                    photo_report = await import_photos(runtime, file, photos, progress=advance,
+                                                       context=_operator())
+            return report, photo_report
 
         try:
-            report = run_async(_run)
+            report, photo_report = run_async(_run)
         except RegistryFileError as exc:
             raise CliError(str(exc)) from None
         if as_json:
-            print_json(report.as_json())
+            found = report.as_json()
+            if photo_report is not None:
+                found["photos"] = photo_report.as_json()
+            print_json(found)
             return
         _print_report(report)
+        if photo_report is not None:
+            _print_photo_report(photo_report)
 
     @app.command()
     def demo(
@@ -135,6 +161,24 @@ def _progress_bar() -> Progress:
         console=console,
         transient=True,
     )
+
+
+def _photo_bar() -> Progress:
+    return Progress(TextColumn("Fotos de referência"), BarColumn(), TaskProgressColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+def _print_photo_report(report) -> None:  # noqa: ANN001
+    table = Table(title="Fotos de referência (validação facial)", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    table.add_row("Criadas", _number(report.created))
+    table.add_row("Atualizadas", _number(report.updated))
+    table.add_row("Sem mudança", _number(report.unchanged))
+    table.add_row("Recusadas", _number(report.rejected))
+    console.print(table)
+    notes = [f"{n.where}: carteirinha {n.card_number}: {n.reason}" for n in report.rejections]
+    _print_notes("Fotos recusadas", notes, report.rejected)
 
 
 def _callback(progress: Progress):  # noqa: ANN202

@@ -4,8 +4,8 @@
 - Nothing is downloaded at run time: the model files come from the installed package, found
   without importing it (its ``__init__`` needs ``pkg_resources``, which is not installed).
 - The 5-point model only: the 68-point model's licence (iBUG 300-W) excludes commercial use.
-- The models load once per process, lazily, under a lock (~0.7 s, ~100 MB): a worker that never
-  sees a selfie never pays for them.
+- The models load lazily, once per thread of the bounded pool (dlib's objects are not safe to
+  share between threads): a worker that never sees a selfie never pays for them.
 - Every call here is CPU work; callers run it on :data:`POOL` through :func:`run`, a bounded
   thread pool, never on the event loop.
 
@@ -84,11 +84,19 @@ class FrameAnalysis:
 
 
 class _Models:
-    """dlib's three models, loaded on first use by one thread while the others wait."""
+    """dlib's models, loaded on first use by each pool thread, once.
+
+    dlib's objects are not safe to share between threads: the descriptor network keeps its
+    layers' outputs inside itself, and sharing the detector too gave wrong answers under load
+    (a face not found when two photos were analysed at once). Each of the pool's threads
+    (``GUARITA_FACE__WORKERS``, 2 by default) therefore loads its own set, ~40 MB each; the
+    pool is bounded, so the copies are too.
+    """
 
     def __init__(self) -> None:
+        self._local = threading.local()
+        self._loads = 0
         self._lock = threading.Lock()
-        self._loaded: tuple[Any, Any, Any] | None = None
 
     def directory(self) -> Path:
         spec = importlib.util.find_spec(MODELS_PACKAGE)
@@ -97,22 +105,22 @@ class _Models:
         return Path(next(iter(spec.submodule_search_locations))) / "models"
 
     def get(self) -> tuple[Any, Any, Any]:
-        if self._loaded is None:
-            with self._lock:
-                if self._loaded is None:
-                    import dlib  # heavy: imported only when a face is analysed
+        found = getattr(self._local, "models", None)
+        if found is None:
+            import dlib  # heavy: imported only when a face is analysed
 
-                    folder = self.directory()
-                    self._loaded = (
-                        dlib.get_frontal_face_detector(),
-                        dlib.shape_predictor(str(folder / SHAPE_MODEL)),
-                        dlib.face_recognition_model_v1(str(folder / DESCRIPTOR_MODEL)),
-                    )
-        return self._loaded
+            folder = self.directory()
+            found = (dlib.get_frontal_face_detector(),
+                     dlib.shape_predictor(str(folder / SHAPE_MODEL)),
+                     dlib.face_recognition_model_v1(str(folder / DESCRIPTOR_MODEL)))
+            self._local.models = found
+            with self._lock:
+                self._loads += 1
+        return found
 
     @property
     def loaded(self) -> bool:
-        return self._loaded is not None
+        return self._loads > 0
 
 
 MODELS = _Models()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -78,6 +78,7 @@ class DemoPerson:
     phone: str | None
     legacy_password_hash: str | None
     path: str  # what this person lets you try, as the table shows it
+    photo: bool = False  # ships a reference photo (a package photo, see demo_photo)
 
     @property
     def legacy(self) -> bool:
@@ -108,7 +109,8 @@ def demo_people() -> list[DemoPerson]:
                    "Sem e-mail nem celular: Esqueci minha senha indica ligar para a central"),
         DemoPerson("200100076", cpf[6], date(1961, 6, 30), "Raimunda Nonata Lima",
                    "raimunda.lima@example.com", "(61) 99999-0005", None,
-                   "Cadastro, depois Entrar com o CPF ou o e-mail"),
+                   "Cadastro, depois Entrar com o CPF ou o e-mail; tem foto de referência "
+                   "para a validação facial", photo=True),
         DemoPerson("200100084", cpf[7], date(1946, 9, 14), "Antônio Luís Magalhães",
                    "antonio.magalhaes@example.com", None, None,
                    "Cadastro, depois Esqueci minha senha por e-mail"),
@@ -123,7 +125,7 @@ def demo_csv_text(people: list[DemoPerson] | None = None) -> str:
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow((*COLUMNS, "photo"))
     for index, person in enumerate(people or demo_people()):
         spelled = index % 2 == 1
         cpf = person.cpf or ""
@@ -133,14 +135,52 @@ def demo_csv_text(people: list[DemoPerson] | None = None) -> str:
         writer.writerow([
             person.card_number, cpf, birth, person.name, person.email or "", person.phone or "",
             person.legacy_password_hash or "",
+            f"{DEMO_PHOTOS}/{person.card_number}.jpg" if person.photo else "",
         ])
+    return out.getvalue()
+
+
+DEMO_PHOTOS = "demo-fotos"
+
+
+def demo_photo() -> bytes | None:
+    """A face photo that ships inside a package (never downloaded): scikit-image's astronaut
+    (Eileen Collins, NASA, public domain), cropped to the face and enlarged as a phone selfie
+    would show it; matplotlib's Grace Hopper sample when scikit-image is not installed; None
+    when neither is (the demo then has no reference photo)."""
+
+
+    from PIL import Image
+
+    try:
+        from skimage import data
+
+        image = Image.fromarray(data.astronaut()).crop((100, 0, 340, 240))
+        image = image.resize((480, 480), Image.Resampling.LANCZOS)
+    except ImportError:
+        try:
+            import matplotlib.cbook as cbook
+        except ImportError:
+            return None
+        image = Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92)
     return out.getvalue()
 
 
 def write_demo_csv(directory: Path = VAR_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    people = demo_people()
+    photo = demo_photo() if any(p.photo for p in people) else None
+    if photo is None:
+        people = [replace(p, photo=False) for p in people]
+    else:
+        (directory / DEMO_PHOTOS).mkdir(exist_ok=True)
+        for person in people:
+            if person.photo:
+                (directory / DEMO_PHOTOS / f"{person.card_number}.jpg").write_bytes(photo)
     path = directory / DEMO_CSV_NAME
-    path.write_text(demo_csv_text(), encoding="utf-8")
+    path.write_text(demo_csv_text(people), encoding="utf-8")
     return path
 
 
@@ -185,4 +225,8 @@ async def load_demo(
         return DemoResult(loaded=False, people=people, report=None, csv_path=None)
     path = write_demo_csv(directory)
     report = await import_beneficiaries(runtime, path, context=context)
+    from guarita.services.face_import import csv_has_photos, import_photos
+
+    if csv_has_photos(path):
+        await import_photos(runtime, path, context=context)
     return DemoResult(loaded=True, people=people, report=report, csv_path=path)

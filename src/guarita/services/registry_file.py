@@ -33,6 +33,9 @@ COLUMNS: tuple[str, ...] = (
     "legacy_password_hash",
 )
 HEADER = ",".join(COLUMNS)
+# Columns a file may add: ``photo`` is a reference photo's path relative to the CSV
+# (docs/face.md › Reference photos), read by the photo pass (services/face_import.py).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("photo",)
 
 _CHUNK = 1 << 20
 _BOM = codecs.BOM_UTF8
@@ -137,8 +140,9 @@ def _read_header(path: Path, name: str) -> tuple[str, dict[str, int], int]:
     header = next(csv.reader([first_line], delimiter=delimiter))
     names = [column.strip().lower() for column in header]
     missing = [column for column in COLUMNS if column not in names]
-    unknown = [column for column in names if column not in COLUMNS]
-    repeated = sorted({column for column in names if column in COLUMNS and names.count(column) > 1})
+    known = COLUMNS + OPTIONAL_COLUMNS
+    unknown = [column for column in names if column not in known]
+    repeated = sorted({column for column in names if column in known and names.count(column) > 1})
     problems = []
     if missing:
         problems.append("faltam as colunas " + ", ".join(missing))
