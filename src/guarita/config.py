@@ -169,7 +169,7 @@ class FaceSettings(BaseModel):
     attempts_per_day: int = 10
     min_face_px: int = 80
     import_batch: int = 16
-    datavalid_token_url: str = "https://gateway.apiserpro.gov.br/token"
+    datavalid_token_url: str = "https://gateway.apiserpro.gov.br/token"  # noqa: S105 - a URL
     datavalid_url: str = "https://gateway.apiserpro.gov.br/datavalid/v4/pf-facial"
     datavalid_consumer_key: str | None = None
     datavalid_consumer_secret: SecretStr | None = None

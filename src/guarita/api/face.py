@@ -15,11 +15,12 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from guarita.api.schemas import RecoveryStatusOut, error_responses
+from guarita.api.schemas import RecoveryStatusOut
 from guarita.domain.flows import RecoveryState
+from guarita.edge.auth import request_context, runtime_of
+from guarita.edge.envelope import error_responses
+from guarita.edge.uploads import read_frames
 from guarita.services import face_recovery
-from guarita.web.auth import request_context, runtime_of
-from guarita.web.uploads import read_frames
 
 router = APIRouter(prefix="/api/v1", tags=["validação facial"])
 

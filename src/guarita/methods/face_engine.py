@@ -53,7 +53,8 @@ INSTRUCTIONS: dict[QualityProblem, str] = {
     QualityProblem.FACE_TOO_SMALL: "O rosto está pequeno demais. Aproxime o celular do rosto.",
     QualityProblem.TOO_DARK: "A imagem está escura. Procure um lugar mais claro, com a luz à sua frente.",
     QualityProblem.TOO_BLURRY: "A imagem está tremida ou desfocada. Segure o celular firme e limpe a câmera.",
-    QualityProblem.EYES_NOT_VISIBLE: "Não conseguimos ver seus olhos. Tire óculos escuros, boné ou o que cobrir o rosto.",
+    QualityProblem.EYES_NOT_VISIBLE: (
+        "Não conseguimos ver seus olhos. Tire óculos escuros, boné ou o que cobrir o rosto."),
     QualityProblem.UNREADABLE: "Não conseguimos ler a imagem enviada. Tente de novo.",
 }
 

@@ -154,12 +154,12 @@ def _read(path: Path) -> bytes | str:
 async def import_photos(runtime: Runtime, csv_path: str | Path | None = None,
                         folder: str | Path | None = None, *, progress: Progress | None = None,
                         context: RequestContext | None = None) -> PhotoReport:
-    if folder is not None and not Path(folder).is_dir():
+    if folder is not None and not await asyncio.to_thread(Path(folder).is_dir):
         from guarita.services.registry_file import RegistryFileError
 
         raise RegistryFileError(f"A pasta de fotos {folder} não existe.")
     report = PhotoReport()
-    wanted = wanted_photos(csv_path, folder)
+    wanted = await asyncio.to_thread(wanted_photos, csv_path, folder)
     size = max(1, runtime.settings.face.import_batch)
     limits = engine.QualityLimits(min_face_px=runtime.settings.face.min_face_px)
     done = 0
@@ -193,7 +193,7 @@ async def _batch(runtime: Runtime, batch: list[_Wanted], limits: engine.QualityL
             report.reject(PhotoNote(item.where, item.card_number,
                                     "carteirinha não encontrada no cadastro"))
             continue
-        data = _read(item.path)
+        data = await asyncio.to_thread(_read, item.path)
         if isinstance(data, str):
             report.reject(PhotoNote(item.where, item.card_number, data))
             continue

@@ -12,14 +12,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from guarita.api.errors import envelope
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.edge import csrf, forms
+from guarita.edge.auth import load_session, request_context, runtime_of
+from guarita.edge.errors import envelope
+from guarita.edge.render import finish
+from guarita.edge.uploads import read_frames
 from guarita.services import face_recovery, recovery
-from guarita.web import csrf, forms
-from guarita.web.auth import load_session, request_context, runtime_of
 from guarita.web.recovery_pages import BASE, COOKIE, _go, _page, _restart, _token
-from guarita.web.render import finish
-from guarita.web.uploads import read_frames
 
 router = APIRouter(include_in_schema=False)
 PAGE = f"{BASE}/rosto"

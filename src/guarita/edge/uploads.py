@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.web.auth import runtime_of
+from guarita.edge.auth import runtime_of
 
 
 async def capped_body(request: Request, limit: int) -> None:
