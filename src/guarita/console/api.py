@@ -327,6 +327,64 @@ async def remove_second_factors(request: Request, person_id: int, body: Reasoned
     return OutcomeOut(outcome="removed" if removed else "none")
 
 
+class FaceReferenceOut(BaseModel):
+    outcome: str = Field(description="created | replaced | deleted | none")
+
+
+class FaceReviewOut(BaseModel):
+    account_id: str
+    requested_at: datetime
+
+
+@route(
+    "POST",
+    "/people/{person_id}/face-reference",
+    Permission.IDENTITY_CHECK,
+    status_code=201,
+    response_model=FaceReferenceOut,
+    summary="Guardar a foto de referência tirada na agência (após a conferência do documento)",
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["photo", "reason"], "properties": {
+            "photo": {"type": "string", "format": "binary"}, "reason": {"type": "string"},
+            "reason_text": {"type": "string"}}}}}}},
+)
+async def face_capture(request: Request, person_id: int) -> FaceReferenceOut:
+    from guarita.edge.uploads import read_photo
+    from guarita.services.support import face_reference
+
+    photo, fields = await read_photo(request)
+    outcome = await call(request, face_reference.capture_reference, person_id, photo,
+                         support.parse_reason(fields.get("reason"), fields.get("reason_text")))
+    return FaceReferenceOut(outcome=outcome)
+
+
+@route(
+    "DELETE",
+    "/people/{person_id}/face-reference",
+    Permission.CONTACTS,
+    response_model=FaceReferenceOut,
+    summary="Apagar a referência facial a pedido da pessoa (LGPD art. 18 VI)",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def face_delete(request: Request, person_id: int, reason: str,
+                      reason_text: str | None = None) -> FaceReferenceOut:
+    from guarita.services.support import face_reference
+
+    outcome = await call(request, face_reference.delete_reference, person_id,
+                         support.parse_reason(reason, reason_text))
+    return FaceReferenceOut(outcome=outcome)
+
+
+@route("GET", "/face-reviews", Permission.DASHBOARD, response_model=list[FaceReviewOut],
+       summary="Pedidos de revisão humana de recusas da validação facial (LGPD art. 20)")
+async def face_reviews(request: Request) -> list[FaceReviewOut]:
+    from guarita.services.support import face_reference
+
+    found = await face_reference.review_requests(request.app.state.runtime)
+    return [FaceReviewOut(account_id=r.account_id, requested_at=r.requested_at) for r in found]
+
+
 @route("GET", "/dashboard", Permission.DASHBOARD, summary="Painel dos últimos 30 dias")
 async def dashboard(request: Request, response: Response) -> dict:
     board = await dashboard_service.build(request.app.state.runtime)

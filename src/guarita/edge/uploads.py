@@ -60,3 +60,24 @@ async def read_frames(request: Request) -> tuple[str, list[bytes], dict[str, str
                            message="Envie os quadros filmados (frames).")
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     return challenge_id[:128], frames, fields
+
+
+async def read_photo(request: Request) -> tuple[bytes, dict[str, str]]:
+    """One ``photo`` file and the text fields of a capped multipart body (the desk's capture)."""
+    settings = runtime_of(request).settings
+    await capped_body(request, settings.face.max_upload_bytes)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise GuaritaError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message=(
+            "Envie a foto como multipart/form-data (photo)."))
+    try:
+        form = await request.form(max_files=1, max_fields=8,
+                                  max_part_size=settings.face.max_upload_bytes)
+    except Exception as error:  # noqa: BLE001 - any malformed multipart body is a bad request
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, message=(
+            "Não conseguimos ler a foto enviada.")) from error
+    photo = form.get("photo")
+    if photo is None or isinstance(photo, str):
+        raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="photo",
+                           message="Envie a foto (JPEG ou PNG) no campo photo.")
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    return await photo.read(), fields

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -137,3 +138,27 @@ async def record_evidence(session: AsyncSession, account_id: str, kind: Evidence
         return
     session.add(IdentityEvidence(account_id=account_id, kind=kind.value, source=source or None,
                                  method=method, recorded_at=utcnow()))
+
+
+async def beneficiary_of_account(session: AsyncSession, account_id: str) -> int | None:
+    account = await session.get(Account, account_id)
+    return account.beneficiary_id if account is not None else None
+
+
+async def account_has_reference(runtime: Runtime, account_id: str) -> bool:
+    async with runtime.db.read() as session:
+        return await has_reference(session, await beneficiary_of_account(session, account_id))
+
+
+async def delete_own(runtime: Runtime, account_id: str, context: Any) -> bool:
+    """The person deletes their own reference (LGPD art. 18 VI); audited, never the template."""
+    from guarita.domain.audit_tags import AuditTag
+    from guarita.storage.audit import record
+
+    async with runtime.db.transaction() as session:
+        beneficiary_id = await beneficiary_of_account(session, account_id)
+        removed = beneficiary_id is not None and await remove_reference(session, beneficiary_id)
+        if removed:
+            await record(session, AuditTag.FACE_REFERENCE_DELETED, subject=account_id,
+                         context=context, details={"by": "self"})
+        return removed

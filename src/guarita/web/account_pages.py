@@ -17,6 +17,7 @@ from guarita.edge.auth import (
 )
 from guarita.edge.render import finish, render
 from guarita.services import account as account_service
+from guarita.services import face_references
 from guarita.services import login as login_service
 from guarita.services import registration, sessions
 from guarita.web.second_step_pages import set_pending
@@ -109,7 +110,22 @@ async def account_page(request: Request) -> Response:
     return render(request, "conta.html", account=view, errors={},
                   welcome="bem-vindo" in request.query_params,
                   changed="senha-alterada" in request.query_params,
+                  face_deleted="rosto-apagado" in request.query_params,
+                  has_face=await face_references.account_has_reference(runtime_of(request),
+                                                                      current.account_id),
                   local_time=runtime_of(request).settings.local_time)
+
+
+@router.post("/conta/rosto/apagar", response_class=HTMLResponse)
+async def delete_face(request: Request) -> Response:
+    """LGPD art. 18 VI: the person deletes the reference face kept for the validação facial."""
+    current = await load_session(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    await forms.read(request)
+    await face_references.delete_own(runtime_of(request), current.account_id,
+                                     request_context(request))
+    return _redirect(request, "/conta?rosto-apagado=1")
 
 
 @router.post("/conta/senha", response_class=HTMLResponse)

@@ -1,0 +1,166 @@
+"""Validação facial in a real Chromium with a fake camera (docs/face.md › Browser test).
+
+Raimunda (demo registry, with the package photo the demo loader saved as her reference)
+recovers her password at 360 px: Chromium's fake capture device plays a Y4M clip this test
+builds from the same photo, warped to do the movements the server asks
+(``GUARITA_FACE__FIXED_MOVEMENTS``, allowed outside production only, so the clip can be made
+before the browser starts). Then she signs in. Another person's face and a still photo are
+refused with clear words. axe runs on the capture page and on the refusal.
+
+Timeline of a clip (seconds from the moment the page opens the camera; the page counts down
+3 s, films each movement for 1.2 s and pauses 1.5 s between them): neutral until 3.0, the first
+movement from 3.0 to 4.6, back until 5.2, the second movement from 5.7 to 7.3, then neutral.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, Journey
+from tests.e2e.stack import Stack, _demo, prepare, stack_env
+from tests.e2e.test_journeys import choose, new_password, press, sign_in, solve_captcha
+from tests.support import faces
+from tests.support.server import running_server
+from tests.support.smtp import SmtpTestServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
+
+MOVEMENTS = ["turn_left", "tilt_up"]
+FPS = 10
+NEW = "meu quintal tem pé de acerola"
+RAIMUNDA = "200100076"
+
+
+def _amount(t: float, start: float, end: float, back_end: float | None) -> float:
+    if t < start:
+        return 0.0
+    if t < end:
+        return (t - start) / (end - start)
+    if back_end is None:
+        return 1.0 if t < end + 1.2 else 0.0
+    if t < back_end:
+        return 1 - (t - end) / (back_end - end)
+    return 0.0
+
+
+def clip_frames(who: str, still: bool = False, seconds: float = 14.0) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    frames = []
+    for index in range(int(seconds * FPS)):
+        t = index / FPS
+        first = _amount(t, 3.0, 4.6, 5.2)
+        second = _amount(t, 5.7, 7.3, None)
+        if still or (first == 0 and second == 0):
+            rgb = faces.PHOTOS[who]()
+        elif first > 0:
+            rgb = faces.posed(who, MOVEMENTS[0], first)
+        else:
+            rgb = faces.posed(who, MOVEMENTS[1], second)
+        frames.append(faces.noisy(rgb, rng, 2.0))
+    return frames
+
+
+def write_y4m(path: Path, frames: list[np.ndarray]) -> Path:
+    """YUV4MPEG2, 4:2:0, the format Chromium's fake capture device reads frame by frame."""
+    height, width = frames[0].shape[:2]
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+            y = 0.299 * r + 0.587 * g + 0.114 * b
+            u = (b - y) * 0.564 + 128
+            v = (r - y) * 0.713 + 128
+            sub = lambda c: c.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))  # noqa: E731
+            out.write(b"FRAME\n")
+            for plane in (y, sub(u), sub(v)):
+                out.write(np.clip(plane, 0, 255).astype(np.uint8).tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def face_stack(tmp_path_factory):  # noqa: ANN201
+    directory = tmp_path_factory.mktemp("e2e-face")
+    url = f"sqlite+aiosqlite:///{directory / 'guarita.db'}"
+    with SmtpTestServer() as smtp:
+        env = stack_env(url, smtp.port, GUARITA_RECOVERY__METHODS='["email","sms","face"]',
+                        GUARITA_FACE__FIXED_MOVEMENTS=f'["{MOVEMENTS[0]}","{MOVEMENTS[1]}"]')
+        prepare(directory, url, env)
+        with running_server(env) as (base, _process):
+            stack = Stack(base, {**env, "GUARITA_BASE_URL": base}, directory, smtp.port,
+                          _demo(), {})
+            stack.register(stack.demo[RAIMUNDA])
+            yield stack
+
+
+def _camera_journey(stack: Stack, clip: Path, name: str, body) -> None:  # noqa: ANN001
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+                  "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={clip}"])
+        try:
+            context = browser.new_context(viewport=PHONE, locale="pt-BR",
+                                          timezone_id="America/Sao_Paulo")
+            context.grant_permissions(["camera"], origin=stack.base_url)
+            context.set_default_timeout(30_000)
+            journey = Journey(name, context.new_page())
+            body(journey)
+            journey.finish()
+        finally:
+            browser.close()
+
+
+def _to_capture(journey: Journey, stack: Stack, identifier: str) -> None:
+    page = journey.page
+    page.goto(stack.base_url + "/esqueci-minha-senha")
+    page.get_by_label(re.compile("CPF, número da carteirinha ou e-mail")).fill(identifier)
+    solve_captcha(page)
+    press(page, "Continuar", r"/metodo")
+    choose(page, "Validação facial (selfie)")
+    press(page, "Enviar código", r"/rosto")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Validação facial")
+    expect(page.get_by_text("Toque em “Permitir”")).to_be_visible()
+
+
+def test_raimunda_recovers_with_her_face_and_signs_in(face_stack, tmp_path):
+    clip = write_y4m(tmp_path / "raimunda.y4m", clip_frames("astronaut"))
+    raimunda = face_stack.demo[RAIMUNDA]
+
+    def body(journey: Journey) -> None:
+        page = journey.page
+        _to_capture(journey, face_stack, raimunda.card)
+        journey.check("rosto-antes")
+        page.get_by_role("button", name="Ligar a câmera e começar").click()
+        expect(page.locator("[data-face-instruction]")).to_contain_text("esquerda", timeout=15_000)
+        page.wait_for_url(re.compile(r"/nova-senha"), timeout=60_000)
+        new_password(journey, NEW)
+        sign_in(journey, face_stack, raimunda.card, NEW, "entrou")
+
+    _camera_journey(face_stack, clip, "validacao-facial", body)
+
+
+@pytest.mark.parametrize(("who", "still", "words"), [
+    ("grace", False, "Não conseguimos confirmar que o rosto é o da pessoa cadastrada"),
+    ("astronaut", True, "Não conseguimos confirmar os movimentos pedidos"),
+])
+def test_another_face_and_a_still_photo_are_refused(face_stack, tmp_path, who, still, words):
+    clip = write_y4m(tmp_path / f"{who}.y4m", clip_frames(who, still=still))
+    raimunda = face_stack.demo[RAIMUNDA]
+
+    def body(journey: Journey) -> None:
+        page = journey.page
+        _to_capture(journey, face_stack, raimunda.cpf_dotted)
+        page.get_by_role("button", name="Ligar a câmera e começar").click()
+        alert = page.locator("[data-face-error-text]")
+        expect(alert).to_contain_text(words, timeout=60_000)
+        expect(page.get_by_role("button", name="Tentar de novo")).to_be_visible()
+        expect(page.get_by_role("link", name="Usar outra forma de recuperação")).to_be_visible()
+        expect(page.get_by_role("button", name="Pedir revisão por uma pessoa")).to_be_visible()
+        journey.check("recusa")
+
+    _camera_journey(face_stack, clip, f"validacao-facial-recusa-{who}", body)
