@@ -85,3 +85,16 @@ async def test_review_requests_are_listed_for_the_desk(client, runtime):
     assert (await client.post(f"/api/v1/recoveries/{rid}/face/review")).status_code == 202
     listed = await face_reference.review_requests(runtime)
     assert len(listed) == 1 and listed[0].account_id
+
+
+async def test_dashboard_counts_facial_outcomes(client, runtime):
+    from guarita.services.support import dashboard
+    from tests.face.helpers import new_challenge, recovery_for, send
+
+    b = await person_with_face(client, runtime, "grace")
+    rid = await recovery_for(client, runtime, b.card_number)
+    challenge = await new_challenge(client, rid)
+    await send(client, rid, challenge["challenge_id"], [b"x"])
+    board = await dashboard.build(runtime)
+    assert board.totals()["face_refused"] == 1 and board.totals()["face_verified"] == 0
+    assert "face" in dashboard.RECOVERY_METHODS

@@ -21,6 +21,7 @@ from guarita.domain.roles import Permission
 from guarita.edge.forms import field_errors
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
+from guarita.services.support import face_reference
 from guarita.services.support import labels
 
 __all__ = ["router"]
@@ -277,4 +278,6 @@ async def dashboard(request: Request) -> Response:
         action_columns=charts.action_columns(),
         recovery_methods=dashboard_service.RECOVERY_METHODS,
         days=days,
+        face_reviews=await face_reference.review_requests(request.app.state.runtime),
+        local_time=request.app.state.runtime.settings.local_time,
     )

@@ -27,6 +27,9 @@ SERIES = {
     "failures": ("Senhas erradas", AuditTag.LOGIN_FAILED),
     "lockouts": ("Bloqueios temporários", AuditTag.LOGIN_LOCKED),
     "registrations": ("Cadastros", AuditTag.ACCOUNT_CREATED),
+    # Facial validation per outcome (docs/face.md): counts only, never an image.
+    "face_verified": ("Validações faciais aceitas", AuditTag.FACE_VERIFIED),
+    "face_refused": ("Validações faciais recusadas", AuditTag.FACE_FAILED),
 }
 # Recoveries per method, from the registry: the channels offered after the identifier, the
 # health-plan data check, and whatever else completed a recovery.
