@@ -21,8 +21,7 @@ from guarita.domain.roles import Permission
 from guarita.edge.forms import field_errors
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
-from guarita.services.support import face_reference
-from guarita.services.support import labels
+from guarita.services.support import face_reference, labels
 
 __all__ = ["router"]
 
