@@ -344,10 +344,7 @@ class FaceReviewOut(BaseModel):
     response_model=FaceReferenceOut,
     summary="Guardar a foto de referência tirada na agência (após a conferência do documento)",
     responses=error_responses(401, 403, 404, 409, 413, 415, 422),
-    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "required": ["photo", "reason"], "properties": {
-            "photo": {"type": "string", "format": "binary"}, "reason": {"type": "string"},
-            "reason_text": {"type": "string"}}}}}}},
+    description="multipart/form-data: `photo` (JPEG ou PNG), `reason`, `reason_text`.",
 )
 async def face_capture(request: Request, person_id: int) -> FaceReferenceOut:
     from guarita.edge.uploads import read_photo
