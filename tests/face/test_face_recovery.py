@@ -225,3 +225,13 @@ async def test_templates_are_sealed_and_bound_to_their_person(runtime):
     assert face_templates.unseal_template(b"k" * 32, sealed, owner="7") is None
     async with runtime.db.transaction() as session:
         assert (await session.execute(select(FaceReference))).first() is None
+
+
+async def test_a_face_step_takes_no_code_and_sends_none(client, runtime):
+    b = await person_with_face(client, runtime, photo=None)
+    rid = await recovery_for(client, runtime, b.card_number)
+    sent = await client.post(f"/api/v1/recoveries/{rid}/code-requests", json={"method": "face"})
+    assert sent.status_code == 422 and sent.json()["error"]["code"] == "method_unavailable"
+    await new_challenge(client, rid)
+    code = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": "123456"})
+    assert code.status_code == 409 and code.json()["error"]["code"] == "flow_state_invalid"

@@ -242,7 +242,8 @@ async def submit_code(runtime: Runtime, token: str, code: str, context: RequestC
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         # The health-plan form's flows carry the channel their code went to as their method.
         method = registry.get(flow.method or "")
-        if method is None:
+        if not isinstance(method, ContactCodeMethod):
+            # A face step (or anything else that sends no code) is answered on its own route.
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         ctx = ServiceContext(runtime=runtime, request=context, principal=Principal.unknown(),
                              session=session, codes=code_port(runtime, session, token))
