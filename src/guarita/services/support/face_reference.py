@@ -38,9 +38,11 @@ async def capture_reference(runtime: Runtime, actor: Actor, beneficiary_id: int,
                             reason: Reason, context: RequestContext) -> str:
     """Supervisor: the person's photo, taken after an in-person document check. Returns
     ``created`` or ``replaced``; ``face_quality`` when the photo has no usable face."""
-    descriptor = await face_references.template_from_photo(runtime, photo)
     tag = AuditTag.SUPPORT_FACE_CAPTURED
     async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
+        # Computed before the transaction (no lock held for the face work), inside the action
+        # so a photo without a usable face is audited as a refusal too.
+        descriptor = await face_references.template_from_photo(runtime, photo)
         async with action.opened() as person:
             since = action.now - timedelta(hours=CHECK_HOURS)
             checked = (await person.session.execute(
