@@ -278,5 +278,4 @@ async def dashboard(request: Request) -> Response:
         recovery_methods=dashboard_service.RECOVERY_METHODS,
         days=days,
         face_reviews=await face_reference.review_requests(request.app.state.runtime),
-        local_time=request.app.state.runtime.settings.local_time,
     )
