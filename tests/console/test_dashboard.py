@@ -85,7 +85,9 @@ async def test_page_draws_charts_without_style_or_script(app, runtime):
     assert page.status_code == 200
     main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
     assert "style=" not in main and "<script" not in main
-    assert main.count("<svg") == 7 and main.count('role="img"') == 7
+    # One chart per series (sign-ins, failures, lockouts, registrations, facial validations
+    # accepted and refused), recoveries per method, messages, actions per agent.
+    assert main.count("<svg") == 9 and main.count('role="img"') == 9
     assert "<table" in main and "/static/css/console.css" in page.text
 
 
