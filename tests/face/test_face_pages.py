@@ -37,6 +37,7 @@ async def test_capture_page_pass_and_new_password(client, runtime):
     assert "Permitir" in text and "Ligar a câmera e começar" in text
     assert 'src="/static/js/face-capture.js"' in text and "<script>" not in text
     assert 'aria-live="assertive"' in text
+    assert page.headers["permissions-policy"].startswith("camera=(self)")
     csrf = csrf_of(text)
     no_csrf = await client.post("/esqueci-minha-senha/rosto/desafio", data={})
     assert no_csrf.status_code == 403

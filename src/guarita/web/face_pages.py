@@ -43,7 +43,14 @@ async def capture_page(request: Request) -> Response:
         return _restart(request)
     if status.state not in ("choose_method", "code_sent"):
         return _restart(request)
-    return _page(request, "recovery/face.html", review_sent=False)
+    return _with_camera(_page(request, "recovery/face.html", review_sent=False))
+
+
+def _with_camera(response: Response) -> Response:
+    """Every other page forbids the camera (Permissions-Policy: camera=()); this one needs it,
+    for this origin only."""
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    return response
 
 
 @router.post(f"{PAGE}/desafio")
@@ -94,7 +101,7 @@ async def ask_review(request: Request) -> Response:
     except GuaritaError as error:
         if error.code is ErrorCode.RECOVERY_EXPIRED:
             return _restart(request)
-        return _page(request, "recovery/face.html", error=error, review_sent=False)
+        return _with_camera(_page(request, "recovery/face.html", error=error, review_sent=False))
     return _page(request, "recovery/face.html", review_sent=True)
 
 
