@@ -7,9 +7,9 @@ builds from the same photo, warped to do the movements the server asks
 before the browser starts). Then she signs in. Another person's face and a still photo are
 refused with clear words. axe runs on the capture page and on the refusal.
 
-Timeline of a clip (seconds from the moment the page opens the camera; the page counts down
-3 s, films each movement for 1.2 s and pauses 1.5 s between them): neutral until 3.0, the first
-movement from 3.0 to 4.6, back until 5.2, the second movement from 5.7 to 7.3, then neutral.
+Timeline (seconds from the moment the page opens the camera): the page counts down 3 s, films
+each movement for 1.2 s and pauses 1.5 s between them; the clip (``clip_frames``) ramps each
+movement slowly so the filming windows fall inside its ramps despite scheduling delays.
 """
 
 from __future__ import annotations
@@ -31,36 +31,29 @@ from tests.support.smtp import SmtpTestServer
 pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 MOVEMENTS = ["turn_left", "tilt_up"]
+TURN_PX, TILT_PX = 28.0, 30.0
 FPS = 10
 NEW = "meu quintal tem pé de acerola"
 RAIMUNDA = "200100076"
 
 
-def _amount(t: float, start: float, end: float, back_end: float | None) -> float:
-    if t < start:
-        return 0.0
-    if t < end:
-        return (t - start) / (end - start)
-    if back_end is None:
-        return 1.0 if t < end + 1.2 else 0.0
-    if t < back_end:
-        return 1 - (t - end) / (back_end - end)
-    return 0.0
+def _ramp(t: float, start: float, end: float) -> float:
+    return min(1.0, max(0.0, (t - start) / (end - start)))
 
 
 def clip_frames(who: str, still: bool = False, seconds: float = 14.0) -> list[np.ndarray]:
+    """The clip: the head turns slowly from 2.0 s to 5.4 s, then, still turned, tilts up from
+    5.4 s to 9.8 s. Slow ramps make any 1.2 s window of the page's filming see a movement,
+    whatever the delay between opening the camera and filming (−0.3 s to +1.2 s)."""
     rng = np.random.default_rng(7)
+    nose = faces._nose(who)
     frames = []
     for index in range(int(seconds * FPS)):
         t = index / FPS
-        first = _amount(t, 3.0, 4.6, 5.2)
-        second = _amount(t, 5.7, 7.3, None)
-        if still or (first == 0 and second == 0):
-            rgb = faces.PHOTOS[who]()
-        elif first > 0:
-            rgb = faces.posed(who, MOVEMENTS[0], first)
-        else:
-            rgb = faces.posed(who, MOVEMENTS[1], second)
+        turn, tilt = _ramp(t, 2.0, 5.4), _ramp(t, 5.4, 9.8)
+        rgb = faces.PHOTOS[who]()
+        if not still and (turn or tilt):
+            rgb = faces.warp_nose(rgb, nose, TURN_PX * turn, -TILT_PX * tilt)
         frames.append(faces.noisy(rgb, rng, 2.0))
     return frames
 
