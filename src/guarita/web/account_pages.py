@@ -17,9 +17,8 @@ from guarita.edge.auth import (
 )
 from guarita.edge.render import finish, render
 from guarita.services import account as account_service
-from guarita.services import face_references
+from guarita.services import face_references, registration, sessions
 from guarita.services import login as login_service
-from guarita.services import registration, sessions
 from guarita.web.second_step_pages import set_pending
 
 router = APIRouter(include_in_schema=False)

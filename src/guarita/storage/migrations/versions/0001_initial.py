@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 15:29:52.578371
+Create Date: 2026-11-25 16:32:29.943003
 """
 
 from __future__ import annotations
@@ -195,6 +195,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("beneficiary_id", name=op.f("uq_accounts_beneficiary_id")),
     )
     op.create_table(
+        "face_references",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("beneficiary_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("template", sa.LargeBinary(), nullable=False),
+        sa.Column("photo_digest", sa.String(length=64), nullable=False),
+        sa.Column("photo", sa.LargeBinary(), nullable=True),
+        sa.Column("captured_by", sa.String(length=64), nullable=True),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"],
+            ["beneficiaries.id"],
+            name=op.f("fk_face_references_beneficiary_id_beneficiaries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_face_references")),
+        sa.UniqueConstraint("beneficiary_id", name=op.f("uq_face_references_beneficiary_id")),
+    )
+    op.create_table(
         "oidc_interactions",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
@@ -327,6 +347,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("flows", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_flows_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "identity_evidence",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("source", sa.String(length=24), nullable=True),
+        sa.Column("method", sa.String(length=16), nullable=True),
+        sa.Column("recorded_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_identity_evidence_account_id_accounts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_evidence")),
+    )
+    with op.batch_alter_table("identity_evidence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_identity_evidence_account_id"), ["account_id"], unique=False)
 
     op.create_table(
         "oidc_consents",
@@ -542,6 +578,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_oidc_consents_client")
 
     op.drop_table("oidc_consents")
+    with op.batch_alter_table("identity_evidence", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_identity_evidence_account_id"))
+
+    op.drop_table("identity_evidence")
     with op.batch_alter_table("flows", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_flows_account_id"))
 
@@ -563,6 +603,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_oidc_interactions_expires_at"))
 
     op.drop_table("oidc_interactions")
+    op.drop_table("face_references")
     op.drop_table("accounts")
     op.drop_table("throttles")
     op.drop_table("support_api_tokens")
