@@ -235,3 +235,45 @@ async def test_a_face_step_takes_no_code_and_sends_none(client, runtime):
     await new_challenge(client, rid)
     code = await client.post(f"/api/v1/recoveries/{rid}/code", json={"code": "123456"})
     assert code.status_code == 409 and code.json()["error"]["code"] == "flow_state_invalid"
+
+
+async def _with_totp(runtime, card: str) -> str:  # noqa: ANN001
+    from guarita.storage import credentials as credentials_repo
+    from guarita.storage.tables import Account, Beneficiary
+
+    async with runtime.db.transaction() as session:
+        account = (await session.execute(select(Account).join(
+            Beneficiary, Beneficiary.id == Account.beneficiary_id)
+            .where(Beneficiary.card_number == card))).scalar_one()
+        await credentials_repo.put(session, "account", account.id, "totp", data={"sealed": "x"})
+        return account.id
+
+
+async def test_a_registry_photo_does_not_replace_the_second_factor(client, runtime):
+    b = await person_with_face(client, runtime)
+    await _with_totp(runtime, b.card_number)
+    rid = await recovery_for(client, runtime, b.card_number)
+    challenge = await new_challenge(client, rid)
+    ok = await send(client, rid, challenge["challenge_id"],
+                    faces.movement_frames("astronaut", challenge["movements"], seed=21))
+    assert ok.status_code == 200 and ok.json()["state"] == "second_factor"
+    early = await client.post(f"/api/v1/recoveries/{ok.json()['recovery_id']}/password",
+                              json={"password": NEW, "password_confirmation": NEW})
+    assert early.status_code == 409
+
+
+async def test_an_in_person_reference_replaces_the_lost_second_factor(client, runtime):
+    from guarita.storage import credentials as credentials_repo
+
+    b = await person_with_face(client, runtime)
+    async with runtime.db.transaction() as session:
+        await session.execute(FaceReference.__table__.update().values(source="in_person"))
+    account_id = await _with_totp(runtime, b.card_number)
+    rid = await recovery_for(client, runtime, b.card_number)
+    challenge = await new_challenge(client, rid)
+    ok = await send(client, rid, challenge["challenge_id"],
+                    faces.movement_frames("astronaut", challenge["movements"], seed=22))
+    assert ok.status_code == 200 and ok.json()["state"] == "verified"
+    async with runtime.db.transaction() as session:
+        assert await credentials_repo.types_of(session, "account", account_id) == ["password"]
+    assert await _tags(runtime, "account.second_factor.removed")

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from guarita.api.schemas import RecoveryStatusOut
-from guarita.domain.flows import RecoveryState
 from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
 from guarita.edge.uploads import read_frames
@@ -55,10 +54,9 @@ async def new_challenge(recovery_id: str, request: Request, response: Response) 
                                     "items": {"type": "string", "format": "binary"}}}}}}}})
 async def submit_frames(recovery_id: str, request: Request) -> RecoveryStatusOut:
     challenge_id, frames, _ = await read_frames(request)
-    token, expires = await face_recovery.verify(runtime_of(request), recovery_id, challenge_id,
-                                                frames, request_context(request))
-    return RecoveryStatusOut(state=RecoveryState.VERIFIED, expires_at=expires, attempts_left=0,
-                             recovery_id=token)
+    token, expires, state = await face_recovery.verify(runtime_of(request), recovery_id,
+                                                       challenge_id, frames, request_context(request))
+    return RecoveryStatusOut(state=state, expires_at=expires, attempts_left=0, recovery_id=token)
 
 
 @router.post("/recoveries/{recovery_id}/face/review", status_code=202,

@@ -30,7 +30,7 @@ from guarita.methods import face as face_method
 from guarita.methods import face_liveness
 from guarita.methods.base import Principal
 from guarita.runtime import Runtime
-from guarita.services import flows, throttling
+from guarita.services import flows, second_factors, throttling
 from guarita.services.face_references import AccountFaces, record_evidence
 from guarita.services.method_context import ServiceContext, account_principal
 from guarita.storage.audit import RequestContext, record
@@ -41,6 +41,9 @@ CHALLENGES = "face_challenge"
 FRAMES = "face_frame"
 DAY = 86_400
 SCOPE = "face"
+# References checked against a document by someone (a supervisor, SERPRO): strong enough to
+# replace a lost second factor.
+STRONG_SOURCES = frozenset({face_method.Source.IN_PERSON, face_method.Source.DATAVALID})
 
 
 @dataclass
@@ -184,8 +187,9 @@ async def _remember_frames(session: Any, frames: list[bytes], now: datetime) -> 
 
 
 async def verify(runtime: Runtime, token: str, challenge_id: str, frames: list[bytes],
-                 context: RequestContext) -> tuple[str, datetime]:
-    """Checks the frames; returns the flow's new token and expiry when the face matched."""
+                 context: RequestContext) -> tuple[str, datetime, str]:
+    """Checks the frames; returns the flow's new token, expiry and state (``verified``, or
+    ``second_factor`` when the account's second factor is still to be proven)."""
     _offered(runtime)
     settings = runtime.settings
     if len(frames) > settings.face.max_frames:
@@ -232,7 +236,20 @@ async def verify(runtime: Runtime, token: str, challenge_id: str, frames: list[b
         await record(session, AuditTag.FACE_VERIFIED, subject=flow.account_id, context=context,
                      details={"during": "recovery", "source": source, "outcome": "verified",
                               "matcher": outcome.details.get("matcher")})
-        return new_token, flow.expires_at
+        if await second_factors.has_second_factor(session, flow.account_id):
+            if source in STRONG_SOURCES and outcome.evidence in second_factors.STRONG_EVIDENCE:
+                # SECURITY.md › Recovery: losing the second factor too needs facial validation;
+                # a face trusted as much as a document replaces it (docs/two-step.md › Seam).
+                await second_factors.remove_all(session, runtime, flow.account_id, context,
+                                                by="face", details={"source": source})
+            else:
+                # A registry photo was never checked against a document by anyone: it opens the
+                # recovery like a code would, and the second factor is still asked.
+                await session.execute(
+                    update(Flow).where(Flow.id_hash == flow.id_hash)
+                    .values(state=RecoveryState.SECOND_FACTOR, attempts=0))
+                flow.state = RecoveryState.SECOND_FACTOR
+        return new_token, flow.expires_at, str(flow.state)
 
 
 async def _audit_failure(runtime: Runtime, counted: _Counted, context: RequestContext,

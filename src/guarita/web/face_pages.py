@@ -78,11 +78,14 @@ async def submit_frames(request: Request) -> Response:
     try:
         challenge_id, frames, fields = await read_frames(request)
         csrf.check(request, runtime.settings.secret(), fields.get(csrf.FIELD))
-        token, _ = await face_recovery.verify(runtime, _token(request) or "", challenge_id,
-                                              frames, request_context(request))
+        token, _, state = await face_recovery.verify(runtime, _token(request) or "",
+                                                     challenge_id, frames,
+                                                     request_context(request))
     except GuaritaError as error:
         return _json_error(request, error)
-    response = JSONResponse({"next": f"{BASE}/nova-senha"})
+    # With a second factor still to prove, the recovery goes on to it, as after a code.
+    target = "nova-senha" if state == "verified" else "segunda-etapa"
+    response = JSONResponse({"next": f"{BASE}/{target}"})
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax",
                         secure=runtime.settings.secure_cookies, path=BASE,
                         max_age=runtime.settings.recovery.flow_minutes * 60)
