@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 16:32:29.943003
+Create Date: 2026-11-25 16:43:47.691990
 """
 
 from __future__ import annotations
