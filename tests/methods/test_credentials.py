@@ -147,3 +147,13 @@ async def test_recovery_codes_are_single_use_and_a_new_set_replaces_the_old(runt
                        data=new_data)
     assert not (await method.verify(_ctx(runtime, principal), None, {"code": codes[0]})).ok
     assert (await method.verify(_ctx(runtime, principal), None, {"code": new_codes[0]})).ok
+
+
+def test_recovery_codes_carry_at_least_64_bits() -> None:
+    """NIST SP 800-63B-4 §3.1.2: a look-up secret has at least 64 bits of entropy."""
+    import math
+
+    code = recovery_codes.new_code()
+    symbols = len(recovery_codes.clean(code))
+    assert symbols * math.log2(len(set(recovery_codes.ALPHABET))) >= 64
+    assert len(code) <= 20  # the staff sign-in field takes 20 characters

@@ -35,9 +35,12 @@ ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and ty
 _RACE_RETRIES = 3
 
 
+LENGTH = 16  # 31 ** 16 ≈ 2 ** 79: above the 64 bits NIST SP 800-63B-4 §3.1.2 asks of a look-up secret
+
+
 def new_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, LENGTH, 4))
 
 
 def clean(raw: str | None) -> str:
