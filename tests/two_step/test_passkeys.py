@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.services import passkey_sign_in, second_factors, second_step
+from guarita.services import passkey_sign_in, passkeys, second_factors, second_step
 from guarita.storage.tables import AuditEvent
 from tests.two_step.helpers import CTX, password_step, person
 from tests.two_step.soft_authenticator import SoftAuthenticator
@@ -17,11 +17,11 @@ from tests.two_step.soft_authenticator import SoftAuthenticator
 async def enrolled(runtime, **authenticator):  # noqa: ANN001, ANN003
     b, result = await person(runtime)
     device = SoftAuthenticator(**authenticator)
-    options = await second_factors.passkey_options(runtime, result.session, CTX)
+    options = await passkeys.passkey_options(runtime, result.session, CTX)
     assert options["authenticatorSelection"]["residentKey"] == "required"
     assert options["authenticatorSelection"]["userVerification"] == "required"
     assert options["rp"]["id"] == "testserver"
-    view, codes = await second_factors.register_passkey(
+    view, codes = await passkeys.register_passkey(
         runtime, result.session, device.create(options), "Celular da Maria", CTX
     )
     return b, result.session, device, view, codes
@@ -73,9 +73,9 @@ async def test_wrong_origin_is_refused(runtime):
 
 async def test_registration_from_another_origin_is_refused(runtime):
     _, result = await person(runtime)
-    options = await second_factors.passkey_options(runtime, result.session, CTX)
+    options = await passkeys.passkey_options(runtime, result.session, CTX)
     with pytest.raises(GuaritaError) as refused:
-        await second_factors.register_passkey(
+        await passkeys.register_passkey(
             runtime,
             result.session,
             SoftAuthenticator().create(options, origin="https://evil.example"),
@@ -87,9 +87,9 @@ async def test_registration_from_another_origin_is_refused(runtime):
 
 async def test_without_user_verification_is_refused(runtime):
     _, result = await person(runtime)
-    options = await second_factors.passkey_options(runtime, result.session, CTX)
+    options = await passkeys.passkey_options(runtime, result.session, CTX)
     with pytest.raises(GuaritaError):
-        await second_factors.register_passkey(
+        await passkeys.register_passkey(
             runtime,
             result.session,
             SoftAuthenticator(user_verified=False).create(options),
@@ -134,13 +134,13 @@ async def test_passkey_as_second_factor_after_the_password(runtime):
 
 async def test_several_named_passkeys_rename_and_remove(runtime):
     _, session, _, first, _ = await enrolled(runtime)
-    options = await second_factors.passkey_options(runtime, session, CTX)
+    options = await passkeys.passkey_options(runtime, session, CTX)
     assert len(options["excludeCredentials"]) == 1
-    second, codes = await second_factors.register_passkey(
+    second, codes = await passkeys.register_passkey(
         runtime, session, SoftAuthenticator().create(options), "Computador", CTX
     )
     assert codes is None  # the first set stays
-    await second_factors.rename_passkey(runtime, session, first.id, "Celular novo", CTX)
-    await second_factors.remove_passkey(runtime, session, second.id, CTX)
+    await passkeys.rename_passkey(runtime, session, first.id, "Celular novo", CTX)
+    await passkeys.remove_passkey(runtime, session, second.id, CTX)
     found = await second_factors.summary(runtime, session.account_id, session)
     assert [p.name for p in found.passkeys] == ["Celular novo"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.services import account as account_service
-from guarita.services import second_factors, second_step, support
+from guarita.services import passkeys, second_factors, second_step, support
 from guarita.services.login import sign_in
 from guarita.storage.tables import AuditEvent, Credential, OutboxMessage
 from guarita.storage.types import utcnow
@@ -43,7 +43,7 @@ async def test_enrolment_needs_a_recent_authentication(runtime):
             await second_factors.start_totp(runtime, result.session, CTX)
         assert stale.value.code == ErrorCode.REAUTHENTICATION_REQUIRED
         with pytest.raises(GuaritaError):
-            await second_factors.passkey_options(runtime, result.session, CTX)
+            await passkeys.passkey_options(runtime, result.session, CTX)
 
 
 async def test_every_change_is_audited_and_told_to_every_contact_with_the_lock_link(runtime):

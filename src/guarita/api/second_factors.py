@@ -26,6 +26,7 @@ from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
 from guarita.services import account as account_service
 from guarita.services import passkey_sign_in, recovery, second_factors, second_step, sessions
+from guarita.services import passkeys as passkeys_service
 from guarita.services.reauthentication import confirm_password
 from guarita.storage.types import utcnow
 
@@ -427,7 +428,7 @@ async def passkey_creation_options(
 ) -> PublicKeyOptionsOut:
     current = await _confirmed(request, current, body.password)
     return PublicKeyOptionsOut(
-        publicKey=await second_factors.passkey_options(
+        publicKey=await passkeys_service.passkey_options(
             runtime_of(request), current, request_context(request)
         )
     )
@@ -446,7 +447,7 @@ async def passkey_register(
     current: sessions.SessionInfo = Depends(current_session),
 ) -> PasskeyEnrolledOut:
     current = await _confirmed(request, current, body.password)
-    view, first = await second_factors.register_passkey(
+    view, first = await passkeys_service.register_passkey(
         runtime_of(request), current, body.credential, body.name, request_context(request)
     )
     return PasskeyEnrolledOut(passkey=PasskeyOut(**view.__dict__), recovery_codes=first)
@@ -464,7 +465,7 @@ async def passkey_rename(
     request: Request,
     current: sessions.SessionInfo = Depends(current_session),
 ) -> PasskeyOut:
-    view = await second_factors.rename_passkey(
+    view = await passkeys_service.rename_passkey(
         runtime_of(request), current, passkey_id[:128], body.name, request_context(request)
     )
     return PasskeyOut(**view.__dict__)
@@ -484,7 +485,7 @@ async def passkey_remove(
 ) -> Response:
     body = body or Removal()
     current = await _confirmed(request, current, body.password)
-    await second_factors.remove_passkey(
+    await passkeys_service.remove_passkey(
         runtime_of(request),
         current,
         passkey_id[:128],

@@ -18,7 +18,7 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.methods import passkey
 from guarita.runtime import Runtime
-from guarita.services import second_factors, second_step, sessions, throttling
+from guarita.services import passkeys, second_factors, second_step, sessions, throttling
 from guarita.services.method_context import CredentialStore, ServiceContext
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -41,7 +41,7 @@ async def options(runtime: Runtime, context: RequestContext) -> dict[str, Any]:
         await throttling.hit_rate_limit(session, runtime.settings, "login", context.ip)
     challenge = passkey.new_challenge()
     async with runtime.db.transaction() as session:
-        await second_factors.store_challenge(session, runtime, challenge, PURPOSE, None, utcnow())
+        await passkeys.store_challenge(session, runtime, challenge, PURPOSE, None, utcnow())
     return passkey.authentication_options(base_url=runtime.settings.base_url, challenge=challenge)
 
 
@@ -59,7 +59,7 @@ async def sign_in(runtime: Runtime, raw_credential: Any, context: RequestContext
         credential = passkey.parse(raw_credential)
     except passkey.PasskeyError as exc:
         raise invalid from exc
-    challenge = await second_factors.take_challenge(runtime, credential, PURPOSE)
+    challenge = await passkeys.take_challenge(runtime, credential, PURPOSE)
     account_id = passkey.user_handle(credential)
     if not account_id or len(account_id) > 64:
         raise invalid

@@ -126,7 +126,7 @@ def require_recent(runtime: Runtime, current: sessions.SessionInfo) -> None:
         raise GuaritaError(ErrorCode.REAUTHENTICATION_REQUIRED, field="password")
 
 
-def _views(data: dict[str, Any]) -> list[PasskeyView]:
+def views(data: dict[str, Any]) -> list[PasskeyView]:
     return [
         PasskeyView(
             id=k["id"],
@@ -152,7 +152,7 @@ async def summary(
     password = rows["password"]
     return Summary(
         totp=rows[totp.CREDENTIAL] is not None,
-        passkeys=_views(keys.data or {}) if keys is not None else [],
+        passkeys=views(keys.data or {}) if keys is not None else [],
         recovery_codes_left=recovery_codes.left(codes.data or {}) if codes is not None else None,
         recent=current is not None and is_recent(runtime, current),
         password_long_enough=bool(
@@ -302,7 +302,7 @@ async def confirm_totp(
                 "sealed": totp.seal(runtime.settings.secret(), secret, bound_to=totp.binding(who))
             },
         )
-        codes = await _first_codes(session, runtime, account_id, now)
+        codes = await first_codes(session, runtime, account_id, now)
         # The first code proved the app just now, in a recently authenticated session.
         await sessions.add_amr(session, current.id_hash, [totp.METHOD.amr, "mfa"])
         await record(
@@ -316,7 +316,7 @@ async def confirm_totp(
     return codes
 
 
-async def _first_codes(
+async def first_codes(
     session: AsyncSession, runtime: Runtime, account_id: str, now: datetime
 ) -> list[str] | None:
     if await credentials_repo.get(session, ACCOUNT, account_id, BACKUP) is not None:
@@ -387,7 +387,7 @@ async def _new_password_if_last(
     return await runtime.hasher.hash(normalized)
 
 
-async def _remove(
+async def remove_factor(
     runtime: Runtime,
     current: sessions.SessionInfo,
     context: RequestContext,
@@ -450,7 +450,7 @@ async def remove_totp(
             await credentials_repo.remove(session, ACCOUNT, current.account_id, totp.CREDENTIAL)
         return types - {totp.CREDENTIAL}
 
-    await _remove(
+    await remove_factor(
         runtime,
         current,
         context,
@@ -459,224 +459,6 @@ async def remove_totp(
         new_password=new_password,
         confirmation=confirmation,
         details={"method": totp.METHOD.id},
-    )
-
-
-# -- passkeys ---------------------------------------------------------------------------------
-async def passkey_options(
-    runtime: Runtime, current: sessions.SessionInfo, context: RequestContext
-) -> dict[str, Any]:
-    """Creation options with a fresh single-use challenge bound to this account."""
-    require_recent(runtime, current)
-    settings = runtime.settings
-    account_id = current.account_id
-    challenge = passkey.new_challenge()
-    now = utcnow()
-    async with runtime.db.transaction() as session:
-        account = await accounts_repo.account(session, account_id)
-        beneficiary = await accounts_repo.beneficiary_of(session, account)
-        identifiers = await accounts_repo.identifiers_of(session, account_id)
-        stored = await credentials_repo.get(session, ACCOUNT, account_id, passkey.CREDENTIAL)
-        existing = passkey.keys_of(stored.data) if stored is not None else []
-        if len(existing) >= settings.mfa.max_passkeys:
-            raise GuaritaError(
-                ErrorCode.METHOD_UNAVAILABLE,
-                message=("Você já tem o número máximo de chaves de acesso. Remova uma antes."),
-            )
-        await store_challenge(session, runtime, challenge, "register", account_id, now)
-    card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
-    name = beneficiary.name if beneficiary else "Beneficiário"
-    return passkey.registration_options(
-        base_url=settings.base_url,
-        rp_name=settings.mfa.rp_name or settings.organisation_name,
-        principal=principal(account_id),
-        user_name=card or name,
-        display_name=name,
-        challenge=challenge,
-        existing=existing,
-    )
-
-
-async def store_challenge(
-    session: AsyncSession,
-    runtime: Runtime,
-    challenge: str,
-    purpose: str,
-    account_id: str | None,
-    now: datetime,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    """A WebAuthn challenge as a flow row keyed by its hash, so the answer finds it."""
-    session.add(
-        Flow(
-            id_hash=flows.hash_token(challenge),
-            kind=FlowKind.PASSKEY_CHALLENGE,
-            state=ChallengeState.OPEN,
-            account_id=account_id,
-            method=purpose,
-            created_at=now,
-            expires_at=now + timedelta(minutes=runtime.settings.mfa.challenge_minutes),
-            data={"challenge": challenge, **(extra or {})},
-        )
-    )
-    await session.flush()
-
-
-async def take_challenge(runtime: Runtime, credential: dict[str, Any], purpose: str) -> Flow:
-    """The open challenge the answer names, used up at once (single use, one winner), or
-    ``second_factor_invalid`` for an unknown, expired, used or foreign challenge."""
-    challenge = passkey.client_challenge(credential)
-    invalid = GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential")
-    if challenge is None:
-        raise invalid
-    now = utcnow()
-    async with runtime.db.transaction() as session:
-        try:
-            flow = await flows.load(session, challenge, FlowKind.PASSKEY_CHALLENGE)
-        except GuaritaError as exc:
-            raise invalid from exc
-        won = await session.execute(
-            update(Flow)
-            .where(
-                Flow.id_hash == flow.id_hash,
-                Flow.state == ChallengeState.OPEN,
-                Flow.method == purpose,
-            )
-            .values(state=ChallengeState.USED, completed_at=now)
-        )
-        if won.rowcount != 1:
-            raise invalid
-    return flow
-
-
-async def register_passkey(
-    runtime: Runtime,
-    current: sessions.SessionInfo,
-    raw_credential: Any,
-    name: str | None,
-    context: RequestContext,
-) -> tuple[PasskeyView, list[str] | None]:
-    """§7.1 registration; returns the new passkey and, for a first second factor, the first
-    recovery codes."""
-    require_recent(runtime, current)
-    account_id = current.account_id
-    try:
-        credential = passkey.parse(raw_credential)
-    except passkey.PasskeyError as exc:
-        raise GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential") from exc
-    flow = await take_challenge(runtime, credential, "register")
-    if flow.account_id != account_id:
-        raise GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential")
-    now = utcnow()
-    try:
-        key = passkey.verify_registration(
-            credential=credential,
-            challenge=flow.data["challenge"],
-            base_url=runtime.settings.base_url,
-            now=now,
-            name=passkey.clean_name(name, "Chave de acesso"),
-        )
-    except passkey.PasskeyError as exc:
-        raise GuaritaError(ErrorCode.SECOND_FACTOR_INVALID, field="credential") from exc
-    async with runtime.db.transaction() as session:
-        stored = await credentials_repo.get(session, ACCOUNT, account_id, passkey.CREDENTIAL)
-        keys = passkey.keys_of(stored.data) if stored is not None else []
-        if any(k["id"] == key["id"] for k in keys):
-            raise GuaritaError(
-                ErrorCode.CONTACT_IN_USE, message=("Esta chave de acesso já está cadastrada.")
-            )
-        if stored is None:
-            await credentials_repo.put(
-                session,
-                ACCOUNT,
-                account_id,
-                passkey.CREDENTIAL,
-                data={"keys": [key]},
-                counter=0,
-                now=now,
-            )
-        else:
-            stored.data = {**stored.data, "keys": [*keys, key]}
-            stored.counter = (stored.counter or 0) + 1
-            stored.changed_at = now
-        codes = await _first_codes(session, runtime, account_id, now)
-        # Registration with user verification proved the key just now (WebAuthn §7.1 step 17).
-        await sessions.add_amr(session, current.id_hash, [passkey.amr_of(key), "mfa"])
-        await record(
-            session,
-            AuditTag.SECOND_FACTOR_ENROLLED,
-            subject=account_id,
-            context=context,
-            details={"method": passkey.METHOD.id, "name": key["name"]},
-        )
-        await notify_change(session, runtime, account_id, "passkey_enrolled", now)
-    return _views({"keys": [key]})[0], codes
-
-
-async def rename_passkey(
-    runtime: Runtime, current: sessions.SessionInfo, key_id: str, name: str, context: RequestContext
-) -> PasskeyView:
-    """A new name ("Celular da Maria"); no re-authentication: it changes no factor."""
-    account_id = current.account_id
-    clean = passkey.clean_name(name, "")
-    if not clean:
-        raise GuaritaError(
-            ErrorCode.VALIDATION_ERROR, field="name", message="Dê um nome para a chave de acesso."
-        )
-    async with runtime.db.transaction() as session:
-        stored = await credentials_repo.get(session, ACCOUNT, account_id, passkey.CREDENTIAL)
-        keys = passkey.keys_of(stored.data) if stored is not None else []
-        key = next((k for k in keys if k["id"] == key_id), None)
-        if key is None:
-            raise GuaritaError(ErrorCode.NOT_FOUND, message="Chave de acesso não encontrada.")
-        key["name"] = clean
-        stored.data = {**stored.data, "keys": [key if k["id"] == key_id else k for k in keys]}
-        stored.counter = (stored.counter or 0) + 1
-        await record(session, AuditTag.PASSKEY_RENAMED, subject=account_id, context=context)
-    return _views({"keys": [key]})[0]
-
-
-async def remove_passkey(
-    runtime: Runtime,
-    current: sessions.SessionInfo,
-    key_id: str,
-    context: RequestContext,
-    *,
-    new_password: str | None = None,
-    confirmation: str | None = None,
-) -> None:
-    account_id = current.account_id
-
-    async def apply(session: AsyncSession | None, types: set[str]) -> set[str]:
-        reader = session
-        if reader is None:
-            async with runtime.db.read() as reading:
-                stored = await credentials_repo.get(
-                    reading, ACCOUNT, account_id, passkey.CREDENTIAL
-                )
-        else:
-            stored = await credentials_repo.get(reader, ACCOUNT, account_id, passkey.CREDENTIAL)
-        keys = passkey.keys_of(stored.data) if stored is not None else []
-        if not any(k["id"] == key_id for k in keys):
-            raise GuaritaError(ErrorCode.NOT_FOUND, message="Chave de acesso não encontrada.")
-        rest = [k for k in keys if k["id"] != key_id]
-        if session is not None:
-            if rest:
-                stored.data = {**stored.data, "keys": rest}
-                stored.counter = (stored.counter or 0) + 1
-            else:
-                await credentials_repo.remove(session, ACCOUNT, account_id, passkey.CREDENTIAL)
-        return types if rest else types - {passkey.CREDENTIAL}
-
-    await _remove(
-        runtime,
-        current,
-        context,
-        change="passkey_removed",
-        apply=apply,
-        new_password=new_password,
-        confirmation=confirmation,
-        details={"method": passkey.METHOD.id},
     )
 
 

@@ -32,7 +32,7 @@ from guarita.methods import passkey, recovery_codes, registry, totp
 from guarita.methods.base import Contact, Method, Outcome, Step
 from guarita.methods.contact_code import ContactCodeMethod
 from guarita.runtime import Runtime
-from guarita.services import attempts, flows, second_factors, sessions, throttling
+from guarita.services import attempts, flows, passkeys, second_factors, sessions, throttling
 from guarita.services.method_context import (
     CredentialStore,
     FlowCodes,
@@ -230,7 +230,7 @@ async def start_for(
     if isinstance(method, passkey.PasskeyMethod):
         challenge = passkey.new_challenge()
         async with runtime.db.transaction() as session:
-            await second_factors.store_challenge(
+            await passkeys.store_challenge(
                 session,
                 runtime,
                 challenge,
@@ -391,7 +391,7 @@ async def _challenge_for(
 ) -> Flow | None:
     try:
         credential = passkey.parse(answer.get("credential"))
-        challenge = await second_factors.take_challenge(runtime, credential, PURPOSE)
+        challenge = await passkeys.take_challenge(runtime, credential, PURPOSE)
     except (passkey.PasskeyError, GuaritaError):
         return None
     if challenge.account_id != account_id or challenge.data.get("bound_to") != bound_to:

@@ -19,7 +19,7 @@ from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of, safe_next
 from guarita.edge.render import finish, render
 from guarita.methods import totp
-from guarita.services import flows, second_factors
+from guarita.services import flows, passkeys, second_factors
 from guarita.services.reauthentication import confirm_password
 
 router = APIRouter(include_in_schema=False)
@@ -211,7 +211,7 @@ async def passkey_options(request: Request) -> Response:
         await forms.read(request)
         if current is None:
             raise GuaritaError(ErrorCode.UNAUTHENTICATED)
-        options = await second_factors.passkey_options(
+        options = await passkeys.passkey_options(
             runtime_of(request), current, request_context(request)
         )
     except GuaritaError as error:
@@ -230,7 +230,7 @@ async def passkey_register(request: Request) -> Response:
     values = await forms.read(request)
     target = safe_next(values.get("next"), "")
     try:
-        _, codes = await second_factors.register_passkey(
+        _, codes = await passkeys.register_passkey(
             runtime_of(request),
             current,
             values.get("credential", ""),
@@ -251,7 +251,7 @@ async def passkey_rename(request: Request, key_id: str) -> Response:
         return _signed_out(request)
     values = await forms.read(request)
     try:
-        await second_factors.rename_passkey(
+        await passkeys.rename_passkey(
             runtime_of(request),
             current,
             key_id[:128],
@@ -270,7 +270,7 @@ async def passkey_remove(request: Request, key_id: str) -> Response:
         return _signed_out(request)
     values = await forms.read(request)
     try:
-        await second_factors.remove_passkey(
+        await passkeys.remove_passkey(
             runtime_of(request),
             current,
             key_id[:128],
