@@ -9,6 +9,8 @@ Configuration (``make run`` sets all of it; see scripts/run-dev.sh):
 
 * ``PORTAL_URL`` — where this portal is served (``http://127.0.0.1:8001``);
 * ``PORTAL_GUARITA_URL`` — Guarita's issuer (``http://127.0.0.1:8000``);
+* ``PORTAL_ORGANISATION`` — the organisation whose account people use (``GUARITA_ORGANISATION_NAME``
+  by default): people know the institute, not Guarita's address;
 * ``PORTAL_CLIENT_FILE`` — the JSON printed by ``guarita clients ensure-demo-portal --json``,
   or ``PORTAL_CLIENT_ID`` and ``PORTAL_CLIENT_SECRET``.
 
@@ -46,6 +48,9 @@ def _client_credentials() -> tuple[str, str]:
 def create_app() -> Starlette:
     portal_url = os.environ.get("PORTAL_URL", "http://127.0.0.1:8001").rstrip("/")
     guarita_url = os.environ.get("PORTAL_GUARITA_URL", "http://127.0.0.1:8000").rstrip("/")
+    organisation = (os.environ.get("PORTAL_ORGANISATION")
+                    or os.environ.get("GUARITA_ORGANISATION_NAME")
+                    or "Instituto de Previdência Demonstração")
     client_id, client_secret = _client_credentials()
 
     oauth = OAuth()
@@ -64,7 +69,7 @@ def create_app() -> Starlette:
             return _page(
                 "Portal do Beneficiário",
                 f"""
-<p>Consulte seus dados de beneficiário com a mesma conta do {html.escape(guarita_url)}.</p>
+<p>Consulte seus dados de beneficiário com a mesma conta do {html.escape(organisation)}.</p>
 <p><a class="button" href="/entrar">Entrar com a conta do Instituto</a></p>
 <p class="hint">Para experimentar: carteirinha <strong>200100033</strong> e a senha
 <strong>senha antiga do portal 2019</strong> (dados fictícios).</p>""",

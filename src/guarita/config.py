@@ -290,6 +290,8 @@ class Settings(BaseSettings):
     organisation_name: str = "Instituto de Previdência Demonstração"
     organisation_logo: str = "/static/img/logo.svg"
     support_phone: str = "0800 000 0000"
+    # The central answers day and night: pages say "Central de atendimento 24 horas".
+    support_24h: bool = False
     timezone: str = "America/Sao_Paulo"
     card_min_length: int = 6
     card_max_length: int = 20

@@ -136,3 +136,17 @@ async def test_shared_email_stays_with_the_first_account(runtime):
 async def test_birth_date_iso_format_accepted(runtime):
     b = await add_beneficiary(runtime, birth=date(1941, 12, 31))
     await register(runtime, form(b, birth_date="1941-12-31"), CTX)
+
+
+async def test_cpf_or_the_no_cpf_box_either_answer_without_javascript(runtime):
+    """A blank CPF asks for the CPF or the box (not "CPF inválido"); a valid CPF typed wins even
+    with the box ticked (the person typed it, then ticked)."""
+    b = await add_beneficiary(runtime)
+    with pytest.raises(GuaritaError) as exc:
+        await register(runtime, form(b, cpf="", no_cpf=False), CTX)
+    assert exc.value.field == "cpf" and "Não possui CPF" in exc.value.message
+    assert "inválido" not in exc.value.message
+    await register(runtime, form(b, no_cpf=True), CTX)  # CPF typed and box ticked
+    without = await add_beneficiary(runtime, card="555666777", cpf="", seed=9)
+    await register(runtime, form(without, cpf="", no_cpf=True), CTX)
+    assert await count(runtime, Account) == 2

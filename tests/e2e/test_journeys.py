@@ -267,13 +267,13 @@ def test_recovery_by_sms_then_not_me_link(journey: Journey, stack: Stack):
 
 
 def test_health_plan_data_form(journey: Journey, stack: Stack):
-    """Geralda uses "Use seus dados da carteirinha": card, CPF and birth date; the code still
+    """Geralda uses "Recuperar com os dados da carteirinha": card, CPF and birth date; the code still
     goes to her e-mail (the default, SECURITY.md › Recovery)."""
     j, page = journey, journey.page
     geralda = stack.ours["kba"]
     stack.register(geralda)
     page.goto(stack.base_url + "/esqueci-minha-senha")
-    page.get_by_role("link", name="Use seus dados da carteirinha").click()
+    page.get_by_role("link", name="Recuperar com os dados da carteirinha").click()
     page.wait_for_url(re.compile(r"/dados$"))
     j.check("dados")
     page.get_by_label("Número da carteirinha ou e-mail").fill(geralda.card)

@@ -80,6 +80,9 @@ async def test_portal_signs_in_and_out_through_guarita(live_server, portal):
     async with httpx.AsyncClient() as browser:
         home = await browser.get(portal + "/")
         assert "Entrar com a conta do Instituto" in home.text
+        # The organisation is named, not Guarita's address.
+        assert "mesma conta do Instituto de Previdência Demonstração" in home.text
+        assert live_server.base_url not in home.text
         back = await browse_sign_in(browser, portal + "/entrar", live_server, portal + "/callback")
         signed_in = await browser.get(back.headers["location"])
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"

@@ -56,6 +56,8 @@ async def test_html_page_shows_the_text_pre_wrapped(client, runtime):
     assert '<html lang="pt-BR">' in page
     assert f'data-message-id="{message_id}"' in page
     assert '<pre class="dev-outbox-text">' in page and "Código de teste: 482913" in page
+    # The code stands out in its own element, large and selectable with one tap.
+    assert '<output class="dev-outbox-code" data-code>482913</output>' in page
     assert "na fila" in page
     assert "<script>@example.org" not in page and "&lt;script&gt;@example.org" in page
 

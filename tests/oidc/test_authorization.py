@@ -253,6 +253,23 @@ async def test_login_page_link_is_relative_and_carries_hint_and_language(runtime
     assert page.status_code == 200 and 'value="100200300"' in page.text
 
 
+async def test_login_page_names_the_application_that_sent_the_person(runtime, client):
+    """"Para continuar no Portal do Beneficiário": read from this browser's parked request, so
+    a crafted link, or a link of another browser, names nothing."""
+    c = await add_client(runtime, name="Portal do Beneficiário")
+    _, challenge = pkce()
+    location = (await authorize(client, c, challenge)).headers["location"]
+    page = await client.get(location + "&lang=pt-BR")
+    assert "Para continuar no Portal do Beneficiário" in page.text
+    assert runtime.settings.organisation_name in page.text
+    english = await client.get(location + "&lang=en")
+    assert "To continue to Portal do Beneficiário" in english.text
+    client.cookies.clear()  # another browser, same link
+    assert "Para continuar no" not in (await client.get(location + "&lang=pt-BR")).text
+    plain = await client.get("/entrar?lang=pt-BR")
+    assert "Para continuar no" not in plain.text
+
+
 async def test_prompt_none_without_session_is_login_required(runtime, client):
     c = await add_client(runtime)
     _, challenge = pkce()

@@ -49,7 +49,14 @@ async def test_every_step_with_back_links_and_done_page(client, runtime):
     step = await submit(client, "/esqueci-minha-senha/nova-senha", {"password": NEW, "password_confirmation": NEW})
     assert step.headers["location"] == "/esqueci-minha-senha/concluido"
     done = await client.get("/esqueci-minha-senha/concluido")
-    assert "Senha alterada" in done.text and 'href="/entrar"' in done.text and "Concluir" in done.text
+    assert "Senha alterada" in done.text and 'href="/entrar?senha-nova=1"' in done.text
+    assert "Concluir" in done.text
+    # "Concluir": the sign-in page says the password is ready, with what this browser typed.
+    entrar = await client.get("/entrar?senha-nova=1")
+    assert "Sua nova senha está pronta" in entrar.text
+    assert f'value="{b.cpf}"' in entrar.text
+    again = await client.get("/entrar?senha-nova=1")  # read once
+    assert f'value="{b.cpf}"' not in again.text
     signed = await submit(client, "/entrar", {"identifier": b.cpf, "password": NEW})
     assert signed.status_code == 303
 
@@ -133,3 +140,27 @@ async def test_contact_confirmed_by_the_link_in_the_message(client, runtime):
     assert "Contato confirmado" in done.text
     signed = await client.post("/api/v1/sessions", json={"identifier": "nova@example.com", "password": STRONG})
     assert signed.status_code == 201, (b, signed.text)
+
+
+async def test_health_plan_form_says_what_it_is_for_and_where_to_go(client):
+    """The health-plan form says who it is for and where to go without access to the contacts."""
+    form_page = await client.get("/esqueci-minha-senha/dados")
+    assert "não lembra se se cadastrou com o CPF ou com o e-mail" in form_page.text
+    assert 'href="tel:08000000000"' in form_page.text and "agência" in form_page.text
+
+
+async def test_every_code_step_says_what_to_do_when_no_code_comes(client, runtime):
+    """The same words for everybody (nothing about the account): the central as a tel: link,
+    24 hours when configured, and an agency."""
+    step = await submit(client, "/esqueci-minha-senha", {"identifier": "52998224725",
+                                                         "captcha": solve(runtime.settings)})
+    assert step.status_code == 303
+    for path in ("/esqueci-minha-senha", "/esqueci-minha-senha/metodo",
+                 "/esqueci-minha-senha/codigo"):
+        page = (await client.get(path)).text
+        box = page[page.index('class="no-code-help"'):]
+        assert 'href="tel:08000000000"' in box and "agência" in box, path
+    runtime.settings.support_24h = True
+    page = (await client.get("/esqueci-minha-senha/codigo")).text
+    assert "24 horas" in page[page.index('class="no-code-help"'):]
+    assert "Central de atendimento 24 horas" in page  # the footer too

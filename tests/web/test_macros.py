@@ -72,8 +72,10 @@ def test_password_field_has_an_accessible_toggle_and_never_echoes_the_value():
     assert "onpaste" not in html  # paste always allowed
     toggle = find(html, "button")
     assert toggle["type"] == "button"  # never submits the form
-    assert toggle["aria-controls"] == "password" and toggle["aria-pressed"] == "false"
-    assert squash(toggle.text) == "Mostrar senha"  # the accessible name
+    assert toggle["aria-controls"] == "password" and "aria-pressed" not in toggle.attrs
+    assert squash(toggle.text) == "Mostrar senha"  # the accessible name, until pressed
+    # The words it changes to, translated with the page (static/js/guarita.js).
+    assert (toggle["data-show"], toggle["data-hide"]) == ("Mostrar senha", "Ocultar senha")
     assert "hidden" in toggle.attrs and "data-password-toggle" in toggle.attrs  # shown by JS
 
 

@@ -43,6 +43,33 @@ def normalize_cpf(raw: str, field: str = "cpf") -> str:
     return digits
 
 
+def N_(text: str) -> str:  # noqa: N802 - gettext's name: marked for the catalogues, shown translated
+    return text
+
+
+CPF_OR_NO_CPF = N_("Informe o CPF ou marque \u201cNão possui CPF\u201d.")
+
+
+def cpf_or_none(raw: str | None, no_cpf: bool, field: str = "cpf") -> str | None:
+    """The CPF of a form that has a "Não possui CPF" box (DESIGN.md › Cadastro).
+
+    Either answer is accepted, also without JavaScript (which clears the field when the box is
+    ticked): a valid CPF typed wins, even with the box ticked; the box alone means no CPF; a
+    blank field without the box asks for one or the other — it is not an "invalid" CPF.
+    """
+    typed = (raw or "").strip()
+    if typed:
+        try:
+            return normalize_cpf(typed, field=field)
+        except GuaritaError:
+            if no_cpf:
+                return None
+            raise
+    if no_cpf:
+        return None
+    raise GuaritaError(ErrorCode.INVALID_CPF, message=CPF_OR_NO_CPF, field=field)
+
+
 def is_cpf(raw: str) -> bool:
     try:
         normalize_cpf(raw)

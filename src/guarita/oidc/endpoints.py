@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
-from guarita.edge import forms
+from guarita.edge import forms, sign_in_context
 from guarita.edge.auth import clear_session_cookie, load_session, request_context, runtime_of
 from guarita.edge.render import render
 from guarita.oidc import (
@@ -56,7 +56,7 @@ router = APIRouter(include_in_schema=False)
 
 MAX_BODY = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-RESUME_PATH = "/oauth/authorize/resume"
+RESUME_PATH = sign_in_context.RESUME_PATH
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -281,8 +281,7 @@ router.add_route(
 
 
 # -- authorization -----------------------------------------------------------------------------
-def _browser_cookie(runtime: Runtime) -> str:
-    return "__Host-guarita_oidc" if runtime.settings.secure_cookies else "guarita_oidc"
+_browser_cookie = sign_in_context.browser_cookie
 
 
 def _error_page(request: Request, message: str, status: int = 400) -> Response:

@@ -80,11 +80,10 @@ def _parse(runtime: Runtime, data: RegistrationInput) -> _Parsed:
         card = ids.normalize_card(data.card_number, settings.card_min_length, settings.card_max_length)
     except GuaritaError as exc:
         errors.append(exc)
-    if not data.no_cpf:
-        try:
-            cpf = ids.normalize_cpf(data.cpf or "")
-        except GuaritaError as exc:
-            errors.append(exc)
+    try:
+        cpf = ids.cpf_or_none(data.cpf, data.no_cpf)
+    except GuaritaError as exc:
+        errors.append(exc)
     try:
         birth = ids.parse_birth_date(data.birth_date)
     except GuaritaError as exc:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
-from guarita.edge import forms
+from guarita.edge import forms, sign_in_context
 from guarita.edge.auth import (
     clear_session_cookie,
     load_session,
@@ -62,14 +64,49 @@ async def registration_submit(request: Request) -> Response:
 
 
 # -- Entrar -----------------------------------------------------------------------------------
+# After a recovery, the identifier this browser typed at its start (web/recovery_pages.py),
+# read once by the sign-in page: "Sua nova senha está pronta", the field already filled.
+RECOVERED_COOKIE = "guarita_recovered"
+
+
+def remember_recovered(response: Response, request: Request, identifier: str) -> None:
+    settings = runtime_of(request).settings
+    response.set_cookie(RECOVERED_COOKIE, quote(identifier[:254], safe=""), max_age=600,
+                        httponly=True, samesite="lax", secure=settings.secure_cookies,
+                        path="/entrar")
+
+
+async def _app_name(request: Request, next_path: str) -> str | None:
+    runtime = runtime_of(request)
+    browser = request.cookies.get(sign_in_context.browser_cookie(runtime))
+    return await sign_in_context.requesting_app(runtime, next_path, browser)
+
+
+async def _login_page(request: Request, *, values: dict, next_path: str, status_code: int = 200,
+                      errors: dict | None = None, error: GuaritaError | None = None,
+                      recovered: bool = False) -> Response:
+    return render(
+        request, "entrar.html", status_code=status_code, values=values, next=next_path,
+        errors=errors or {}, error=error, recovered=recovered,
+        app_name=await _app_name(request, next_path),
+    )
+
+
 @router.get("/entrar", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
     await load_session(request)
-    return render(
-        request, "entrar.html",
-        values={"identifier": request.query_params.get("identifier", "")[:254]},
-        next=safe_next(request.query_params.get("next"), ""), errors={},
+    identifier = request.query_params.get("identifier", "")[:254]
+    recovered = "senha-nova" in request.query_params
+    if recovered and not identifier:
+        identifier = unquote(request.cookies.get(RECOVERED_COOKIE, ""))[:254]
+    response = await _login_page(
+        request, values={"identifier": identifier},
+        next_path=safe_next(request.query_params.get("next"), ""), recovered=recovered,
     )
+    if recovered:
+        response.delete_cookie(RECOVERED_COOKIE, path="/entrar", httponly=True, samesite="lax",
+                               secure=runtime_of(request).settings.secure_cookies)
+    return response
 
 
 @router.post("/entrar", response_class=HTMLResponse)
@@ -84,10 +121,10 @@ async def login_submit(request: Request) -> Response:
             request_context(request), next_url=target,
         )
     except GuaritaError as error:
-        return render(
-            request, "entrar.html", status_code=error.status,
-            values={"identifier": values.get("identifier", "")}, next=values.get("next", ""),
-            errors=forms.field_errors(error), error=error,
+        return await _login_page(
+            request, status_code=error.status, values={"identifier": values.get("identifier", "")},
+            next_path=safe_next(values.get("next"), ""), errors=forms.field_errors(error),
+            error=error,
         )
     if result.pending is not None:
         # Right password, second factor due: "Confirme que é você".

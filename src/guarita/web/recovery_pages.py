@@ -16,25 +16,41 @@ from guarita.edge.auth import load_session, request_context, runtime_of
 from guarita.edge.render import finish, render
 from guarita.methods import captcha
 from guarita.services import recovery, recovery_kba
+from guarita.web.account_pages import remember_recovered
 
 router = APIRouter(include_in_schema=False)
 
 BASE = "/esqueci-minha-senha"
 COOKIE = "guarita_recovery"
+# What this browser typed at the start, kept (HttpOnly, recovery pages only) so that the sign-in
+# page after "Concluir" can be filled in; a flow continued from the message's link in another
+# browser has none, and its sign-in page starts empty.
+TYPED = "guarita_recovery_typed"
 
 
 def _token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def _go(request: Request, target: str, token: str | None = None, clear: bool = False) -> RedirectResponse:
+def _go(request: Request, target: str, token: str | None = None, clear: bool = False,
+        typed: str | None = None) -> RedirectResponse:
     response = RedirectResponse(target, status_code=303)
     settings = runtime_of(request).settings
     if token:
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
                             path=BASE, max_age=settings.recovery.flow_minutes * 60)
+    if typed:
+        response.set_cookie(TYPED, quote(typed.strip()[:254], safe=""), httponly=True,
+                            samesite="lax", secure=settings.secure_cookies, path=BASE,
+                            max_age=settings.recovery.flow_minutes * 60)
     if clear:
         response.delete_cookie(COOKIE, path=BASE, secure=settings.secure_cookies, httponly=True, samesite="lax")
+        remembered = request.cookies.get(TYPED)
+        if remembered:
+            response.delete_cookie(TYPED, path=BASE, secure=settings.secure_cookies,
+                                   httponly=True, samesite="lax")
+            if target.endswith("/concluido"):
+                remember_recovered(response, request, unquote(remembered))
     finish(request, response)
     return response
 
@@ -43,6 +59,13 @@ def _page(request: Request, template: str, *, error: GuaritaError | None = None,
     errors = forms.field_errors(error) if error else {}
     return render(request, template, status_code=error.status if error else 200, error=error,
                   errors=errors, **context)
+
+
+def _other_ways(status) -> list[tuple[str, str]]:  # noqa: ANN001
+    """Ways of the flow that need no code (facial or bank validation, when offered), for the
+    "o código não chega" box of the code page."""
+    return [(option.label, f"{BASE}/metodo") for option in (status.methods if status else [])
+            if option.id not in recovery.CHANNELS]
 
 
 async def _status_or_restart(request: Request):  # noqa: ANN202
@@ -76,7 +99,8 @@ async def identifier_submit(request: Request) -> Response:
     except GuaritaError as error:
         return _page(request, "recovery/identifier.html", error=error,
                      values={"identifier": values.get("identifier", "")}, expired=False)
-    return _go(request, f"{BASE}/metodo", token=started.recovery_id)
+    return _go(request, f"{BASE}/metodo", token=started.recovery_id,
+               typed=values.get("identifier", ""))
 
 
 # -- 2. method --------------------------------------------------------------------------------
@@ -117,7 +141,7 @@ async def code_form(request: Request) -> Response:
         return _restart(request)
     return _page(request, "recovery/code.html", status=status, step=recovery.code_step(status),
                  resent="reenviado" in request.query_params,
-                 kba="dados" in request.query_params)
+                 kba="dados" in request.query_params, others=_other_ways(status))
 
 
 @router.post(f"{BASE}/codigo", response_class=HTMLResponse)
@@ -273,9 +297,12 @@ async def kba_submit(request: Request) -> Response:
         kept = {k: values.get(k, "") for k in ("identifier", "cpf", "birth_date")}
         return _page(request, "recovery/kba.html", error=error, values=kept,
                      step=await recovery_kba.form_step(runtime, request_context(request)))
+    typed = values.get("identifier", "")
     if runtime.settings.recovery.kba_only:
-        return _go(request, f"{BASE}/concluido", clear=True)
-    return _go(request, f"{BASE}/codigo?dados=1", token=started.recovery_id)
+        response = _go(request, f"{BASE}/concluido", clear=True)
+        remember_recovered(response, request, typed)
+        return response
+    return _go(request, f"{BASE}/codigo?dados=1", token=started.recovery_id, typed=typed)
 
 
 # -- "Não foi você?" --------------------------------------------------------------------------

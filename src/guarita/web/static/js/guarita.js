@@ -9,19 +9,23 @@
   }
 
   // "Mostrar senha" (forms.field with type="password"). The button ships `hidden` and appears
-  // only when this script runs. The accessible name stays "Mostrar senha"; aria-pressed carries
-  // the state (WAI-ARIA APG, toggle button). Paste is never blocked (SECURITY.md › Passwords).
+  // only when this script runs. Its words say what pressing it does — "Mostrar senha", then
+  // "Ocultar senha" (the texts come translated in data-show / data-hide) — since a pressed
+  // state alone is not read by everyone. Paste is never blocked (SECURITY.md › Passwords).
   function passwordToggle(button) {
     var input = document.getElementById(button.getAttribute("aria-controls"));
     if (!input) {
       return;
     }
     var icon = button.querySelector("i");
+    var words = button.querySelector("span");
     function show(visible) {
       input.setAttribute("type", visible ? "text" : "password");
-      button.setAttribute("aria-pressed", visible ? "true" : "false");
       if (icon) {
         icon.className = visible ? "fas fa-eye-slash" : "fas fa-eye";
+      }
+      if (words) {
+        words.textContent = button.getAttribute(visible ? "data-hide" : "data-show");
       }
     }
     button.hidden = false;
@@ -67,6 +71,34 @@
     }
   }
 
+  // "Não possui CPF" (forms.cpf_fields): ticking the box disables and clears the CPF field, so
+  // nobody is told a blank CPF is invalid; un-ticking gives back what was typed. The server
+  // accepts either answer without this script.
+  function noCpf(box) {
+    var input = document.getElementById(box.getAttribute("aria-controls"));
+    if (!input) {
+      return;
+    }
+    var kept = "";
+    function apply() {
+      if (box.checked) {
+        if (input.value) {
+          kept = input.value;
+        }
+        input.value = "";
+        input.disabled = true;
+      } else {
+        input.disabled = false;
+        if (!input.value && kept) {
+          input.value = kept;
+        }
+      }
+    }
+    box.addEventListener("change", apply);
+    apply();
+  }
+
   each("[data-password-toggle]", passwordToggle);
+  each("[data-no-cpf]", noCpf);
   each("[data-error-summary]", errorSummary);
 })();
