@@ -267,7 +267,7 @@ def test_recovery_by_sms_then_not_me_link(journey: Journey, stack: Stack):
 
 
 def test_health_plan_data_form(journey: Journey, stack: Stack):
-    """Geralda uses "Recuperar com os dados da carteirinha": card, CPF and birth date; the code still
+    """Geralda uses "Recuperar com os dados da carteirinha": card, CPF and birth date; the code
     goes to her e-mail (the default, SECURITY.md › Recovery)."""
     j, page = journey, journey.page
     geralda = stack.ours["kba"]

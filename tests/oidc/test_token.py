@@ -211,7 +211,8 @@ async def test_refresh_rotates(runtime, client):
     )
     assert_oauth_error(wider, "invalid_scope")
     # The refreshed ID token is a valid id_token_hint for RP-Initiated Logout.
-    logout = await client.get("/oauth/logout", params={"id_token_hint": narrower.json()["id_token"]})
+    hint = narrower.json()["id_token"]
+    logout = await client.get("/oauth/logout", params={"id_token_hint": hint})
     assert logout.status_code == 200, logout.text
 
 
