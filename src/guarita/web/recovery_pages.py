@@ -7,6 +7,8 @@ and it only opens the code step).
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
