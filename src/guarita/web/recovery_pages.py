@@ -16,7 +16,8 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of
 from guarita.edge.render import finish, render
-from guarita.methods import captcha
+from guarita.methods import captcha, registry
+from guarita.methods.contact_code import ContactCodeMethod
 from guarita.services import recovery, recovery_kba
 from guarita.web.account_pages import remember_recovered
 
@@ -67,7 +68,7 @@ def _other_ways(status) -> list[tuple[str, str]]:  # noqa: ANN001
     """Ways of the flow that need no code (facial or bank validation, when offered), for the
     "o código não chega" box of the code page."""
     return [(option.label, f"{BASE}/metodo") for option in (status.methods if status else [])
-            if option.id not in recovery.CHANNELS]
+            if not isinstance(registry.METHODS.get(option.id), ContactCodeMethod)]
 
 
 async def _status_or_restart(request: Request):  # noqa: ANN202
