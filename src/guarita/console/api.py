@@ -73,7 +73,7 @@ def route(method: str, path: str, permission: Permission, **kwargs: Any):  # noq
         path,
         methods=[method],
         dependencies=[Depends(_require(permission))],
-        openapi_extra={"x-required-scope": str(permission)},
+        openapi_extra={"x-required-scope": str(permission), **kwargs.pop("openapi_extra", {})},
         **kwargs,
     )
 
@@ -345,6 +345,10 @@ class FaceReviewOut(BaseModel):
     summary="Guardar a foto de referência tirada na agência (após a conferência do documento)",
     responses=error_responses(401, 403, 404, 409, 413, 415, 422),
     description="multipart/form-data: `photo` (JPEG ou PNG), `reason`, `reason_text`.",
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["photo", "reason"],
+        "properties": {"photo": {"type": "string", "format": "binary"},
+                       "reason": {"type": "string"}, "reason_text": {"type": "string"}}}}}}},
 )
 async def face_capture(request: Request, person_id: int) -> FaceReferenceOut:
     from guarita.edge.uploads import read_photo
