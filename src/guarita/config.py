@@ -131,6 +131,9 @@ class RecoverySettings(BaseModel):
     # The methods offered after the identifier, in order: ids of ``methods/registry.py``,
     # checked against it when the server or a command starts (``registry.check_settings``).
     methods: list[str] = ["email", "sms"]
+    # A contact added by the desk or the person, not proven by an existing contact, receives
+    # no recovery code for this long (SECURITY.md › Recovery).
+    new_contact_cooling_off_hours: int = 72
 
 
 class MfaSettings(BaseModel):
@@ -201,6 +204,9 @@ class SupportSettings(BaseModel):
     caller_check_window_minutes: int = 60
     # A contact registration waits this long for the code the caller reads back.
     contact_change_minutes: int = 30
+    # A supervisor's in-person document check stands in for an existing contact's proof, for
+    # contact changes started this long after it (one shift).
+    in_person_check_hours: int = 8
     # API tokens: default and longest lifetime.
     token_default_days: int = 90
     token_max_days: int = 366

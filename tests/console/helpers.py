@@ -183,6 +183,21 @@ async def last_code(runtime: Runtime, to: str) -> str:
     return found.group(1)
 
 
+async def proof_code(runtime: Runtime) -> str:
+    """The newest code sent to an existing contact to authorise a new one (SECURITY.md ›
+    Recovery), read from the outbox as the person holding that contact would."""
+    async with runtime.db.read() as session:
+        message = (
+            await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.template == "contact_proof")
+                .order_by(OutboxMessage.id.desc())
+            )
+        ).scalars().first()
+    assert message is not None, "no contact_proof message"
+    return re.search(r"\b(\d{6})\b", message.text).group(1)
+
+
 def caller_data(b: Beneficiary, **changes) -> dict:  # noqa: ANN003
     data = {
         "reason": "carteirinha",

@@ -328,18 +328,23 @@ async def test_contact_registration_ends_after_five_wrong_codes(runtime):
         runtime, actor, b.id, kind="phone", value="(61) 98888-1234", reason=reason, context=CTX
     )
     assert started.destination == "(61) *****-1234"
-    from tests.console.helpers import last_code
+    from tests.console.helpers import last_code, proof_code
 
     code = await last_code(runtime, "+5561988881234")
+    proof = await proof_code(runtime)  # the account already had a verified contact
     wrong = "000000" if code != "000000" else "111111"
     codes = []
     for _ in range(5):
         with pytest.raises(GuaritaError) as exc:
-            await support.confirm_contact_change(runtime, actor, b.id, started.id, code=wrong, context=CTX)
+            await support.confirm_contact_change(
+                runtime, actor, b.id, started.id, code=wrong, proof_code=proof, context=CTX
+            )
         codes.append(exc.value.code)
     assert codes == [ErrorCode.INVALID_CODE] * 4 + [ErrorCode.TOO_MANY_ATTEMPTS]
     with pytest.raises(GuaritaError) as exc:
-        await support.confirm_contact_change(runtime, actor, b.id, started.id, code=code, context=CTX)
+        await support.confirm_contact_change(
+            runtime, actor, b.id, started.id, code=code, proof_code=proof, context=CTX
+        )
     assert exc.value.code is ErrorCode.FLOW_EXPIRED and exc.value.status == 410
     failed = await events(runtime, AuditTag.SUPPORT_CONTACT_CODE_FAILED)
     assert len(failed) == 5 and all(e.details["reason"] == "contato" for e in failed)
@@ -383,10 +388,13 @@ async def test_replacing_an_email_tells_the_old_one(runtime):
         reason=reason,
         context=CTX,
     )
-    from tests.console.helpers import last_code
+    from tests.console.helpers import last_code, proof_code
 
     code = await last_code(runtime, "nova.maria@example.org")
-    saved = await support.confirm_contact_change(runtime, actor, b.id, started.id, code=code, context=CTX)
+    saved = await support.confirm_contact_change(
+        runtime, actor, b.id, started.id, code=code, proof_code=await proof_code(runtime),
+        context=CTX,
+    )
     assert saved.verified and saved.login_enabled and saved.source == "support"
     async with runtime.db.transaction() as session:
         told = (

@@ -25,6 +25,7 @@ from tests.console.helpers import (
     bearer,
     events,
     last_code,
+    proof_code,
     quick_staff,
     session_client,
 )
@@ -126,16 +127,26 @@ async def test_console_journey(app, runtime, client, tmp_path):
         assert "l***@e***.org" in code_page.text
         code = await last_code(runtime, NEW_EMAIL)
         assert code not in code_page.text
+        # The account had a verified contact: it got a code too, which the caller reads back.
+        assert "Código enviado a" in code_page.text
+        proof = await proof_code(runtime)
+        without_proof = await client.post(
+            started.headers["location"],
+            data={"code": code, "csrf_token": csrf_of(code_page.text)},
+        )
+        assert without_proof.status_code == 422
         wrong = await client.post(
             started.headers["location"],
             data={
                 "code": "000000" if code != "000000" else "111111",
-                "csrf_token": csrf_of(code_page.text),
+                "proof_code": proof,
+                "csrf_token": csrf_of(without_proof.text),
             },
         )
         assert wrong.status_code == 400 and "Restam 4" in wrong.text
         confirmed = await client.post(
-            started.headers["location"], data={"code": code, "csrf_token": csrf_of(wrong.text)}
+            started.headers["location"],
+            data={"code": code, "proof_code": proof, "csrf_token": csrf_of(wrong.text)},
         )
         assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("feito=contato")
         after = await client.get(confirmed.headers["location"])
@@ -211,17 +222,18 @@ async def test_api_journey(client, runtime, tmp_path):
     assert body["destination"] == "l***@e***.org"
     code = await last_code(runtime, NEW_EMAIL)
     assert code not in started.text
+    assert body["proof"] == "existing_contact" and body["proof_destination"]
     confirmed = await client.post(
         f"/api/v1/support/people/{pid}/contact-changes/{body['id']}/confirmation",
         headers=headers,
-        json={"code": code},
+        json={"code": code, "proof_code": await proof_code(runtime)},
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["verified"] is True and confirmed.json()["login_enabled"] is True
     replay = await client.post(
         f"/api/v1/support/people/{pid}/contact-changes/{body['id']}/confirmation",
         headers=headers,
-        json={"code": code},
+        json={"code": code, "proof_code": "000000"},
     )
     assert replay.status_code == 410
 

@@ -28,6 +28,7 @@ def test_defaults_are_the_desk_numbers_and_env_names_are_nested(monkeypatch):
         "caller_check_failures": 5,
         "caller_check_window_minutes": 60,
         "contact_change_minutes": 30,
+        "in_person_check_hours": 8,
         "token_default_days": 90,
         "token_max_days": 366,
         "search_limit": 25,

@@ -137,6 +137,13 @@ class CardOut(BaseModel):
 class ContactChangeIn(Reasoned):
     kind: str = Field(max_length=8, description="`email` ou `phone`")
     value: str = Field(max_length=254)
+    proof_contact_id: int | None = Field(
+        default=None,
+        description=(
+            "Quando a conta já tem contato confirmado: qual deles recebe o código de autorização "
+            "(um `id` de `recovery_contacts`; sem ele, o primeiro)."
+        ),
+    )
 
 
 class ContactChangeOut(BaseModel):
@@ -144,10 +151,24 @@ class ContactChangeOut(BaseModel):
     kind: str
     destination: str = Field(description="O novo contato, mascarado.")
     expires_at: datetime
+    proof: str = Field(
+        description=(
+            "`existing_contact` (código também ao contato que a conta já tinha), `in_person` "
+            "(conferência presencial recente) ou `caller_check` (conta sem contato confirmado)."
+        )
+    )
+    proof_destination: str | None = Field(
+        default=None, description="O contato que já existia e recebeu o código, mascarado."
+    )
 
 
 class CodeIn(Body):
     code: str = Field(max_length=32, description="O código que a pessoa leu em voz alta.")
+    proof_code: str | None = Field(
+        default=None, max_length=32,
+        description="O código enviado ao contato que a conta já tinha (quando `proof` é "
+        "`existing_contact`).",
+    )
 
 
 class IdentifierOut(BaseModel):
@@ -239,7 +260,12 @@ async def contact_start(request: Request, person_id: int, body: ContactChangeIn)
     (`…/contact-changes/{id}/confirmation`)."""
     started = await call(request, support.start_contact_change, person_id, **body.arguments())
     return ContactChangeOut(
-        id=started.id, kind=started.kind, destination=started.destination, expires_at=started.expires_at
+        id=started.id,
+        kind=started.kind,
+        destination=started.destination,
+        expires_at=started.expires_at,
+        proof=started.proof,
+        proof_destination=started.proof_destination,
     )
 
 
@@ -252,10 +278,13 @@ async def contact_start(request: Request, person_id: int, body: ContactChangeIn)
     404,
     409,
     410,
+    422,
     429,
 )
 async def contact_confirm(request: Request, person_id: int, change_id: str, body: CodeIn) -> IdentifierOut:
-    saved = await call(request, support.confirm_contact_change, person_id, change_id, code=body.code)
+    saved = await call(
+        request, support.confirm_contact_change, person_id, change_id, code=body.code, proof_code=body.proof_code
+    )
     return IdentifierOut(
         id=saved.id, kind=saved.kind, display=saved.display, verified=saved.verified, login_enabled=saved.login_enabled
     )

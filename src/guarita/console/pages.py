@@ -186,7 +186,8 @@ async def _contact_code_page(
         status_code=error.status if error else 200,
         person_id=person_id,
         change=change,
-        errors={"code": error.message} if error else {},
+        # the message goes next to the field it is about: the new contact's code or the proof
+        errors={("proof_code" if error.field == "proof_code" else "code"): error.message} if error else {},
         error=error,
     )
 
@@ -195,9 +196,17 @@ async def _contact_code_page(
 async def contact_code_submit(request: Request, person_id: int, change_id: str) -> Response:
     values = await read_form(request)
     try:
-        await call(request, support.confirm_contact_change, person_id, change_id, code=values.get("code", ""))
+        await call(
+            request,
+            support.confirm_contact_change,
+            person_id,
+            change_id,
+            code=values.get("code", ""),
+            proof_code=values.get("proof_code", ""),
+        )
     except GuaritaError as error:
-        if error.code is ErrorCode.INVALID_CODE:  # typed wrong: the same form, to try again
+        # typed wrong (either code): the same form, to try again
+        if error.code in (ErrorCode.INVALID_CODE, ErrorCode.CONTACT_PROOF_REQUIRED):
             return await _contact_code_page(request, person_id, change_id, error)
         return await _failed(request, person_id, "contact", error, {}, ())
     return _done(request, person_id, "contato")

@@ -64,6 +64,8 @@ class ErrorCode(StrEnum):
     SECOND_FACTOR_INVALID = "second_factor_invalid"
     PASSWORD_CHANGE_REQUIRED = "password_change_required"
     SECOND_STEP_EXPIRED = "second_step_expired"
+    # support desk: a contact added to an account that already has a verified one
+    CONTACT_PROOF_REQUIRED = "contact_proof_required"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -111,6 +113,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.SECOND_FACTOR_INVALID: 400,
     ErrorCode.PASSWORD_CHANGE_REQUIRED: 409,
     ErrorCode.SECOND_STEP_EXPIRED: 410,
+    ErrorCode.CONTACT_PROOF_REQUIRED: 422,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -182,6 +185,10 @@ MESSAGES: dict[ErrorCode, str] = {
         "Sem a verificação em duas etapas, a senha precisa ter pelo menos 15 caracteres. "
         "Escolha uma senha nova para continuar."
     ),
+    ErrorCode.CONTACT_PROOF_REQUIRED: (
+        "Esta conta já tem um contato confirmado: o novo contato precisa do código enviado a "
+        "ele, ou de uma conferência presencial de documento por um supervisor."
+    ),
 }
 
 assert set(_STATUS) == set(ErrorCode) == set(MESSAGES), "every code needs a status and a message"
@@ -232,6 +239,10 @@ class Message(StrEnum):
     INVALID_DOCUMENT_NUMBER = "Número do documento inválido (4 a 32 letras ou números)."
     CHOOSE_VERIFIED_CONTACT = "Escolha um e-mail ou celular confirmado desta conta."
     CHOOSE_CODE_DESTINATION = "Escolha para qual contato enviar o código."
+    CHOOSE_EXISTING_CONTACT = "Escolha um contato confirmado que a pessoa já tinha."
+    TYPE_EXISTING_CONTACT_CODE = (
+        "Esta conta já tem contato confirmado: digite também o código enviado a ele."
+    )
     CONTACT_CHANGE_OVER = "Este cadastro de contato terminou ou venceu. Comece de novo."
     INVALID_ACCOUNT_STATUS = "Situação inválida: use active ou disabled."
     CANNOT_DISABLE_SELF = "Você não pode desativar o seu próprio acesso."

@@ -16,13 +16,15 @@ from sqlalchemy.exc import IntegrityError
 
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
+from guarita.domain.accounts import CONTACT_KINDS
+from guarita.domain.contact_trust import ContactProof, cooling_off_until
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.flows import FlowKind, VerificationState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.messaging.outbox import enqueue
 from guarita.runtime import Runtime
 from guarita.services import flows, throttling
-from guarita.services.notifications import message_context
+from guarita.services.notifications import create_lock_link, lock_url, message_context
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import AccountIdentifier, Flow
@@ -56,8 +58,10 @@ def normalize_contact(kind: str, value: str) -> tuple[IdentifierKind, str]:
 
 async def start_verification(
     runtime: Runtime, account_id: str, kind: str, value: str, *, source: str = "self",
-    context: RequestContext,
+    context: RequestContext, proof: str = ContactProof.PASSWORD,
 ) -> VerificationStarted:
+    """A code to the new contact. ``proof`` says what else proved the change (it decides the
+    cooling-off, ``domain/contact_trust.py``)."""
     settings = runtime.settings
     kind_, normalized = normalize_contact(kind, value)
     async with runtime.db.transaction() as session:
@@ -72,7 +76,7 @@ async def start_verification(
             id_hash=id_hash, kind=FlowKind.CONTACT_VERIFICATION, state=VerificationState.CODE_SENT,
             account_id=account_id, identifier_kind=kind_.value, identifier_value=normalized,
             created_at=now, expires_at=now + timedelta(minutes=FLOW_MINUTES),
-            data={"source": source, "actor": context.actor},
+            data={"source": source, "actor": context.actor, "proof": str(proof)},
         )
         session.add(flow)
         code = flows.issue_code(flow, settings, PURPOSE, now, real=True)
@@ -84,6 +88,75 @@ async def start_verification(
         )
     masked = ids.mask_email(normalized) if kind_ is IdentifierKind.EMAIL else ids.mask_phone(normalized)
     return VerificationStarted(id=token, kind=kind_.value, destination=masked, expires_at=flow.expires_at)
+
+
+# -- proof from a contact the account already has ------------------------------------------------
+PROOF_PURPOSE = "contact_change_proof"
+
+
+async def start_proof(
+    runtime: Runtime, account_id: str, identifier_id: int | None, context: RequestContext,
+) -> VerificationStarted:
+    """A code to a verified contact the account already has, which the caller reads back to
+    prove that the new contact is wanted by whoever holds the old one (SECURITY.md › Recovery).
+
+    ``identifier_id`` picks the contact; None picks the first verified one. The message says
+    what the code is for, so that a victim called by a scammer knows not to read it out.
+    """
+    settings = runtime.settings
+    now = utcnow()
+    token, id_hash = flows.new_token()
+    async with runtime.db.transaction() as session:
+        known = [
+            i for i in await accounts_repo.identifiers_of(session, account_id)
+            if i.kind in CONTACT_KINDS and i.verified_at is not None
+        ]
+        chosen = next((i for i in known if identifier_id in (None, i.id)), None)
+        if chosen is None:
+            raise GuaritaError(
+                ErrorCode.METHOD_UNAVAILABLE, field="proof_contact_id",
+                message=Message.CHOOSE_EXISTING_CONTACT,
+            )
+        flow = Flow(
+            id_hash=id_hash, kind=FlowKind.CONTACT_VERIFICATION,
+            state=VerificationState.CODE_SENT, account_id=account_id,
+            identifier_kind=chosen.kind, identifier_value=chosen.value, created_at=now,
+            expires_at=now + timedelta(minutes=FLOW_MINUTES),
+            data={"purpose": PROOF_PURPOSE, "actor": context.actor},
+        )
+        session.add(flow)
+        code = flows.issue_code(flow, settings, PROOF_PURPOSE, now, real=True)
+        await enqueue(
+            session, channel="email" if chosen.kind == IdentifierKind.EMAIL else "sms", to=chosen.value,
+            template="contact_proof", account_id=account_id, discard_after=flow.code_expires_at,
+            context=message_context(settings, code=code,
+                                    minutes=settings.codes.lifetime_seconds // 60),
+        )
+    masked = (ids.mask_email(chosen.value) if chosen.kind == IdentifierKind.EMAIL
+              else ids.mask_phone(chosen.value))
+    return VerificationStarted(id=token, kind=chosen.kind, destination=masked,
+                               expires_at=flow.expires_at)
+
+
+async def confirm_proof(runtime: Runtime, flow_id: str, code: str, account_id: str) -> None:
+    """The code read back from the existing contact; once accepted it stays accepted."""
+    settings = runtime.settings
+    async with runtime.db.transaction() as session:
+        flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION)
+        if flow.account_id != account_id or (flow.data or {}).get("purpose") != PROOF_PURPOSE:
+            raise flows.expired(FlowKind.CONTACT_VERIFICATION)
+        if flow.state == VerificationState.COMPLETED:
+            return
+        if flow.state == VerificationState.FAILED:
+            raise flows.invalid_code(flow, settings)
+        ok = await flows.redeem_code(session, flow, settings, PROOF_PURPOSE, code,
+                                     expected_state=VerificationState.CODE_SENT,
+                                     next_state=VerificationState.COMPLETED)
+        if not ok:
+            error = flows.invalid_code(flow, settings)
+    if not ok:
+        error.field = "proof_code"
+        raise error
 
 
 async def resend(runtime: Runtime, flow_id: str, account_id: str, context: RequestContext) -> None:
@@ -128,6 +201,8 @@ async def _confirm(runtime: Runtime, flow_id: str, code: str, context: RequestCo
         flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION)
         if account_id is not None and flow.account_id != account_id:
             raise flows.expired(FlowKind.CONTACT_VERIFICATION)
+        if (flow.data or {}).get("purpose") == PROOF_PURPOSE:
+            raise flows.expired(FlowKind.CONTACT_VERIFICATION)  # a proof saves nothing by itself
         if flow.state == VerificationState.FAILED:
             raise flows.invalid_code(flow, settings)
         if flow.state != VerificationState.CODE_SENT:
@@ -148,27 +223,45 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
     owner = await accounts_repo.identifier_owner(session, IdentifierKind(flow.identifier_kind), flow.identifier_value)
     if owner is not None and owner != flow.account_id:
         raise GuaritaError(ErrorCode.CONTACT_IN_USE, field="value")
-    old = [i for i in await accounts_repo.identifiers_of(session, flow.account_id)
-           if i.kind == flow.identifier_kind]
+    settings = runtime.settings
+    everything = await accounts_repo.identifiers_of(session, flow.account_id)
+    old = [i for i in everything if i.kind == flow.identifier_kind]
     same = next((i for i in old if i.value == flow.identifier_value), None)
     replaced = [i for i in old if i is not same]
+    already_trusted = same is not None and same.verified_at is not None
+    # Every contact the account could be reached at is told at once, whatever kind changed,
+    # with the "Não foi você?" link (SECURITY.md › Recovery).
+    told = [i for i in everything if i.kind in CONTACT_KINDS and i.verified_at is not None
+            and i is not same]
+    lock_token = (
+        await create_lock_link(session, runtime, flow.account_id, now) if told else None
+    )
+    new_label = "e-mail" if flow.identifier_kind == IdentifierKind.EMAIL else "celular"
+    new_masked = (ids.mask_email(flow.identifier_value) if flow.identifier_kind == IdentifierKind.EMAIL
+                  else ids.mask_phone(flow.identifier_value))
+    for previous in told:
+        await enqueue(
+            session, channel="email" if previous.kind == IdentifierKind.EMAIL else "sms", to=previous.value,
+            template="contact_replaced" if previous in replaced else "contact_added",
+            account_id=flow.account_id,
+            context=message_context(
+                settings, kind_label="e-mail" if previous.kind == IdentifierKind.EMAIL else "celular",
+                new_kind_label=new_label, new_destination=new_masked,
+                when=settings.local_time(now), lock_url=lock_url(settings, lock_token),
+            ),
+        )
     for previous in replaced:
-        if previous.verified_at is not None:
-            await enqueue(
-                session, channel="email" if previous.kind == IdentifierKind.EMAIL else "sms", to=previous.value,
-                template="contact_replaced", account_id=flow.account_id,
-                context=message_context(
-                    runtime.settings,
-                    kind_label="e-mail" if previous.kind == IdentifierKind.EMAIL else "celular",
-                    when=runtime.settings.local_time(now),
-                ),
-            )
         await session.execute(delete(AccountIdentifier).where(AccountIdentifier.id == previous.id))
     await session.flush()
     if same is None:
         same = AccountIdentifier(account_id=flow.account_id, kind=flow.identifier_kind,
                                  value=flow.identifier_value, source=source, created_at=now)
         session.add(same)
+    if not already_trusted:
+        same.recovery_allowed_after = cooling_off_until(
+            source, (flow.data or {}).get("proof"), now,
+            settings.recovery.new_contact_cooling_off_hours,
+        )
     same.verified_at = now
     same.source = source
     # A confirmed e-mail also signs in, as the registry's does (docs/architecture.md › Decisions: registry contacts).
@@ -184,5 +277,8 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
         tag = AuditTag.CONTACT_REPLACED if replaced else AuditTag.CONTACT_ADDED
     await record(session, tag, subject=flow.account_id, context=context,
                  actor=(flow.data or {}).get("actor"),
-                 details={"kind": flow.identifier_kind, "replaced": bool(replaced)})
+                 details={"kind": flow.identifier_kind, "replaced": bool(replaced),
+                          "proof": (flow.data or {}).get("proof"), "contacts_told": len(told),
+                          "recovery_allowed_after": same.recovery_allowed_after.isoformat()
+                          if same.recovery_allowed_after else None})
     return same

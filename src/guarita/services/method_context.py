@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.accounts import Channel, PrincipalKind
+from guarita.domain.contact_trust import may_receive_recovery_codes
 from guarita.methods.base import Contact, Principal, StoredCredential
 from guarita.runtime import Runtime
 from guarita.services import flows
@@ -48,14 +49,27 @@ class ServiceContext:
         return self.runtime.settings.secret()
 
 
-async def account_principal(session: AsyncSession, account_id: str | None) -> Principal:
-    """An account with its verified contacts (the first verified one of each channel)."""
+async def account_principal(
+    session: AsyncSession, account_id: str | None, *, recovery: bool = False
+) -> Principal:
+    """An account with its verified contacts (the first verified one of each channel).
+
+    For a recovery (``recovery=True``) a contact still in its cooling-off is left out
+    (``domain/contact_trust.py``; SECURITY.md › Recovery): a method whose only contact is new
+    sends nothing, exactly like a method without a contact, and the person uses an older
+    contact, the central or the in-person path."""
     if not account_id:
         return Principal.unknown()
+    now = utcnow()
     contacts: dict[Channel, Contact] = {}
     for identifier in await accounts_repo.identifiers_of(session, account_id):
         channel = Channel.for_kind(identifier.kind)
-        if channel is not None and identifier.verified_at and channel not in contacts:
+        usable = (
+            may_receive_recovery_codes(identifier.verified_at, identifier.recovery_allowed_after, now)
+            if recovery
+            else identifier.verified_at is not None
+        )
+        if channel is not None and usable and channel not in contacts:
             contacts[channel] = Contact(id=identifier.id, channel=channel, value=identifier.value)
     return Principal(kind=PrincipalKind.ACCOUNT, id=account_id, contacts=contacts)
 

@@ -28,6 +28,7 @@ from guarita.domain.accounts import (
     opens_sign_in,
 )
 from guarita.domain.audit_tags import AuditTag
+from guarita.domain.contact_trust import may_receive_recovery_codes
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
@@ -118,7 +119,9 @@ async def start(
 async def _methods(session, runtime: Runtime, account_id: str | None) -> list[MethodOption]:  # noqa: ANN001
     """The deployment's methods, offered alike to everyone; masked hints only when enabled."""
     show = runtime.settings.recovery.show_masked_contacts
-    principal = await account_principal(session, account_id) if (show and account_id) else None
+    principal = (
+        await account_principal(session, account_id, recovery=True) if (show and account_id) else None
+    )
     options = []
     for method_id in runtime.settings.recovery.methods:
         method = registry.METHODS[method_id]
@@ -164,7 +167,7 @@ async def request_code(
         if flow.state not in (RecoveryState.CHOOSE_METHOD, RecoveryState.CODE_SENT):
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         flows.check_resend(flow, settings, now)
-        principal = await account_principal(session, flow.account_id)
+        principal = await account_principal(session, flow.account_id, recovery=True)
         codes = code_port(runtime, session, token, now)
         flow.channel_identifier_id = None
         step = await chosen.start(
@@ -455,8 +458,9 @@ async def start_for_account(
     async with runtime.db.transaction() as session:
         contact = await session.get(AccountIdentifier, identifier_id)
         channel = Channel.for_kind(contact.kind) if contact is not None else None
-        if (contact is None or contact.account_id != account_id or contact.verified_at is None
-                or channel is None):
+        if (contact is None or contact.account_id != account_id or channel is None
+                or not may_receive_recovery_codes(contact.verified_at,
+                                                  contact.recovery_allowed_after, now)):
             raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE)
         method = _code_method_for(channel)
         flow = Flow(

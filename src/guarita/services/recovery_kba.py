@@ -122,7 +122,7 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
         )
         account = records.account if outcome.ok else None
         usable = account is not None and account.status == AccountStatus.ACTIVE
-        principal = await account_principal(session, account.id if usable else None)
+        principal = await account_principal(session, account.id if usable else None, recovery=True)
         # The code goes to the e-mail when there is one, else to the phone.
         code_method = next((m for m in (email_code.METHOD, sms_code.METHOD)
                             if m.channel in principal.contacts), sms_code.METHOD)

@@ -121,6 +121,12 @@ class SupportContactChange(Base):
     kind: Mapped[str] = mapped_column(String(8))
     destination: Mapped[str] = mapped_column(String(64))  # masked
     flow_ref: Mapped[str] = mapped_column(String(512))
+    # How the change is proven beyond the caller check (SECURITY.md › Recovery):
+    # ``existing_contact`` (a code sent to a contact the account already had, ``proof_ref``),
+    # ``in_person`` (a supervisor's document check) or ``caller_check`` (no contact before).
+    proof: Mapped[str] = mapped_column(String(16), default="caller_check")
+    proof_ref: Mapped[str | None] = mapped_column(String(512))
+    proof_destination: Mapped[str | None] = mapped_column(String(64))  # masked
     reason: Mapped[str] = mapped_column(String(32))
     reason_text: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

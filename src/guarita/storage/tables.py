@@ -97,6 +97,9 @@ class AccountIdentifier(Base):
     source: Mapped[str] = mapped_column(String(16), default="registry")
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     login_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Cooling-off (SECURITY.md › Recovery): a contact added by the desk or by the person, and
+    # not proven by a contact the account already had, receives no recovery code before this.
+    recovery_allowed_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -52,6 +52,7 @@ class PendingChange:
     kind: str
     destination: str
     expires_at: datetime
+    proof_destination: str | None = None  # an existing contact that got a code too
 
 
 async def logins(session: AsyncSession, account_id: str) -> list[LoginItem]:
@@ -176,4 +177,7 @@ async def pending_changes(
         .scalars()
         .all()
     )
-    return [PendingChange(r.id, r.kind, r.destination, r.expires_at) for r in rows]
+    return [
+        PendingChange(r.id, r.kind, r.destination, r.expires_at, r.proof_destination)
+        for r in rows
+    ]

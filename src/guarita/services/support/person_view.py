@@ -11,6 +11,7 @@ from guarita.domain import identifiers as ids
 from guarita.domain.accounts import CONTACT_KINDS
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
+from guarita.domain.contact_trust import may_receive_recovery_codes
 from guarita.runtime import Runtime
 from guarita.services import second_factors as second_factors_service
 from guarita.services.support import history, labels
@@ -148,7 +149,8 @@ async def person_view(
             view.recovery_contacts = [
                 ContactChoice(i.id, i.kind, mask(i.kind, i.value))
                 for i in identifiers
-                if i.kind in CONTACT_KINDS and i.verified_at is not None
+                if i.kind in CONTACT_KINDS
+                and may_receive_recovery_codes(i.verified_at, i.recovery_allowed_after, now)
             ]
         else:
             for kind, value in (("email", beneficiary.email), ("phone", beneficiary.phone)):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 16:43:47.691990
+Create Date: 2026-11-25 17:48:31.562840
 """
 
 from __future__ import annotations
@@ -283,6 +283,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("verified_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("login_enabled", sa.Boolean(), nullable=False),
+        sa.Column("recovery_allowed_after", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_account_identifiers_account_id_accounts"), ondelete="CASCADE"
@@ -451,6 +452,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("destination", sa.String(length=64), nullable=False),
         sa.Column("flow_ref", sa.String(length=512), nullable=False),
+        sa.Column("proof", sa.String(length=16), nullable=False),
+        sa.Column("proof_ref", sa.String(length=512), nullable=True),
+        sa.Column("proof_destination", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("reason_text", sa.String(length=500), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
