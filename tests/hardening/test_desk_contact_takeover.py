@@ -25,6 +25,7 @@ from tests.console.helpers import api_token, bearer, last_code
 from tests.oidc.support import person
 from tests.support.captcha import solve
 from tests.support.factories import format_cpf
+from tests.support.html import submit
 
 from guarita.services import recovery
 from guarita.storage.audit import RequestContext
@@ -177,3 +178,51 @@ async def test_a_supervisors_in_person_check_replaces_the_existing_contacts_proo
         row = (await session.execute(select(AccountIdentifier).where(
             AccountIdentifier.value == "+5561988887777"))).scalar_one()
     assert row.recovery_allowed_after is not None  # cooling-off: not proven by a contact
+
+
+async def test_recovery_in_the_cooling_off_offers_the_older_contacts_the_central_and_an_agency(
+    runtime, client
+):
+    """A phone the desk put in place of the registry's (in-person check, so no existing
+    contact's code) cannot receive a recovery code for 72 h; the e-mail the account already
+    had still can, and every step says how to reach the central or an agency."""
+    b = await person(runtime)
+    headers = await _desk(runtime, client, b, "caller_check,contacts,identity_check,view")
+    await client.post(
+        f"/api/v1/support/people/{b.id}/identity-checks", headers=headers,
+        json={"reason": "contato", "document_type": "rg", "document_number": "12345678"},
+    )
+    new_phone = "+5561977776666"
+    started = (await client.post(
+        f"/api/v1/support/people/{b.id}/contact-changes", headers=headers,
+        json={"kind": "phone", "value": new_phone, "reason": "contato"},
+    )).json()
+    saved = await client.post(
+        f"/api/v1/support/people/{b.id}/contact-changes/{started['id']}/confirmation",
+        headers=headers, json={"code": await last_code(runtime, new_phone)},
+    )
+    assert saved.status_code == 200, saved.text
+
+    flow = await recovery.start(runtime, b.email, solve(runtime.settings), CTX)
+    sent_before = len(await _messages(runtime, new_phone))
+    await recovery.request_code(runtime, flow.recovery_id, "sms", CTX)
+    assert len(await _messages(runtime, new_phone)) == sent_before  # the new phone waits
+    # (the flow answered exactly as if a code had gone: a second flow for the e-mail)
+    flow = await recovery.start(runtime, b.email, solve(runtime.settings), CTX)
+    await recovery.request_code(runtime, flow.recovery_id, "email", CTX)
+    [code_message] = [m for m in await _messages(runtime, b.email)
+                      if m.template.startswith("recovery")]
+    assert re.search(r"\b\d{6}\b", code_message.text)  # the older contact still works
+
+    page = await submit(client, "/esqueci-minha-senha",
+                        {"identifier": b.email, "captcha": solve(runtime.settings)})
+    assert page.status_code == 303
+    method_page = (await client.get("/esqueci-minha-senha/metodo")).text
+    help_box = method_page[method_page.index('class="no-code-help"'):]
+    assert 'href="tel:' in help_box and "agência" in help_box
+
+    # The desk's recovery offers only the contacts that may receive codes now.
+    view = await client.get(f"/api/v1/support/people/{b.id}", headers=headers)
+    assert view.status_code == 200, view.text
+    offered = {c["kind"] for c in view.json().get("recovery_contacts", [])}
+    assert offered == {"email"}, view.text

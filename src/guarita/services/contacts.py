@@ -15,8 +15,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from guarita.domain import identifiers as ids
-from guarita.domain.audit_tags import AuditTag
 from guarita.domain.accounts import CONTACT_KINDS
+from guarita.domain.audit_tags import AuditTag
 from guarita.domain.contact_trust import ContactProof, cooling_off_until
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.flows import FlowKind, VerificationState

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guarita.domain.accounts import CONTACT_KINDS
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.accounts import CONTACT_KINDS
 from guarita.domain.contact_trust import ContactProof
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import totp
