@@ -212,6 +212,12 @@ class SupportSettings(BaseModel):
     token_max_days: int = 366
     # Search answers at most this many people.
     search_limit: int = 25
+    # Searches per actor ("<count>/<seconds>"): masked answers are still an oracle when asked
+    # hundreds of times (a full CPF rebuilt from ~900 exact searches). API tokens get fewer.
+    search_rate_staff: str = "60/600"
+    search_rate_token: str = "20/600"  # noqa: S105 - a rate, not a secret
+    # More searches than this by one actor in 24 h show on the supervisor dashboard.
+    search_alert_per_day: int = 200
     # The dashboard window.
     dashboard_days: int = 30
 

@@ -85,7 +85,9 @@ async def test_console_journey(app, runtime, client, tmp_path):
         assert signed.status_code == 303, signed.text
 
         # 3. Search by CPF (as the caller says it, with punctuation).
-        found = await client.get("/atendimento", params={"q": format_cpf(target.cpf)})
+        found = await client.get(
+            "/atendimento", params={"q": format_cpf(target.cpf), "reason": "contato"}
+        )
         person_id = int(re.search(r'/atendimento/pessoas/(\d+)"', found.text).group(1))
         person_url = f"/atendimento/pessoas/{person_id}"
         assert target.cpf not in found.text and target.card_number not in found.text
@@ -185,7 +187,10 @@ async def test_api_journey(client, runtime, tmp_path):
     token = await api_token(runtime, "search,view,caller_check,reveal_card,contacts,unlock,recovery")
     headers = bearer(token, agent="operadora 42")
 
-    found = await client.get("/api/v1/support/people", params={"q": target.cpf, "kind": "cpf"}, headers=headers)
+    found = await client.get(
+        "/api/v1/support/people", params={"q": target.cpf, "kind": "cpf", "reason": "contato"},
+        headers=headers,
+    )
     [summary] = found.json()["people"]
     pid = summary["id"]
     assert summary["state"] == "legacy"

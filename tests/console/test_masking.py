@@ -62,7 +62,7 @@ async def test_search_finds_by_every_identifier_and_shows_masked_results(app, ru
     }[query]
     agent = await quick_staff(runtime, "agent")
     async with await session_client(app, runtime, agent) as browser:
-        page = await browser.get("/atendimento", params={"q": typed})
+        page = await browser.get("/atendimento", params={"q": typed, "reason": "contato"})
     assert page.status_code == 200
     assert f'/atendimento/pessoas/{b.id}"' in page.text
     assert (f'pessoas/{other.id}"' in page.text) == (query == "name_accents")
@@ -192,7 +192,9 @@ async def test_five_mismatches_in_an_hour_stop_the_checks(runtime):
 async def test_api_masks_until_the_check_and_answers_only_confere(client, runtime):
     b = await person(runtime)
     token = await api_token(runtime, "search,view,caller_check,reveal_card")
-    found = await client.get("/api/v1/support/people", params={"q": b.cpf}, headers=bearer(token))
+    found = await client.get(
+        "/api/v1/support/people", params={"q": b.cpf, "reason": "contato"}, headers=bearer(token)
+    )
     assert found.status_code == 200
     [summary] = found.json()["people"]
     assert summary["cpf"] == ids.mask_cpf(b.cpf) and summary["card"] == ids.mask_card(b.card_number)

@@ -52,7 +52,7 @@ async def test_person_page_with_every_action_is_well_formed(app, runtime):
             "/atendimento/painel",
             "/atendimento/equipe",
             "/atendimento/tokens",
-            f"/atendimento?q={b.cpf}",
+            f"/atendimento?q={b.cpf}&reason=contato",
         ):
             pages.append(await browser.get(path))
     for page in pages:

@@ -32,6 +32,9 @@ def test_defaults_are_the_desk_numbers_and_env_names_are_nested(monkeypatch):
         "token_default_days": 90,
         "token_max_days": 366,
         "search_limit": 25,
+        "search_rate_staff": "60/600",
+        "search_rate_token": "20/600",
+        "search_alert_per_day": 200,
         "dashboard_days": 30,
     }
     monkeypatch.setenv("GUARITA_SUPPORT__STAFF_IDLE_MINUTES", "7")

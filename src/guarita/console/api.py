@@ -211,11 +211,15 @@ class IdentityCheckOut(BaseModel):
 # --- routes ------------------------------------------------------------------------------------
 
 
-@route("GET", "/people", Permission.SEARCH, summary="Buscar pessoas (resultado mascarado)")
-async def search(request: Request, q: str, kind: str = "auto") -> dict:
+@route("GET", "/people", Permission.SEARCH, summary="Buscar pessoas (resultado mascarado)",
+       responses=error_responses(401, 403, 422, 429))
+async def search(request: Request, q: str, kind: str = "auto", reason: str | None = None) -> dict:
     """Por CPF, carteirinha, e-mail, celular ou nome (prefixo, sem diferença de acentos e
-    maiúsculas). `kind`: auto, cpf, card, email, phone ou name."""
-    result = await call(request, support.search, q[:254], kind=kind)
+    maiúsculas). `kind`: auto, cpf, card, email, phone ou name. `reason` (o motivo da ligação,
+    um dos códigos de motivo) é obrigatório para buscar por um identificador completo (CPF,
+    carteirinha, e-mail, celular): sem ele, `reason_required`. Cada token tem um limite de
+    buscas por período (`rate_limited`, com `Retry-After`)."""
+    result = await call(request, support.search, q[:254], kind=kind, reason=(reason or "")[:32] or None)
     return {
         "query_kinds": result.query_kinds,
         "truncated": result.truncated,

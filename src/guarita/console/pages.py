@@ -54,7 +54,8 @@ async def home(request: Request) -> Response:
     status = 200
     if query.strip():
         try:
-            result = await call(request, support.search, query, kind=kind)
+            result = await call(request, support.search, query, kind=kind,
+                                reason=request.query_params.get("reason", "")[:32] or None)
         except GuaritaError as exc:
             error, status = exc, exc.status
     left = request.query_params.get("codigos-restantes")
@@ -64,6 +65,8 @@ async def home(request: Request) -> Response:
         status_code=status,
         query=query,
         kind=kind,
+        reasons=labels.REASONS,
+        chosen_reason=request.query_params.get("reason", ""),
         result=result,
         error=error,
         errors=field_errors(error) if error else {},

@@ -228,6 +228,11 @@ class Message(StrEnum):
         "Esses números não formam um CPF, uma carteirinha nem um celular válidos."
     )
     SEARCH_NAME_TOO_SHORT = "Digite ao menos 3 letras do nome."
+    SEARCH_NEEDS_CALL_REASON = (
+        "Abra o atendimento antes de buscar por CPF, carteirinha, e-mail ou celular: escolha o "
+        "motivo da ligação."
+    )
+    SEARCH_BUDGET_SPENT = "Muitas buscas seguidas. Aguarde alguns minutos e tente de novo."
     CALLER_CHECK_NEEDS_DOCUMENT = (
         "Digite também o CPF ou o número da carteirinha que a pessoa disser."
     )

@@ -62,6 +62,9 @@ class Dashboard:
     recoveries: dict[str, list[int]]
     messages: dict[str, list[int]]
     agents: list[dict] = field(default_factory=list)
+    # Actors above GUARITA_SUPPORT__SEARCH_ALERT_PER_DAY searches in 24 h: the masked search is
+    # an oracle when asked often enough (services/support/search.py).
+    heavy_searchers: list[dict] = field(default_factory=list)
 
     def rows(self) -> list[dict]:
         """One row per day, for the table beside the charts."""
@@ -87,6 +90,7 @@ class Dashboard:
             "recoveries_by_method": self.recoveries,
             "messages": self.messages,
             "actions_per_agent": self.agents,
+            "heavy_searchers": self.heavy_searchers,
         }
 
 
@@ -188,11 +192,30 @@ async def build(runtime: Runtime, *, days: int | None = None, now: datetime | No
                 .group_by(AuditEvent.actor, AuditEvent.tag)
             )
         ).all()
-        names = await actor_names(session, {actor for actor, _, _ in rows})
+        searches = (
+            await session.execute(
+                select(AuditEvent.actor, func.count())
+                .where(
+                    AuditEvent.created_at >= now - timedelta(hours=24),
+                    AuditEvent.actor.is_not(None),
+                    AuditEvent.tag == str(AuditTag.SUPPORT_SEARCHED),
+                )
+                .group_by(AuditEvent.actor)
+                .having(func.count() > runtime.settings.support.search_alert_per_day)
+            )
+        ).all()
+        names = await actor_names(
+            session, {actor for actor, _, _ in rows} | {actor for actor, _ in searches}
+        )
+    heavy = sorted(
+        ({"actor": actor, "name": names.get(actor, actor), "searches_24h": count}
+         for actor, count in searches),
+        key=lambda e: (-e["searches_24h"], e["name"]),
+    )
     agents: dict[str, dict] = {}
     for actor, tag, count in rows:
         entry = agents.setdefault(actor, {"actor": actor, "name": names.get(actor, actor), "total": 0, "by_action": {}})
         entry["by_action"][tag] = entry["by_action"].get(tag, 0) + count
         entry["total"] += count
     ordered = sorted(agents.values(), key=lambda e: (-e["total"], e["name"]))
-    return Dashboard(day_list, series, recoveries, messages, ordered)
+    return Dashboard(day_list, series, recoveries, messages, ordered, heavy)

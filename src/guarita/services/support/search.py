@@ -1,12 +1,28 @@
 """Finding people at the desk (docs/support-desk.md › What an agent does, step 1).
 
 By CPF, card number, e-mail, phone or name (a prefix of the name or of any later word of it,
-accents and case ignored); the answer is masked and the search itself is audited (its kinds and
-the number of results, never the query).
+accents and case ignored); the answer is masked and the search itself is audited.
+
+Masked answers are still an oracle when asked often enough (an outside review rebuilt a full CPF
+from ~900 exact searches and a name from ~200 prefixes), so (OWASP ASVS 5.0 V2.4,
+anti-automation; SECURITY.md › Data):
+
+- each actor has a search budget (``GUARITA_SUPPORT__SEARCH_RATE_STAFF``, ``…_TOKEN``), counted
+  in the ``throttles`` table like every other limit;
+- a search by a full identifier (CPF, card, e-mail, phone) needs an open call: the reason of
+  the call, as every other desk action does; a name prefix (what a caller without documents
+  gives) does not;
+- the audit records a keyed hash of each query (HMAC with a key derived from the secret key,
+  which is not in the database), never the query: an investigation can tell which searches
+  sought the same person, a database reader cannot reverse them;
+- actors above ``GUARITA_SUPPORT__SEARCH_ALERT_PER_DAY`` searches in 24 h show on the
+  supervisor dashboard (``dashboard.heavy_searchers``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -22,6 +38,7 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
+from guarita.services import throttling
 from guarita.services.registry_rows import name_search_key
 from guarita.services.support import labels
 from guarita.services.support.account_state import locks_of, state_of
@@ -32,6 +49,8 @@ from guarita.storage.tables import Account, AccountIdentifier, Beneficiary
 from guarita.storage.types import utcnow
 
 SEARCH_KINDS = ("auto", "cpf", "card", "email", "phone", "name")
+FULL_IDENTIFIERS = frozenset({IdentifierKind.CPF, IdentifierKind.CARD, IdentifierKind.EMAIL,
+                              IdentifierKind.PHONE})
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 
 
@@ -143,6 +162,46 @@ async def _beneficiary_ids(session: AsyncSession, kind: str, value: str, limit: 
     return [row[0] for row in rows]
 
 
+def query_hash(settings: Settings, kind: str, value: str) -> str:
+    """The audit's keyed trace of one query: equal for equal queries, useless without the key
+    (an HMAC under a key of its own, derived from the secret key, never stored)."""
+    key = hmac.new(settings.secret(), b"guarita/support-search", hashlib.sha256).digest()
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def search_rate(settings: Settings, actor: Actor) -> tuple[int, int]:
+    """The actor's budget as (searches, seconds): fewer for API tokens than for people."""
+    rate = (settings.support.search_rate_token if actor.kind == "token"
+            else settings.support.search_rate_staff)
+    count, _, seconds = rate.partition("/")
+    return int(count), int(seconds)
+
+
+async def _spend_budget(runtime: Runtime, actor: Actor) -> None:
+    """Counts one search of ``actor`` (its own transaction, so a refused search still counts)."""
+    limit, window = search_rate(runtime.settings, actor)
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        count, started = await throttling.count_in_window(
+            session, throttling.throttle_key("search", actor.audit_id), window, now
+        )
+    if count > limit:
+        retry = window - (now - started).total_seconds()
+        raise GuaritaError(ErrorCode.RATE_LIMITED, message=Message.SEARCH_BUDGET_SPENT,
+                           details={"retry_after": max(1, int(retry) + 1)})
+
+
+def _call_reason(wanted: list[tuple[str, str]], reason: str | None) -> str | None:
+    """A full identifier is searched only inside an open call (a reason of the call)."""
+    code = (reason or "").strip()
+    if code in labels.REASONS:
+        return code
+    if any(kind_ in FULL_IDENTIFIERS for kind_, _ in wanted):
+        raise GuaritaError(ErrorCode.REASON_REQUIRED, field="reason",
+                           message=Message.SEARCH_NEEDS_CALL_REASON)
+    return None
+
+
 async def search(
     runtime: Runtime,
     actor: Actor,
@@ -150,10 +209,15 @@ async def search(
     context: RequestContext,
     *,
     kind: str = "auto",
+    reason: str | None = None,
 ) -> SearchResult:
-    """People matching ``query``, masked; the search itself is audited (without the query)."""
-    wanted = interpret(query, kind or "auto", runtime.settings)
-    limit = runtime.settings.support.search_limit
+    """People matching ``query``, masked; the search itself is audited with a keyed hash of
+    each reading of the query, never the query (module docstring)."""
+    await _spend_budget(runtime, actor)
+    settings = runtime.settings
+    wanted = interpret(query, kind or "auto", settings)
+    call_reason = _call_reason(wanted, reason)
+    limit = settings.support.search_limit
     now = utcnow()
     async with runtime.db.transaction() as session:
         found: list[int] = []
@@ -172,6 +236,8 @@ async def search(
                 **actor.audit_details(),
                 "kinds": [k for k, _ in wanted],
                 "results": len(people),
+                "queries": [query_hash(settings, k, v) for k, v in wanted],
+                **({"reason": call_reason} if call_reason else {}),
             },
         )
     return SearchResult([k for k, _ in wanted], people, truncated)
