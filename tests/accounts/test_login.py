@@ -132,7 +132,9 @@ async def test_wait_is_capped_at_one_hour_and_password_disabled_after_100(runtim
     with time_machine.travel(utcnow() + timedelta(hours=6)):
         with pytest.raises(GuaritaError) as exc:
             await sign_in(runtime, b.card_number, STRONG, CTX)
-        assert exc.value.code is ErrorCode.INVALID_CREDENTIALS  # the right password no longer works
+        # The right password no longer signs in; who knows it is told why and what to do.
+        assert exc.value.code is ErrorCode.ACCOUNT_LOCKED
+        assert "Esqueci minha senha" in exc.value.message
     async with runtime.db.transaction() as s:
         assert (await s.get(Account, account_id)).password_disabled_at is not None
 
@@ -173,12 +175,17 @@ async def test_legacy_cpf_answers_not_verified_only_with_the_right_password(runt
 
 
 async def test_disabled_account_gets_invalid_credentials(runtime):
+    """Without the right password a disabled account answers like any other; with it, the
+    person is told the account is locked (tests/accounts/test_sign_in_says_what_happened.py)."""
     b = await registered(runtime)
     async with runtime.db.transaction() as s:
         (await s.execute(select(Account))).scalar_one().status = "disabled"
     with pytest.raises(GuaritaError) as exc:
-        await sign_in(runtime, b.card_number, STRONG, CTX)
+        await sign_in(runtime, b.card_number, "não é a senha da conta", CTX)
     assert exc.value.code is ErrorCode.INVALID_CREDENTIALS
+    with pytest.raises(GuaritaError) as exc:
+        await sign_in(runtime, b.card_number, STRONG, CTX)
+    assert exc.value.code is ErrorCode.ACCOUNT_LOCKED
 
 
 async def test_ip_rate_limit(runtime):

@@ -9,7 +9,11 @@ person sees; it
   A/AA rules;
 * checks ``<html lang="pt-BR">``, that every visible form control has a visible label, and that
   200 % text loses nothing: no horizontal scrolling at 640 CSS px (a 1280 px window at 200 %
-  zoom) nor at 360 px with the root font size doubled (the browser's "very large text").
+  zoom) nor at 360 px with the root font size doubled (the browser's "very large text");
+* measures, at 360 px, every interactive element a finger can press — links, buttons, fields,
+  the label of each radio and checkbox (the design system draws the box over it), the ALTCHA
+  box — which must be at least 44×44 CSS px (WCAG 2.5.5, the AAA size, for shaky hands), and
+  every piece of visible text, which must be at least 16 px (``_TARGETS``).
 
 Problems are collected, not raised at once, so one run shows every page's problems;
 :meth:`Journey.finish` fails the test with all of them. Uncaught script errors and CSP refusals
@@ -86,6 +90,57 @@ _OVERFLOW = """() => {
 }"""
 
 
+# Touch targets of at least 44×44 CSS px and text of at least 16 px, at phone size. The target of
+# a radio or checkbox is its label: the input is invisible under the box the design system
+# draws. Links in running text count with their padding (guarita.css gives them a 44 px box
+# without changing the line height).
+MIN_TARGET = 44
+MIN_TEXT = 16
+_TARGETS = """([minTarget, minText]) => {
+  const shown = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 1 && r.height > 1 && s.visibility !== 'hidden' && s.display !== 'none'
+      && Number(s.opacity) > 0.01; };
+  const name = (el) => (el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "'
+    + (el.innerText || el.value || el.getAttribute('aria-label') || el.outerHTML)
+        .trim().replace(/\\s+/g, ' ').slice(0, 50) + '"');
+  const skipped = '.sr-only, .br-skiplink, script, style, noscript, template';
+  const found = [];
+  const seen = new Set();
+  const pressable = 'a[href], button, input, select, textarea, summary, [role=button], '
+    + '[tabindex]:not([tabindex="-1"])';
+  for (const el of document.querySelectorAll(pressable)) {
+    if (el.type === 'hidden' || el.closest(skipped) || el.matches('main[tabindex], [data-error-summary]')) continue;
+    let target = el;
+    if (el.matches('input[type=radio], input[type=checkbox]')) {
+      target = (el.labels && el.labels[0]) || el.closest('label') || el.parentElement;
+      const box = el.closest('.altcha-checkbox, .altcha');
+      if (box) target = box.querySelector('label') || box;
+    }
+    if (seen.has(target)) continue;
+    seen.add(target);
+    if (!shown(target)) continue;
+    const r = target.getBoundingClientRect();
+    if (r.width < minTarget - 0.5 || r.height < minTarget - 0.5) {
+      found.push('alvo pequeno (' + Math.round(r.width) + '×' + Math.round(r.height) + ' px): '
+                 + name(target));
+    }
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const small = new Set();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || el.closest(skipped) || small.has(el)) continue;
+    if (!shown(el)) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < minText - 0.01) {
+      small.add(el);
+      found.push('texto pequeno (' + size.toFixed(1) + ' px): ' + name(el));
+    }
+  }
+  return found.slice(0, 15);
+}"""
+
+
 def launch(playwright) -> Browser:  # noqa: ANN001
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
@@ -112,17 +167,18 @@ class Journey:
             self.problems.append(f"CSP recusou algo em {self.page.url}: {text[:300]}")
 
     # -- what every page must satisfy ----------------------------------------------------------
-    def check(self, label: str, own: bool = True, desk: bool = False) -> None:
+    def check(self, label: str, own: bool = True, desk: bool = False, lang: str = "pt-BR") -> None:
         """``own=False`` for pages that are not Guarita's (the demo portal): screenshots and axe
         only; the look of a relying party is its integrator's business. ``desk=True`` for the
-        support desk, used at a desk: the 200 % zoom check at 640 px, not the phone one."""
+        support desk, used at a desk: the 200 % zoom check at 640 px, not the phone one.
+        ``lang``: the language the page was asked in (the language switch)."""
         page = self.page
         page.wait_for_load_state("load")
         self.pages += 1
         where = f"[{self.pages:02d}-{label}] {page.url}"
-        lang = page.evaluate("document.documentElement.lang")
-        if own and lang != "pt-BR":
-            self.problems.append(f"{where}: <html lang> é {lang!r}, não 'pt-BR'")
+        shown_lang = page.evaluate("document.documentElement.lang")
+        if own and shown_lang != lang:
+            self.problems.append(f"{where}: <html lang> é {shown_lang!r}, não {lang!r}")
         size = page.viewport_size
         violations_here = 0
         slug = re.sub(r"[^a-z0-9-]+", "-", label.lower()).strip("-")
@@ -141,6 +197,10 @@ class Journey:
         if own:
             for control in page.evaluate(_UNLABELLED):
                 self.problems.append(f"{where}: campo sem rótulo visível: {control}")
+            if not desk:
+                page.set_viewport_size(PHONE)
+                for problem in page.evaluate(_TARGETS, [MIN_TARGET, MIN_TEXT]):
+                    self.problems.append(f"{where} @360px: {problem}")
             for problem in self.zoomed(slug, phone=not desk):
                 self.problems.append(f"{where}: {problem}")
         page.set_viewport_size(size or PHONE)
@@ -181,4 +241,4 @@ class Journey:
             "\n".join(self.problems)
 
 
-__all__ = ["AXE", "AXE_TAGS", "DESKTOP", "Journey", "PHONE", "launch"]
+__all__ = ["AXE", "AXE_TAGS", "DESKTOP", "MIN_TARGET", "MIN_TEXT", "Journey", "PHONE", "launch"]

@@ -71,6 +71,10 @@ OURS = {
                                "helena.prado@example.com", None),
     "sms": _ours("310000006", 7006, "Osvaldo Cruz Pimenta", None, "(61) 99300-0006"),
     "errors": _ours("310000007", 7007, "Irene Farias Dutra", "irene.dutra@example.com", None),
+    "devices": _ours("310000008", 7008, "Francisca Xavier Lopes", "francisca.lopes@example.com",
+                     None),
+    "english": _ours("310000009", 7009, "Joaquim Barbosa Neto", "joaquim.neto@example.com", None),
+    "outbox": _ours("310000010", 7010, "Helena Souza Campos", "helena.campos@example.com", None),
 }
 
 

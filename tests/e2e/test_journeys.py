@@ -77,7 +77,7 @@ def sign_in(j: Journey, stack: Stack, identifier: str, password: str, label: str
 
 def sign_out(j: Journey, label: str = "saiu") -> None:
     page = j.page
-    page.locator("main").get_by_role("button", name="Sair").click()
+    page.locator("main").get_by_role("button", name="Sair", exact=True).click()
     page.wait_for_url(re.compile(r"/entrar\?saiu=1"))
     expect(page.get_by_role("status")).to_contain_text("Você saiu")
     j.check(label)
@@ -168,7 +168,7 @@ def test_sign_in_with_card_cpf_and_email(journey: Journey, stack: Stack):
     sign_out(j, "saiu-2")
     sign_in(j, stack, maria.email.upper(), STRONG, "conta-pelo-email")
     # The account page lists this sign-in among the last ones.
-    expect(j.page.locator("table")).to_contain_text("Entrou")
+    expect(j.page.locator(".history")).to_contain_text("Entrou")
     sign_out(j, "saiu-3")
     j.finish()
 
@@ -226,6 +226,12 @@ def test_recovery_by_email_opens_cpf_sign_in_for_a_legacy_account(journey: Journ
     enter_code(j, stack.code_for(sebastiao.email, after=before))
     new_password(j, NEW)
     sign_in(j, stack, sebastiao.cpf, NEW, "conta-pelo-cpf")
+    # The refused CPF sign-in had the right password: the history says so, not "Senha errada".
+    history = page.locator(".history")
+    expect(history).to_contain_text("Entrada com CPF ainda não liberada")
+    expect(history).not_to_contain_text("Senha errada")
+    # Every way in is open now: nothing left to "liberar".
+    expect(page.locator("#como-entrar").locator("..")).not_to_contain_text("ainda não liberado")
     j.finish()
 
 
@@ -251,9 +257,8 @@ def test_recovery_by_sms_then_not_me_link(journey: Journey, stack: Stack):
     j.check("codigo-errado")
     enter_code(j, stack.code_for(luzia.phone_e164, after=before))
     new_password(j, NEW)
-    # She typed her card number, so the card is what recovery proved (CPF sign-in would need
-    # a recovery with the CPF: docs/architecture.md › Decisions, legacy accounts).
-    sign_in(j, stack, luzia.card, NEW, "conta-pela-carteirinha")
+    # She typed her card number; the recovery opens her CPF too (the registry ties both to her).
+    sign_in(j, stack, luzia.cpf, NEW, "conta-pelo-cpf")
 
     notice = next(m for m in stack.messages(luzia.phone_e164) if "/nao-fui-eu" in (m["text"] or ""))
     link = re.search(r"https?://\S+/nao-fui-eu\?token=[\w\-]+", notice["text"]).group(0)

@@ -56,6 +56,10 @@ def test_single_sign_on_through_the_demo_portal(journey: Journey, stack: Stack, 
     j.check("portal-inicio", own=False)
     page.get_by_role("link", name="Entrar com a conta do Instituto").click()
     page.wait_for_url(re.compile(re.escape(stack.base_url) + r"/entrar"))
+    # The sign-in page names the application that sent her, and the organisation.
+    asking = page.locator("[data-requesting-app]")
+    expect(asking).to_contain_text("Para continuar no Portal do Beneficiário")
+    expect(asking).to_contain_text("entre com sua conta do Instituto de Previdência Demonstração")
     j.check("guarita-entrar")
     page.get_by_label("CPF, número da carteirinha ou e-mail").fill(ana.card)
     page.get_by_label("Senha", exact=True).fill(DEMO_LEGACY_PASSWORD)

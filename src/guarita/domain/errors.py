@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"
     IDENTIFIER_NOT_VERIFIED = "identifier_not_verified"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    ACCOUNT_LOCKED = "account_locked"
     SESSION_EXPIRED = "session_expired"
     REAUTHENTICATION_REQUIRED = "reauthentication_required"
     # recovery and codes
@@ -93,6 +94,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_CREDENTIALS: 401,
     ErrorCode.IDENTIFIER_NOT_VERIFIED: 403,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.ACCOUNT_LOCKED: 403,
     ErrorCode.SESSION_EXPIRED: 401,
     ErrorCode.REAUTHENTICATION_REQUIRED: 401,
     ErrorCode.CAPTCHA_INVALID: 400,
@@ -149,6 +151,9 @@ MESSAGES: dict[ErrorCode, str] = {
         "Por enquanto, entre com o número da carteirinha."
     ),
     ErrorCode.TOO_MANY_ATTEMPTS: "Muitas tentativas. Tente de novo mais tarde.",
+    ErrorCode.ACCOUNT_LOCKED: (
+        "Sua conta está bloqueada. Para desbloquear, ligue para a central de atendimento."
+    ),
     ErrorCode.SESSION_EXPIRED: "Sua sessão terminou. Entre de novo.",
     ErrorCode.REAUTHENTICATION_REQUIRED: "Confirme sua senha atual para continuar.",
     ErrorCode.CAPTCHA_INVALID: "Confirme que você não é um robô e tente de novo.",
@@ -213,6 +218,23 @@ class Message(StrEnum):
     )
     CHOOSE_EMAIL_OR_PHONE = "Escolha e-mail ou celular."
     CURRENT_PASSWORD_WRONG = "Senha atual incorreta."
+    # sign-in (SECURITY.md › Throttling and lockout): said only after the password was checked
+    TWO_TRIES_LEFT = (
+        "Identificação ou senha incorretas. Restam 2 tentativas; depois, será preciso esperar "
+        "um pouco para tentar de novo."
+    )
+    ONE_TRY_LEFT = (
+        "Identificação ou senha incorretas. Resta 1 tentativa; depois, será preciso esperar "
+        "um pouco para tentar de novo."
+    )
+    NO_TRIES_LEFT = (
+        "Identificação ou senha incorretas. Por segurança, espere um pouco antes de tentar de "
+        "novo, ou crie uma senha nova em “Esqueci minha senha”."
+    )
+    PASSWORD_DISABLED_AFTER_FAILURES = (
+        "Sua senha foi desativada depois de muitas tentativas erradas. Crie uma nova em "
+        "“Esqueci minha senha” ou ligue para a central de atendimento."
+    )
     CARD_OR_EMAIL_REQUIRED = "Informe o número da carteirinha ou o e-mail."
     TOO_MANY_REQUESTS_FROM_ADDRESS = (
         "Muitas solicitações deste endereço. Aguarde alguns minutos e tente de novo."

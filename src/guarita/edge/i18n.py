@@ -93,6 +93,24 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
+# A moment as people of each language write it, in the organisation's time zone; the comma
+# keeps date and time apart without "às", and pages keep the whole on one line (nowrap).
+WHEN_PATTERNS = {"pt_BR": "dd/MM/yyyy, HH:mm", "es": "dd/MM/yyyy, HH:mm", "en": "MMM d, yyyy, h:mm a"}
+
+
+def when(moment: Any, locale: str, timezone: str) -> str:
+    """``25/11/2026, 08:42`` (pt-BR, es) or ``Nov 25, 2026, 8:42 AM`` (en)."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    if moment is None:
+        return ""
+    pattern = WHEN_PATTERNS.get(locale, WHEN_PATTERNS[DEFAULT])
+    return format_datetime(moment, pattern, tzinfo=ZoneInfo(timezone),
+                           locale="pt_BR" if locale == DEFAULT else locale)
+
+
 class Sentences(str):
     """A message made of several catalogue sentences with ``%(name)s`` values, translated one
     sentence at a time (a joined pt-BR string would never be found in a catalogue).

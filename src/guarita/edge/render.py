@@ -73,6 +73,7 @@ def render(
         csrf_field=csrf.FIELD,
         csrf_token=csrf.token_for(request, settings.secret()),
         current=getattr(request.state, "session", None),
+        when=lambda moment: i18n.when(moment, locale, settings.timezone),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

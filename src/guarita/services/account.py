@@ -4,9 +4,9 @@ password change of ``POST /api/v1/me/password`` (docs/recovery.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from guarita.domain import identifiers as ids
 from guarita.domain.audit_tags import AuditTag
@@ -25,6 +25,7 @@ from guarita.services.registration import (
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import AuditEvent
+from guarita.storage.tables import Session as SessionRow
 from guarita.storage.types import utcnow
 
 
@@ -46,6 +47,24 @@ class LoginEventView:
     ip: str | None
     device: str | None
     reason: str | None
+    # What the history says: "Entrou", "Senha errada", "Entrada com CPF ainda não liberada"…
+    # (the reason recorded by sign-in, and the identifier kind it concerned).
+    kind: str | None = None
+    browser: str | None = None  # "Chrome", "aplicativo": the page composes "Chrome no Android"
+    system: str | None = None
+
+
+@dataclass
+class DeviceView:
+    """A live session of the account: a phone or computer where the person is signed in."""
+
+    handle: str  # the first 16 hex digits of the token's SHA-256: names it, proves nothing
+    signed_in_at: datetime
+    last_seen_at: datetime
+    ip: str | None
+    browser: str | None
+    system: str | None
+    current: bool
 
 
 @dataclass
@@ -72,10 +91,12 @@ def _display(kind: str, value: str) -> str:
     return value
 
 
-def device_of(user_agent: str | None) -> str | None:
-    """A plain name for a browser string: enough for a person to recognise their phone."""
+def device_parts(user_agent: str | None) -> tuple[str | None, str | None]:
+    """(browser, system) of a browser string, names people recognise; "aplicativo" for the
+    organisation's app. Brand names stay as they are in every language; pages translate the
+    words around them (and "aplicativo")."""
     if not user_agent:
-        return None
+        return None, None
     ua = user_agent.lower()
     system = next((name for key, name in (
         ("android", "Android"), ("iphone", "iPhone"), ("ipad", "iPad"), ("windows", "Windows"),
@@ -85,7 +106,14 @@ def device_of(user_agent: str | None) -> str | None:
         ("edg/", "Edge"), ("samsungbrowser", "Samsung Internet"), ("firefox", "Firefox"),
         ("chrome", "Chrome"), ("safari", "Safari"), ("python", "aplicativo"), ("okhttp", "aplicativo"),
     ) if key in ua), None)
-    parts = [p for p in (browser, system) if p]
+    return browser, system
+
+
+def device_of(user_agent: str | None) -> str | None:
+    """A plain name for a browser string: enough for a person to recognise their phone."""
+    if not user_agent:
+        return None
+    parts = [p for p in device_parts(user_agent) if p]
     return " no ".join(parts) if parts else user_agent[:40]
 
 
@@ -116,10 +144,71 @@ async def view(runtime: Runtime, account_id: str, *, with_logins: bool = True) -
         ],
         recent_logins=[
             LoginEventView(e.created_at, e.tag == AuditTag.LOGIN_SUCCEEDED.value, e.ip,
-                           device_of(e.user_agent), (e.details or {}).get("reason"))
+                           device_of(e.user_agent), (e.details or {}).get("reason"),
+                           (e.details or {}).get("kind"), *device_parts(e.user_agent))
             for e in events
         ],
     )
+
+
+# -- devices: the live sessions of the account (Minha conta › Segurança) ----------------------
+HANDLE_LENGTH = 16
+
+
+def _live(account_id: str, now: datetime, idle_minutes: int):  # noqa: ANN202
+    return (
+        SessionRow.account_id == account_id, SessionRow.ended_at.is_(None),
+        SessionRow.expires_at > now, SessionRow.last_seen_at > now - timedelta(minutes=idle_minutes),
+    )
+
+
+async def devices(runtime: Runtime, current: sessions.SessionInfo) -> list[DeviceView]:
+    """Where the person is signed in now, this device first (SECURITY.md › Sessions)."""
+    now = utcnow()
+    async with runtime.db.read() as session:
+        rows = (await session.execute(
+            select(SessionRow).where(*_live(current.account_id, now,
+                                            runtime.settings.session.idle_minutes))
+            .order_by(SessionRow.last_seen_at.desc())
+        )).scalars().all()
+    found = [
+        DeviceView(row.id_hash[:HANDLE_LENGTH], row.auth_time or row.created_at, row.last_seen_at,
+                   row.ip, *device_parts(row.user_agent), current=row.id_hash == current.id_hash)
+        for row in rows
+    ]
+    return sorted(found, key=lambda d: not d.current)
+
+
+async def end_device(runtime: Runtime, current: sessions.SessionInfo, handle: str,
+                     context: RequestContext) -> bool:
+    """Ends one other session of the same account ("Encerrar"); False when there was none.
+    The current session ends with "Sair" instead."""
+    if len(handle) != HANDLE_LENGTH or not all(c in "0123456789abcdef" for c in handle):
+        return False
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        result = await session.execute(
+            update(SessionRow)
+            .where(*_live(current.account_id, now, runtime.settings.session.idle_minutes),
+                   SessionRow.id_hash.startswith(handle), SessionRow.id_hash != current.id_hash)
+            .values(ended_at=now)
+        )
+        ended = result.rowcount or 0
+        if ended:
+            await record(session, AuditTag.LOGOUT, subject=current.account_id, context=context,
+                         details={"ended_by": "owner", "sessions": ended, "other_device": True})
+    return bool(ended)
+
+
+async def end_other_devices(runtime: Runtime, current: sessions.SessionInfo,
+                            context: RequestContext) -> int:
+    """"Sair de todos os outros": every session of the account but this one."""
+    async with runtime.db.transaction() as session:
+        ended = await sessions.end_all(session, current.account_id, keep=current.id_hash)
+        if ended:
+            await record(session, AuditTag.LOGOUT, subject=current.account_id, context=context,
+                         details={"ended_by": "owner", "sessions": ended, "other_device": True})
+    return ended
 
 
 async def change_password(

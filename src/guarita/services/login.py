@@ -1,9 +1,12 @@
 """Entrar: sign-in by card number, CPF or e-mail plus password (docs/recovery.md › Entrar; SECURITY.md).
 
 Known and unknown identifiers take the same path: one argon2id verification (a dummy hash when
-there is no account), one throttle key, one answer ``invalid_credentials``. A legacy account's
-CPF or e-mail is refused with ``identifier_not_verified`` only once the password was verified,
-so that answer reveals nothing to someone who does not know the password.
+there is no account), one throttle key, one answer ``invalid_credentials`` — which says how many
+tries are left once two remain, for unknown identifiers alike (they are counted alike). A legacy
+account's CPF or e-mail is refused with ``identifier_not_verified``, and a disabled account or
+password with ``account_locked`` (and what to do), only once the password was verified, so
+those answers reveal nothing to someone who does not know the password; both are recorded as
+what they were, not as a wrong password.
 
 The password is verified outside any database transaction: on SQLite a transaction holds the
 write lock, and 30 ms of argon2id under it would serialise every sign-in.
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from guarita.domain import identifiers as ids
 from guarita.domain.accounts import AccountStatus, PrincipalKind
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.hashing import algorithm_of
 from guarita.domain.passwords import normalize
 from guarita.methods import password as password_method
@@ -48,6 +51,7 @@ class _Prepared:
     login_enabled: bool
     stored_hash: str | None
     usable: bool  # account active and password not disabled
+    blocked: str | None = None  # "disabled" (the account) or "password_disabled"
 
 
 async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Prepared:
@@ -78,6 +82,9 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
         stored_hash=credential.hash if credential else None,
         usable=bool(account and account.status == AccountStatus.ACTIVE
                     and account.password_disabled_at is None),
+        blocked=(None if account is None
+                 else "disabled" if account.status != AccountStatus.ACTIVE
+                 else "password_disabled" if account.password_disabled_at is not None else None),
     )
 
 
@@ -90,14 +97,24 @@ async def sign_in(
     if not password:
         raise GuaritaError(ErrorCode.INVALID_CREDENTIALS)
     prepared = await _prepare(runtime, raw_identifier, context)
-    # Disabled accounts still pay for a verification: the timing must not tell them apart.
-    stored = prepared.stored_hash if prepared.usable else None
+    # A disabled account's password is verified too (the same cost as any other): only the one
+    # who knows it is told the account is locked (SECURITY.md › Account enumeration).
     outcome = await password_method.METHOD.verify(
-        password_context(runtime, context, prepared.account_id, stored), None, {"password": password})
+        password_context(runtime, context, prepared.account_id, prepared.stored_hash), None,
+        {"password": password})
     if not outcome.ok:
         raise await attempts.failed(runtime, prepared.attempt, RULES, context,
-                                    GuaritaError(ErrorCode.INVALID_CREDENTIALS),
+                                    _wrong_password(runtime, prepared.attempt),
                                     details={"reason": "invalid_credentials"})
+    if not prepared.usable:
+        async with runtime.db.transaction() as session:
+            await record(session, AuditTag.LOGIN_FAILED, subject=prepared.account_id,
+                         context=context, details={"reason": "account_locked",
+                                                   "kind": prepared.identifier_kind,
+                                                   "blocked": prepared.blocked})
+        raise GuaritaError(ErrorCode.ACCOUNT_LOCKED, details={"blocked": prepared.blocked},
+                           message=Message.PASSWORD_DISABLED_AFTER_FAILURES
+                           if prepared.blocked == "password_disabled" else None)
     if not prepared.login_enabled:
         async with runtime.db.transaction() as session:
             await attempts.succeeded(session, prepared.attempt)
@@ -119,6 +136,21 @@ def password_context(runtime: Runtime, context: RequestContext, account_id: str 
     principal = Principal(kind=PrincipalKind.ACCOUNT, id=account_id)
     return ServiceContext(runtime=runtime, request=context, principal=principal,
                           credentials=credentials)
+
+
+# SECURITY.md › Throttling and lockout: the wait comes after free_failures; from two tries left
+# the answer says so, in words an elderly person can act on.
+_TRIES_LEFT = {2: Message.TWO_TRIES_LEFT, 1: Message.ONE_TRY_LEFT, 0: Message.NO_TRIES_LEFT}
+
+
+def _wrong_password(runtime: Runtime, attempt: attempts.Attempt) -> GuaritaError:
+    """``invalid_credentials``; from two tries left before the wait, how many remain."""
+    left = runtime.settings.lockout.free_failures - attempt.failures
+    if left > 2:
+        return GuaritaError(ErrorCode.INVALID_CREDENTIALS)
+    left = max(left, 0)
+    return GuaritaError(ErrorCode.INVALID_CREDENTIALS, message=_TRIES_LEFT[left],
+                        details={"attempts_left": left})
 
 
 async def disable_password(session, account_id: str) -> bool:  # noqa: ANN001

@@ -399,17 +399,21 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
 
 
 async def _verify_used_identifiers(session, account: Account, flow: Flow, now: datetime) -> None:  # noqa: ANN001
-    """The typed identifier and the channel that got the code are now proven
-    (docs/architecture.md › Decisions: legacy accounts).
+    """What a completed recovery proves (docs/architecture.md › Decisions: legacy accounts): the
+    person is the registry's beneficiary, and the contact that received the code is theirs.
 
-    For a legacy account this is what opens CPF and e-mail sign-in: a CPF typed in a recovery
-    whose code came back belongs to the person, and so does the e-mail that received it.
+    So it opens sign-in by every identifier the registry ties to the person — the card and the
+    CPF — whatever was typed at the start, and by the contact that got the code (an e-mail; a
+    phone is not a sign-in identifier). For a legacy account this is what ends "use antes
+    'Esqueci minha senha'": the old-portal manual promises CPF and e-mail sign-in after it. An
+    e-mail that received nothing stays as it was: nothing proved it.
     """
     identifiers = await accounts_repo.identifiers_of(session, account.id)
     for identifier in identifiers:
         typed = identifier.kind == flow.identifier_kind and identifier.value == flow.identifier_value
         channel = identifier.id == flow.channel_identifier_id
-        if typed or channel:
+        registry = identifier.kind in (IdentifierKind.CARD, IdentifierKind.CPF)
+        if typed or channel or registry:
             identifier.verified_at = identifier.verified_at or now
             if opens_sign_in(identifier.kind):
                 identifier.login_enabled = True

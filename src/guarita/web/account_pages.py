@@ -144,6 +144,7 @@ async def account_page(request: Request) -> Response:
         return _redirect(request, "/entrar?next=/conta")
     view = await account_service.view(runtime_of(request), current.account_id)
     return render(request, "conta.html", account=view, errors={},
+                  devices=await account_service.devices(runtime_of(request), current),
                   welcome="bem-vindo" in request.query_params,
                   changed="senha-alterada" in request.query_params,
                   face_deleted="rosto-apagado" in request.query_params,
@@ -179,9 +180,31 @@ async def change_password(request: Request) -> Response:
     except GuaritaError as error:
         view = await account_service.view(runtime, current.account_id)
         return render(request, "conta.html", status_code=error.status, account=view,
-                      errors=forms.field_errors(error), error=error, welcome=False, changed=False,
-                      local_time=runtime.settings.local_time)
+                      devices=await account_service.devices(runtime, current),
+                      errors=forms.field_errors(error), error=error, welcome=False, changed=False)
     return _redirect(request, "/conta?senha-alterada=1")
+
+
+# -- Minha conta › Segurança: the devices where the person is signed in ------------------------
+@router.post("/conta/aparelhos/encerrar")
+async def end_device(request: Request) -> Response:
+    current = await load_session(request)
+    values = await forms.read(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    ended = await account_service.end_device(runtime_of(request), current, values.get("device", ""),
+                                             request_context(request))
+    return _redirect(request, "/conta?aparelho-encerrado=1#aparelhos" if ended else "/conta#aparelhos")
+
+
+@router.post("/conta/aparelhos/sair-dos-outros")
+async def end_other_devices(request: Request) -> Response:
+    current = await load_session(request)
+    await forms.read(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    await account_service.end_other_devices(runtime_of(request), current, request_context(request))
+    return _redirect(request, "/conta?outros-encerrados=1#aparelhos")
 
 
 # -- Sair -------------------------------------------------------------------------------------
