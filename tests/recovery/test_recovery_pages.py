@@ -94,7 +94,8 @@ async def test_data_form_and_the_not_me_link(client, runtime):
     assert "Sua conta foi bloqueada" in locked.text
     client.cookies.clear()
     refused = await submit(client, "/entrar", {"identifier": b.card_number, "password": NEW})
-    assert refused.status_code == 401
+    assert refused.status_code == 403 and "Sua conta está bloqueada" in refused.text
+    assert 'href="tel:08000000000"' in refused.text  # what to do: the central
     assert "já foi usado" in (await client.get(link)).text
 
 

@@ -217,6 +217,10 @@ async def test_not_me_link_locks_the_account_once(runtime):
     await recovery.lock_by_owner(runtime, token, CTX)
     with pytest.raises(GuaritaError) as exc:
         await sign_in(runtime, b.card_number, NEW, CTX)
+    # Nobody gets in; who knows the password is told the account is locked and to call.
+    assert exc.value.code is ErrorCode.ACCOUNT_LOCKED
+    with pytest.raises(GuaritaError) as exc:
+        await sign_in(runtime, b.card_number, "não é a senha nova", CTX)
     assert exc.value.code is ErrorCode.INVALID_CREDENTIALS
     with pytest.raises(GuaritaError):
         await recovery.lock_by_owner(runtime, token, CTX)  # single use
