@@ -165,3 +165,36 @@ async def test_every_code_step_says_what_to_do_when_no_code_comes(client, runtim
     page = (await client.get("/esqueci-minha-senha/codigo")).text
     assert "24 horas" in page[page.index('class="no-code-help"'):]
     assert "Central de atendimento 24 horas" in page  # the footer too
+
+
+async def test_after_a_recovery_by_card_minha_conta_no_longer_sends_back_to_recovery(client, runtime):
+    """The legacy loop: a legacy person recovers with the card number and the code by SMS. CPF
+    sign-in works, the page no longer says "use 'Esqueci minha senha'"; the registry e-mail,
+    which received nothing, is opened by confirming it, and the page says so."""
+    from guarita.storage.tables import AccountIdentifier
+    from guarita.storage.types import utcnow
+    from tests.accounts.test_login import legacy
+
+    b, account_id = await legacy(runtime)
+    phone = "+5561991234567"
+    async with runtime.db.transaction() as s:
+        s.add(AccountIdentifier(account_id=account_id, kind="phone", value=phone,
+                                verified_at=utcnow(), login_enabled=False))
+    step = await submit(client, "/esqueci-minha-senha", {"identifier": b.card_number,
+                                                         "captcha": solve(runtime.settings)})
+    method_page = await client.get(step.headers["location"])
+    await client.post("/esqueci-minha-senha/metodo",
+                      data={"method": "sms", "csrf_token": csrf_of(method_page.text)})
+    code_page = await client.get("/esqueci-minha-senha/codigo")
+    await client.post("/esqueci-minha-senha/codigo", data={"code": await last_code(runtime, phone),
+                                                          "csrf_token": csrf_of(code_page.text)})
+    done = await submit(client, "/esqueci-minha-senha/nova-senha",
+                        {"password": NEW, "password_confirmation": NEW})
+    assert done.headers["location"] == "/esqueci-minha-senha/concluido"
+    signed = await submit(client, "/entrar", {"identifier": b.cpf, "password": NEW})
+    assert signed.status_code == 303, signed.text
+    page = (await client.get("/conta")).text
+    assert "Esqueci minha senha" not in page
+    assert "Para entrar também com o e-mail, confirme-o" in page
+    ways = page[page.index('id="como-entrar"'):page.index('id="seguranca"')]
+    assert ways.count("pode usar para entrar") == 2 and ways.count("ainda não liberado") == 1
