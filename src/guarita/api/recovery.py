@@ -81,7 +81,8 @@ async def new_password(recovery_id: str, body: NewPasswordRequest, request: Requ
 async def kba(body: KbaRequest, request: Request) -> KbaOut:
     runtime = runtime_of(request)
     started = await recovery_kba.start(runtime, recovery_kba.KbaInput(
-        identifier=body.identifier, cpf=body.cpf, birth_date=body.birth_date, captcha=body.captcha,
+        identifier=body.identifier, cpf=body.cpf or "", no_cpf=body.no_cpf or body.cpf is None,
+        birth_date=body.birth_date, captcha=body.captcha,
         password=body.password, password_confirmation=body.password_confirmation,
     ), request_context(request))
     return KbaOut(recovery_id=started.recovery_id, expires_at=started.expires_at,

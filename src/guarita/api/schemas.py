@@ -95,7 +95,7 @@ class CodeRequest(Strict):
 class StepFieldOut(BaseModel):
     name: str
     label: str
-    type: str = Field(description="text | password | numeric | date | hidden")
+    type: str = Field(description="text | password | numeric | date | hidden | checkbox")
     hint: str | None = None
     autocomplete: str | None = None
     inputmode: str | None = None
@@ -153,7 +153,9 @@ class NewPasswordRequest(Strict):
 
 class KbaRequest(Strict):
     identifier: str = Field(max_length=254, description="número da carteirinha ou e-mail")
-    cpf: str = Field(max_length=32)
+    cpf: str | None = Field(default=None, max_length=32,
+                            description="null (ou no_cpf) quando não possui CPF")
+    no_cpf: bool = Field(default=False, description="“Não possui CPF”, como no formulário")
     birth_date: str = Field(max_length=32)
     captcha: str | None = Field(default=None, max_length=8192)
     password: str | None = Field(default=None, max_length=1024, description="só com recovery.kba_only")

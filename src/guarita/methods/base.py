@@ -67,7 +67,8 @@ class StepKind(StrEnum):
 
 @dataclass(frozen=True)
 class StepField:
-    """One input of a step. ``type``: text | password | numeric | date | hidden."""
+    """One input of a step. ``type``: text | password | numeric | date | hidden | checkbox (sent
+    as ``"on"`` by a form, ``true`` in JSON; ``value`` is what a ticked box sends)."""
 
     name: str
     label: str

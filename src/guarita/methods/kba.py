@@ -49,8 +49,13 @@ class RecordPort(Protocol):
 @dataclass(frozen=True)
 class KbaAnswer:
     identifier: ids.Identifier
-    cpf: str
+    cpf: str | None  # None: "Não possui CPF"
     birth_date: date
+
+
+def ticked(value: Any) -> bool:
+    """A checkbox as a form posts it ("on") or a JSON client sends it (true)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("on", "true", "1"))
 
 
 def parse(answer: Mapping[str, Any], card_min: int, card_max: int) -> KbaAnswer:
@@ -69,7 +74,8 @@ def parse(answer: Mapping[str, Any], card_min: int, card_max: int) -> KbaAnswer:
         errors.append(GuaritaError(ErrorCode.INVALID_IDENTIFIER, field="identifier",
                                    message=Message.CARD_OR_EMAIL_REQUIRED))
     try:
-        cpf = ids.normalize_cpf(answer.get("cpf") or "")
+        # The same rule as the Cadastro (DESIGN.md › Cadastro): a CPF, or the box ticked.
+        cpf = ids.cpf_or_none(answer.get("cpf"), ticked(answer.get("no_cpf")))
     except GuaritaError as exc:
         errors.append(exc)
     try:
@@ -82,8 +88,9 @@ def parse(answer: Mapping[str, Any], card_min: int, card_max: int) -> KbaAnswer:
 
 
 def matches(record: KnownRecord | None, typed: KbaAnswer) -> bool:
-    """Both CPF and birth date, compared without an early exit on the first difference."""
-    cpf_ok = hmac.compare_digest((record.cpf if record else None) or "-", typed.cpf)
+    """Both CPF and birth date, compared without an early exit on the first difference. "Não
+    possui CPF" matches only a registry record without a CPF, and a CPF only the same CPF."""
+    cpf_ok = hmac.compare_digest((record.cpf if record else None) or "-", typed.cpf or "-")
     birth_ok = record is not None and record.birth_date == typed.birth_date
     return record is not None and cpf_ok and birth_ok
 
@@ -103,7 +110,13 @@ class KbaMethod:
     async def start(self, ctx: MethodContext, flow: Any, principal: Principal) -> Step:
         fields = [
             StepField("identifier", N_("Número da carteirinha ou e-mail"), autocomplete="username"),
-            StepField("cpf", N_("CPF"), inputmode="numeric", autocomplete="off"),
+            # The CPF or the "Não possui CPF" box, as in the Cadastro; the page draws the pair
+            # with macros/forms.html cpf_fields (the box clears and disables the field).
+            StepField("cpf", N_("CPF"), inputmode="numeric", autocomplete="off", required=False,
+                      hint=N_("Os 11 números, com ou sem pontos. Se você não tem CPF, marque "
+                              "“Não possui CPF”.")),
+            StepField("no_cpf", N_("Não possui CPF"), type="checkbox", value="on",
+                      required=False),
             StepField("birth_date", N_("Data de nascimento"),
                       hint=N_("Dia, mês e ano: DD/MM/AAAA."), inputmode="numeric",
                       autocomplete="bday"),

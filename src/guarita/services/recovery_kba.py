@@ -44,6 +44,7 @@ class KbaInput:
     captcha: str | None
     password: str | None = None
     password_confirmation: str | None = None
+    no_cpf: bool = False  # "Não possui CPF" (a CPF typed anyway wins: identifiers.cpf_or_none)
 
 
 @dataclass
@@ -102,7 +103,8 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
     method = kba.METHOD
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "recovery", context.ip)
-    answer = {"identifier": data.identifier, "cpf": data.cpf, "birth_date": data.birth_date}
+    answer = {"identifier": data.identifier, "cpf": data.cpf, "no_cpf": data.no_cpf,
+              "birth_date": data.birth_date}
     typed = kba.parse(answer, settings.card_min_length, settings.card_max_length)
     if settings.recovery.kba_only:
         if data.password != data.password_confirmation:

@@ -16,7 +16,7 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of
 from guarita.edge.render import finish, render
-from guarita.methods import captcha, registry
+from guarita.methods import captcha, kba, registry
 from guarita.methods.contact_code import ContactCodeMethod
 from guarita.services import recovery, recovery_kba
 from guarita.web.account_pages import remember_recovered
@@ -292,12 +292,12 @@ async def kba_submit(request: Request) -> Response:
     try:
         started = await recovery_kba.start(runtime, recovery_kba.KbaInput(
             identifier=values.get("identifier", ""), cpf=values.get("cpf", ""),
-            birth_date=values.get("birth_date", ""),
+            no_cpf=kba.ticked(values.get("no_cpf")), birth_date=values.get("birth_date", ""),
             captcha=captcha.response_from_form(runtime.settings, values),
             password=values.get("password"), password_confirmation=values.get("password_confirmation"),
         ), request_context(request))
     except GuaritaError as error:
-        kept = {k: values.get(k, "") for k in ("identifier", "cpf", "birth_date")}
+        kept = {k: values.get(k, "") for k in ("identifier", "cpf", "no_cpf", "birth_date")}
         return _page(request, "recovery/kba.html", error=error, values=kept,
                      step=await recovery_kba.form_step(runtime, request_context(request)))
     typed = values.get("identifier", "")
