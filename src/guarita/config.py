@@ -254,6 +254,27 @@ class OidcSettings(BaseModel):
     clock_skew_seconds: int = 30
 
 
+class UpstreamSettings(BaseModel):
+    """Guarita as a relying party of banks and gov.br (``GUARITA_UPSTREAM__<NAME>``;
+    ``docs/upstreams.md``). Every call to a provider is bounded (SECURITY.md › Reliability)."""
+
+    # One HTTP exchange (connect, send, read) with a provider; a slower provider is a failure.
+    timeout_seconds: float = 5.0
+    # Everything the callback asks of the provider together (token, JWKS, userinfo).
+    total_seconds: float = 12.0
+    # How long the person has to sign in at the bank and come back (state, nonce, verifier).
+    request_minutes: int = 10
+    discovery_max_age_seconds: int = 3600
+    jwks_max_age_seconds: int = 3600
+    # A JWKS is fetched again for an unknown ``kid`` at most this often (key rotation without a
+    # flood of fetches from forged tokens).
+    jwks_refresh_min_seconds: int = 10
+    clock_skew_seconds: int = 60
+    # An ID token issued longer ago than this is refused, whatever its ``exp`` says.
+    max_id_token_age_seconds: int = 600
+    max_logo_bytes: int = 100_000
+
+
 def former_oidc_names(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """``{field: (old name, value)}`` for every ``GUARITA_OIDC_<NAME>`` set in ``environ``."""
     fields = {f"GUARITA_OIDC_{name.upper()}": name for name in OidcSettings.model_fields}
@@ -321,6 +342,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimits = RateLimits()
     codes: CodePolicy = CodePolicy()
     oidc: OidcSettings = OidcSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ from guarita.config import Settings
 
 
 def routers(settings: Settings) -> list[APIRouter]:
-    from guarita.api import accounts, face, meta, recovery
+    from guarita.api import accounts, face, meta, recovery, upstream
     from guarita.api import second_factors as second_factors_api
     from guarita.console import routers as support_desk
     from guarita.oidc import connected_apps_pages, endpoints
@@ -19,6 +19,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         recovery_pages,
         second_step_pages,
         security_pages,
+        upstream_pages,
     )
 
     found: list[APIRouter] = [
@@ -28,10 +29,12 @@ def routers(settings: Settings) -> list[APIRouter]:
         accounts.router,
         recovery.router,
         face.router,
+        upstream.router,
         account_pages.router,
         recovery_pages.router,
         contact_pages.router,
         face_pages.router,
+        upstream_pages.router,
         connected_apps_pages.router,
         second_step_pages.router,
         security_pages.router,

@@ -76,10 +76,19 @@ class RecoveryStartRequest(Strict):
     captcha: str | None = Field(default=None, max_length=8192, description="solução do ALTCHA (base64)")
 
 
+class ProviderOut(BaseModel):
+    """A bank the person may pick (``POST /recoveries/{id}/upstream`` with its ``id``)."""
+
+    id: str
+    name: str
+    logo_url: str | None = None
+
+
 class MethodOut(BaseModel):
     id: str
     label: str
     destination: str | None = None
+    providers: list[ProviderOut] = []
 
 
 class RecoveryStartOut(BaseModel):

@@ -19,6 +19,7 @@ from guarita.cli import (
     registry,
     server,
     staff,
+    upstreams,
 )
 from guarita.cli.common import run_guarded
 from guarita.cli.ptbr import install as _pt_br
@@ -42,6 +43,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(staff.app, name="staff")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
+app.add_typer(upstreams.app, name="upstreams")
 
 
 def main() -> None:

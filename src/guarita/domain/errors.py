@@ -56,6 +56,9 @@ class ErrorCode(StrEnum):
     FACE_QUALITY = "face_quality"
     LIVENESS_FAILED = "liveness_failed"
     FACE_NOT_MATCHED = "face_not_matched"
+    UPSTREAM_FAILED = "upstream_failed"  # a bank or gov.br did not answer, or not in a way to trust
+    UPSTREAM_CANCELLED = "upstream_cancelled"
+    UPSTREAM_CPF_MISMATCH = "upstream_cpf_mismatch"
     # support desk (console and support API)
     CALLER_CHECK_REQUIRED = "caller_check_required"
     REASON_REQUIRED = "reason_required"
@@ -107,6 +110,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.FACE_QUALITY: 422,
     ErrorCode.LIVENESS_FAILED: 400,
     ErrorCode.FACE_NOT_MATCHED: 400,
+    ErrorCode.UPSTREAM_FAILED: 502,
+    ErrorCode.UPSTREAM_CANCELLED: 400,
+    ErrorCode.UPSTREAM_CPF_MISMATCH: 403,
     ErrorCode.CONTACT_IN_USE: 409,
     ErrorCode.CALLER_CHECK_REQUIRED: 409,
     ErrorCode.REASON_REQUIRED: 422,
@@ -171,6 +177,16 @@ MESSAGES: dict[ErrorCode, str] = {
         "Não conseguimos confirmar que o rosto é o da pessoa cadastrada. Você pode tentar de novo, "
         "usar outra forma de recuperação, pedir uma revisão por uma pessoa ou ligar para a central "
         "de atendimento."),
+    ErrorCode.UPSTREAM_FAILED: (
+        "Não foi possível confirmar sua identidade pelo banco ou pelo gov.br agora. Tente de novo "
+        "mais tarde, use outra forma de recuperação ou ligue para a central de atendimento."),
+    ErrorCode.UPSTREAM_CANCELLED: (
+        "A confirmação no banco ou no gov.br foi cancelada. Você pode tentar de novo ou usar "
+        "outra forma de recuperação."),
+    ErrorCode.UPSTREAM_CPF_MISMATCH: (
+        "O CPF confirmado pelo banco ou pelo gov.br não é o desta conta. Confira se entrou com a "
+        "sua própria conta no banco, use outra forma de recuperação ou ligue para a central de "
+        "atendimento."),
     ErrorCode.CONTACT_IN_USE: (
         "Este contato já está em outra conta. Use outro ou ligue para a central de atendimento."
     ),

@@ -20,6 +20,7 @@ from guarita.methods import (
     recovery_codes,
     sms_code,
     totp,
+    upstream,
 )
 from guarita.methods.base import Method, Purpose
 
@@ -32,6 +33,7 @@ METHODS: dict[str, Method] = {m.id: m for m in (
     recovery_codes.METHOD,
     passkey.METHOD,
     face.METHOD,
+    upstream.BANK,
 )}
 
 

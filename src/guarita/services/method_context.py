@@ -36,6 +36,7 @@ class ServiceContext:
     codes: Any = None
     credentials: Any = None
     records: Any = None
+    upstream: Any = None  # an outside provider's port (methods/upstream.py)
 
     @property
     def settings(self) -> Any:

@@ -32,12 +32,20 @@ from guarita.domain.contact_trust import may_receive_recovery_codes
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
+from guarita.domain.upstreams import UpstreamKind
 from guarita.messaging.outbox import enqueue
-from guarita.methods import captcha, registry
+from guarita.methods import captcha, registry, upstream
 from guarita.methods.base import Contact, Method, Principal, Step
 from guarita.methods.contact_code import ContactCodeMethod
 from guarita.runtime import Runtime
-from guarita.services import flows, second_factors, second_step, sessions, throttling
+from guarita.services import (
+    flows,
+    second_factors,
+    second_step,
+    sessions,
+    throttling,
+    upstreams,
+)
 from guarita.services.method_context import FlowCodes, ServiceContext, account_principal
 from guarita.services.notifications import create_lock_link, message_context, notify_contacts
 from guarita.services.registration import (
@@ -59,6 +67,8 @@ class MethodOption:
     id: str
     label: str
     destination: str | None = None  # masked, only with recovery.show_masked_contacts
+    # For "bank": the enabled banks, each {"id", "name", "logo_url"} (docs/upstreams.md).
+    providers: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -124,9 +134,18 @@ async def _methods(session, runtime: Runtime, account_id: str | None) -> list[Me
     )
     options = []
     for method_id in runtime.settings.recovery.methods:
+        if method_id == upstream.BANK.id:
+            continue  # offered below, when a bank is enabled
         method = registry.METHODS[method_id]
         hint = method.hint(principal) if principal is not None else None
         options.append(MethodOption(id=method.id, label=method.label, destination=hint))
+    # Validação pelo banco appears as soon as one bank is enabled (guarita upstreams add).
+    banks = await upstreams.enabled_of_kind(session, UpstreamKind.BANK)
+    if banks:
+        options.append(MethodOption(
+            id=upstream.BANK.id, label=upstream.BANK.label,
+            providers=[{"id": b.id, "name": b.name, "logo_url": upstreams.logo_url(b)}
+                       for b in banks]))
     return options
 
 

@@ -2,10 +2,10 @@
 
 Storage owns all the tables (DESIGN.md › Layout: ``storage/`` holds every table): the core ones
 in ``tables.py``, the support desk's in ``support_tables.py``, the OpenID provider's in
-``oidc_tables.py``. A new table module adds one line here.
+``oidc_tables.py``, the outside providers' in ``upstream_tables.py``. A new table module adds one line here.
 """
 
-from guarita.storage import oidc_tables, support_tables, tables  # noqa: F401
+from guarita.storage import oidc_tables, support_tables, tables, upstream_tables  # noqa: F401
 from guarita.storage.tables import Base
 
 metadata = Base.metadata

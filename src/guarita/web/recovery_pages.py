@@ -123,6 +123,8 @@ async def method_submit(request: Request) -> Response:
     runtime = runtime_of(request)
     if values.get("method") == "face" and "face" in runtime.settings.recovery.methods:
         return _go(request, f"{BASE}/rosto")
+    if values.get("method") == "bank":
+        return _go(request, f"{BASE}/banco")
     try:
         await recovery.request_code(runtime, _token(request) or "", values.get("method", ""),
                                     request_context(request))

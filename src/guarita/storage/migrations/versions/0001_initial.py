@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 17:48:31.562840
+Create Date: 2026-11-25 18:16:19.345520
 """
 
 from __future__ import annotations
@@ -174,6 +174,28 @@ def upgrade() -> None:
         sa.Column("locked_until", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_throttles")),
+    )
+    op.create_table(
+        "upstream_providers",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("code", sa.String(length=8), nullable=True),
+        sa.Column("issuer", sa.String(length=255), nullable=False),
+        sa.Column("client_id", sa.String(length=255), nullable=False),
+        sa.Column("auth_method", sa.String(length=32), nullable=False),
+        sa.Column("secret_sealed", sa.Text(), nullable=True),
+        sa.Column("private_key_sealed", sa.Text(), nullable=True),
+        sa.Column("public_jwk", sa.Text(), nullable=True),
+        sa.Column("scopes", sa.String(length=255), nullable=False),
+        sa.Column("cpf_claim", sa.String(length=64), nullable=False),
+        sa.Column("require_par", sa.Boolean(), nullable=False),
+        sa.Column("logo", sa.LargeBinary(), nullable=True),
+        sa.Column("logo_type", sa.String(length=32), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_upstream_providers")),
     )
     op.create_table(
         "accounts",
@@ -501,6 +523,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_support_identity_checks_account_id"), ["account_id"], unique=False)
 
     op.create_table(
+        "upstream_links",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("provider_id", sa.String(length=32), nullable=False),
+        sa.Column("issuer", sa.String(length=255), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("linked_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_upstream_links_account_id_accounts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["provider_id"],
+            ["upstream_providers.id"],
+            name=op.f("fk_upstream_links_provider_id_upstream_providers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_upstream_links")),
+        sa.UniqueConstraint("issuer", "subject", name="uq_upstream_links_subject"),
+    )
+    with op.batch_alter_table("upstream_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_upstream_links_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_upstream_links_provider_id"), ["provider_id"], unique=False)
+
+    op.create_table(
         "oidc_authorization_codes",
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("grant_id", sa.String(length=32), nullable=False),
@@ -558,6 +605,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_oidc_authorization_codes_expires_at"))
 
     op.drop_table("oidc_authorization_codes")
+    with op.batch_alter_table("upstream_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_upstream_links_provider_id"))
+        batch_op.drop_index(batch_op.f("ix_upstream_links_account_id"))
+
+    op.drop_table("upstream_links")
     with op.batch_alter_table("support_identity_checks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_support_identity_checks_account_id"))
 
@@ -609,6 +661,7 @@ def downgrade() -> None:
     op.drop_table("oidc_interactions")
     op.drop_table("face_references")
     op.drop_table("accounts")
+    op.drop_table("upstream_providers")
     op.drop_table("throttles")
     op.drop_table("support_api_tokens")
     op.drop_table("staff_accounts")

@@ -1,0 +1,43 @@
+"""Fixtures of the upstream tests: "Banco Exemplo" (node-oidc-provider on loopback, once per
+run) registered in each test's Guarita, and settings that bound every call to it tightly."""
+
+from __future__ import annotations
+
+import pytest
+
+from guarita.methods import upstream_rp
+from guarita.services import upstreams
+from guarita.storage.audit import RequestContext
+from tests.support import upstream as support
+
+REDIRECT = "http://testserver/upstream/callback"
+BOUND = {"timeout_seconds": 1.0, "total_seconds": 2.5, "jwks_refresh_min_seconds": 0}
+
+
+@pytest.fixture(scope="session")
+def bank_server():
+    if not support.available():
+        pytest.skip("node e frontend/node_modules/oidc-provider são necessários (make setup)")
+    with support.node_provider([support.client_metadata(REDIRECT)], cpf_in_id_token=True) as p:
+        yield p
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    return {"upstream": BOUND}
+
+
+@pytest.fixture
+def bank(bank_server):
+    """The session's bank, behaving, before and after each test."""
+    upstream_rp.forget_caches()
+    bank_server.set_mode("normal")
+    yield bank_server
+    bank_server.set_mode("normal")
+
+
+async def register_bank(runtime, server, **extra) -> dict:  # noqa: ANN001, ANN003
+    spec = upstreams.ProviderSpec(kind="bank", name="Banco Exemplo", code="1",
+                                  issuer=server.issuer, client_id=support.CLIENT_ID,
+                                  client_secret=support.CLIENT_SECRET, **extra)
+    return await upstreams.add(runtime, spec, RequestContext(actor="test"))
