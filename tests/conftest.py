@@ -18,7 +18,8 @@ from guarita.runtime import Runtime
 from tests.support import postgres
 from tests.support.databases import PostgresFactory, SqliteFactory
 
-pytest_plugins = ["tests.summary_plugin"]  # the table at the end of make test (docs/testing.md)
+# The table at the end of make test (docs/testing.md); the outside OpenID provider's fixture.
+pytest_plugins = ["tests.summary_plugin", "tests.support.upstream"]
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hmac-0123456789"
 

@@ -42,7 +42,8 @@ def test_registry_keys_are_method_ids_and_every_method_satisfies_the_protocol():
     for method_id, method in registry.METHODS.items():
         assert isinstance(method, Method), method_id
         assert method.id == method_id
-        assert method.amr in AMR or re.fullmatch(r"bank\d{3}", method.amr), method.amr
+        # An upstream method's amr is per provider at run time (gov.br's bankNNN).
+        assert method.amr in AMR or re.fullmatch(r"bank(\d{3})?", method.amr), method.amr
         assert isinstance(method.proves, Proof)
         assert method.purposes and all(isinstance(p, Purpose) for p in method.purposes)
         assert method.label and method.short_label
@@ -58,9 +59,28 @@ def test_what_each_method_proves():
     assert methods["email"].evidence is None and methods["sms"].evidence is None
 
 
-async def _step_of(runtime, method_id: str) -> tuple[Step, int]:  # noqa: ANN001
+async def _upstream_port(runtime, request):  # noqa: ANN001, ANN202
+    """A real provider (node-oidc-provider on loopback) registered in this Guarita."""
+    from guarita.domain.upstreams import UpstreamKind
+    from guarita.services import upstream_flow, upstreams
+    from tests.support import upstream as support
+
+    server = request.getfixturevalue("bank_server")
+    added = await upstreams.add(runtime, upstreams.ProviderSpec(
+        kind="bank", name="Banco Exemplo", issuer=server.issuer, client_id=support.CLIENT_ID,
+        client_secret=support.CLIENT_SECRET), RequestContext())
+    async with runtime.db.read() as session:
+        provider = await upstreams.enabled_provider(session, runtime, added["id"],
+                                                    UpstreamKind.BANK)
+    return upstream_flow._Port(runtime, provider, upstreams.callback_url(runtime), "test", {})
+
+
+async def _step_of(runtime, method_id: str, request=None) -> tuple[Step, int]:  # noqa: ANN001
     """The method's real start, on a real flow; returns the step and the messages queued."""
     method = registry.METHODS[method_id]
+    port = None
+    if method_id == "bank":
+        port = await _upstream_port(runtime, request)
     token, id_hash = flows.new_token()
     now = utcnow()
     async with runtime.db.transaction() as session:
@@ -74,7 +94,8 @@ async def _step_of(runtime, method_id: str) -> tuple[Step, int]:  # noqa: ANN001
         })
         ctx = ServiceContext(runtime=runtime, request=RequestContext(), principal=principal,
                              session=session, now=now,
-                             codes=recovery.code_port(runtime, session, token, now))
+                             codes=recovery.code_port(runtime, session, token, now),
+                             upstream=port)
         step = await method.start(ctx, flow, principal)
     async with runtime.db.read() as session:
         from sqlalchemy import func, select
@@ -84,8 +105,8 @@ async def _step_of(runtime, method_id: str) -> tuple[Step, int]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("method_id", ALL)
-async def test_the_step_renders_on_the_page_and_in_the_api(runtime, method_id):
-    step, _ = await _step_of(runtime, method_id)
+async def test_the_step_renders_on_the_page_and_in_the_api(runtime, method_id, request):
+    step, _ = await _step_of(runtime, method_id, request)
     assert step.method == method_id and isinstance(step.kind, StepKind)
 
     api = StepOut.of(step).model_dump()
@@ -95,7 +116,14 @@ async def test_the_step_renders_on_the_page_and_in_the_api(runtime, method_id):
     template = env.from_string('{% import "macros/step.html" as steps with context %}'
                                '{{ steps.form(step, "/acao") }}')
     html = template.render(step=step, settings=runtime.settings, **PAGE)
-    assert 'action="/acao"' in html and 'name="csrf_token"' in html
+    if step.kind is StepKind.REDIRECT:
+        # An outside party (a bank): a link to it, no form of ours; the URL is its own.
+        from html import escape
+
+        assert step.redirect_url and f'href="{escape(step.redirect_url)}"' in html
+        assert step.redirect_url.startswith(request.getfixturevalue("bank_server").issuer)
+    else:
+        assert 'action="/acao"' in html and 'name="csrf_token"' in html
     for field in step.fields:
         assert f'name="{field.name}"' in html, field.name
         assert field.label in html

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
+import pytest
 
 from tests.support.server import free_port
 
@@ -123,3 +124,16 @@ async def sign_in_at_bank(authorization_url: str, login: str, password: str, *,
             answer = await http.post(f"{answer.url.scheme}://{bank}{path}/{action}",
                                      data={"login": login, "password": password})
         raise AssertionError("o banco não devolveu a pessoa")
+
+
+REDIRECT = "http://testserver/upstream/callback"
+
+
+@pytest.fixture(scope="session")
+def bank_server():
+    """ "Banco Exemplo" for the whole run, with the in-process Guarita's redirect URI and the CPF
+    in its ID tokens; tests add their accounts and reset its mode (tests/upstream/conftest.py)."""
+    if not available():
+        pytest.skip("node e frontend/node_modules/oidc-provider são necessários (make setup)")
+    with node_provider([client_metadata(REDIRECT)], cpf_in_id_token=True) as provider:
+        yield provider

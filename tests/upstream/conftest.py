@@ -10,16 +10,8 @@ from guarita.services import upstreams
 from guarita.storage.audit import RequestContext
 from tests.support import upstream as support
 
-REDIRECT = "http://testserver/upstream/callback"
+REDIRECT = support.REDIRECT
 BOUND = {"timeout_seconds": 1.0, "total_seconds": 2.5, "jwks_refresh_min_seconds": 0}
-
-
-@pytest.fixture(scope="session")
-def bank_server():
-    if not support.available():
-        pytest.skip("node e frontend/node_modules/oidc-provider são necessários (make setup)")
-    with support.node_provider([support.client_metadata(REDIRECT)], cpf_in_id_token=True) as p:
-        yield p
 
 
 @pytest.fixture
