@@ -1,8 +1,8 @@
-"""node-oidc-provider as an outside provider, on loopback, for the suite and the demo
-(``tests/support/upstream_provider.mjs`` says what it serves): "Banco Exemplo" with a ``cpf``
-claim, or a gov.br stand-in. Accounts and misbehaviours are under the test's control through the
-provider's ``/__test/`` endpoints; a person's sign-in at the bank is driven over HTTP by
-:func:`sign_in_at_bank` (the browser journeys use Chromium instead)."""
+"""node-oidc-provider as an outside provider, on loopback, for the suite
+(``frontend/upstream-provider.mjs`` says what it serves; ``guarita demo --bank`` runs it too):
+"Banco Exemplo" with a ``cpf`` claim, or a gov.br stand-in. Accounts and misbehaviours are
+under the test's control through the provider's ``/__test/`` endpoints; a person's sign-in at
+the bank is driven over HTTP by :func:`sign_in_at_bank` (the browser journeys use Chromium)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "frontend" / "node_modules"
-SCRIPT = Path(__file__).with_name("upstream_provider.mjs")
+SCRIPT = ROOT / "frontend" / "upstream-provider.mjs"  # beside node_modules: ESM resolves there
 CLIENT_ID = "guarita-teste"
 CLIENT_SECRET = "segredo-do-banco-exemplo-para-testes-0123456789"  # noqa: S105 - test only
 
@@ -71,14 +71,11 @@ def node_provider(clients: list[dict], *, name: str = "Banco Exemplo", accounts:
     """Starts the provider and yields a :class:`NodeProvider`; stops it afterwards."""
     port = port or free_port()
     issuer = f"http://127.0.0.1:{port}"
-    # ES modules resolve packages from their own folder: run a copy beside node_modules.
-    runnable = NODE_MODULES.parent / f".upstream-provider-{os.getpid()}-{port}.mjs"
-    shutil.copyfile(SCRIPT, runnable)
     env = {**os.environ, "PORT": str(port), "NAME": name, "CLIENTS": json.dumps(clients),
            "ACCOUNTS": json.dumps(accounts or {}), "CPF_IN_ID_TOKEN": "1" if cpf_in_id_token else "0",
            "PAR": "1" if par else "0", "GOVBR": "1" if govbr else "0",
            "CONTROL": "1" if control else "0", "NODE_ENV": "production"}
-    process = subprocess.Popen(["node", str(runnable)], env=env, stdout=subprocess.DEVNULL,  # noqa: S603, S607
+    process = subprocess.Popen(["node", str(SCRIPT)], env=env, stdout=subprocess.DEVNULL,  # noqa: S603, S607
                                stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -101,7 +98,6 @@ def node_provider(clients: list[dict], *, name: str = "Banco Exemplo", accounts:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        runnable.unlink(missing_ok=True)
 
 
 async def sign_in_at_bank(authorization_url: str, login: str, password: str, *,

@@ -101,6 +101,9 @@ def register(app: typer.Typer) -> None:
         if_empty: bool = typer.Option(
             False, "--if-empty", help="Só carrega se o cadastro de beneficiários estiver vazio."
         ),
+        bank: bool = typer.Option(
+            False, "--bank", help="Também sobe o Banco Exemplo (validação pelo banco) e fica "
+            "servindo até Ctrl+C."),
         as_json: bool = JsonOption,
     ) -> None:
         """Carrega beneficiários fictícios para experimentar cada caminho (nunca em produção)."""
@@ -121,8 +124,13 @@ def register(app: typer.Typer) -> None:
             result, present = run_async(_run, cfg)
         except DemoNotAllowed as exc:
             raise CliError(str(exc)) from None
-        if as_json:
+        if as_json and not bank:
             print_json(_demo_json(result, present))
+            return
+        if bank:
+            if not present:
+                raise CliError("O cadastro já tem beneficiários; a demonstração não foi carregada.")
+            _serve_demo_bank(cfg)
             return
         if result.loaded:
             report = result.report
@@ -144,6 +152,38 @@ def register(app: typer.Typer) -> None:
             )
             return
         _print_demo_table(result.people, cfg.base_url)
+
+
+def _serve_demo_bank(cfg) -> None:  # noqa: ANN001
+    """Registers "Banco Exemplo" and serves it with node-oidc-provider until Ctrl+C."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from guarita.services import demo_bank
+
+    script = Path(__file__).resolve().parents[3] / "frontend" / "upstream-provider.mjs"
+    if shutil.which("node") is None or not (script.parent / "node_modules" / "oidc-provider").is_dir():
+        raise CliError("O banco de demonstração precisa do node e de frontend/node_modules "
+                       "(rode make setup).")
+    port = demo_bank.next_free_port(int(os.environ.get("GUARITA_DEMO_BANK_PORT", "8100")))
+    issuer = f"http://127.0.0.1:{port}"
+    client = run_async(lambda rt: demo_bank.register(rt, issuer, _operator()), cfg)
+    console.print(
+        f"[bold]{demo_bank.DEMO_BANK_NAME}[/bold] em {issuer}\n"
+        f"Em {cfg.base_url}/esqueci-minha-senha escolha “Validar pelo meu banco”; no banco, "
+        f"entre com o CPF de uma pessoa da demonstração e a senha "
+        f"[bold]{demo_bank.DEMO_BANK_PASSWORD}[/bold]. Ctrl+C encerra o banco.",
+        highlight=False, soft_wrap=True)
+    env = {**os.environ, "PORT": str(port), "NAME": demo_bank.DEMO_BANK_NAME,
+           "CLIENTS": json.dumps([client]), "ACCOUNTS": json.dumps(demo_bank.bank_accounts()),
+           "CPF_IN_ID_TOKEN": "0", "CONTROL": "0", "NODE_ENV": "production"}
+    try:
+        subprocess.run(["node", str(script)], env=env, check=False)  # noqa: S603, S607
+    except KeyboardInterrupt:
+        pass
 
 
 # -- import output ------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ async def start(runtime: Runtime, token: str, provider_id: str, context: Request
     return step.redirect_url
 
 
-async def _account_cpf(session, account_id: str | None) -> str | None:  # noqa: ANN001
+async def account_cpf(session, account_id: str | None) -> str | None:  # noqa: ANN001
     if not account_id:
         return None
     for identifier in await accounts_repo.identifiers_of(session, account_id):
@@ -137,7 +137,7 @@ async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
         if flow.state != RecoveryState.CODE_SENT or flow.method != METHOD:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         account_id = flow.account_id
-        expected = await _account_cpf(session, account_id)
+        expected = await account_cpf(session, account_id)
     provider_id = trip.pending.provider_id
     try:
         provider, outcome = await upstream_flow.verify(

@@ -19,7 +19,7 @@ from guarita.edge.auth import (
 )
 from guarita.edge.render import finish, render
 from guarita.services import account as account_service
-from guarita.services import face_references, registration, sessions
+from guarita.services import face_references, registration, sessions, upstream_account
 from guarita.services import login as login_service
 from guarita.web.second_step_pages import set_pending
 
@@ -150,6 +150,8 @@ async def account_page(request: Request) -> Response:
                   face_deleted="rosto-apagado" in request.query_params,
                   has_face=await face_references.account_has_reference(runtime_of(request),
                                                                       current.account_id),
+                  upstream_section=await upstream_account.offered(runtime_of(request),
+                                                                  current.account_id),
                   local_time=runtime_of(request).settings.local_time)
 
 

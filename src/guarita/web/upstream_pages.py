@@ -20,9 +20,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of
-from guarita.edge.render import finish
+from guarita.edge.render import finish, render
 from guarita.methods import upstream as upstream_method
-from guarita.services import recovery, upstream_flow, upstream_recovery, upstreams
+from guarita.services import (
+    recovery,
+    upstream_account,
+    upstream_flow,
+    upstream_links,
+    upstream_recovery,
+    upstreams,
+)
 from guarita.web.recovery_pages import BASE, COOKIE, _go, _page, _restart, _token
 
 router = APIRouter(include_in_schema=False)
@@ -73,6 +80,8 @@ def _failed(request: Request, error: GuaritaError, purpose: str | None) -> HTMLR
         if error.code in (ErrorCode.RECOVERY_EXPIRED, ErrorCode.FLOW_STATE_INVALID,
                           ErrorCode.TOO_MANY_ATTEMPTS):
             retry, other = None, BASE
+    elif purpose == upstream_account.PURPOSE:
+        retry, other = ACCOUNT, "/conta"
     elif purpose is None:
         other = BASE
     return _page(request, "upstream/failed.html", error=error, retry_url=retry, other_url=other)
@@ -86,13 +95,20 @@ def _to_app(return_uri: str, result: upstream_recovery.BankResult) -> RedirectRe
 
 @router.get(upstreams.CALLBACK_PATH, response_class=HTMLResponse)
 async def callback(request: Request) -> Response:
-    await load_session(request)
+    current = await load_session(request)
     runtime = runtime_of(request)
     params = {k: v[:2048] for k, v in request.query_params.items()}
     purpose = None
     try:
         trip = await upstream_flow.consume(runtime, params.get("state", ""))
         purpose = trip.purpose
+        if purpose == upstream_account.PURPOSE:
+            await upstream_account.complete(runtime, trip, params,
+                                            current.account_id if current else None,
+                                            request_context(request))
+            response = RedirectResponse(f"{ACCOUNT}?validado=1", status_code=303)
+            finish(request, response)
+            return response
         if purpose != upstream_recovery.PURPOSE:
             raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "purpose_unknown"})
         result = await upstream_recovery.complete(runtime, trip, params,
@@ -105,6 +121,64 @@ async def callback(request: Request) -> Response:
         return response
     target = "nova-senha" if result.state == "verified" else "segunda-etapa"
     return _go(request, f"{BASE}/{target}", token=result.recovery_id)
+
+
+# -- Minha conta › Bancos e gov.br -------------------------------------------------------------
+ACCOUNT = "/conta/bancos"
+
+
+def _to_sign_in(request: Request) -> RedirectResponse:
+    response = RedirectResponse(f"/entrar?next={ACCOUNT}", status_code=303)
+    finish(request, response)
+    return response
+
+
+async def _account_page(request: Request, account_id: str,
+                        error: GuaritaError | None = None) -> HTMLResponse:
+    runtime = runtime_of(request)
+    found = await upstream_account.overview(runtime, account_id)
+    return render(request, "upstream/account.html", status_code=error.status if error else 200,
+                  error=error, banks=found.banks, links=found.links,
+                  validated="validado" in request.query_params,
+                  unlinked="desvinculado" in request.query_params,
+                  local_time=runtime.settings.local_time)
+
+
+@router.get(ACCOUNT, response_class=HTMLResponse)
+async def account_banks(request: Request) -> Response:
+    current = await load_session(request)
+    if current is None:
+        return _to_sign_in(request)
+    return await _account_page(request, current.account_id)
+
+
+@router.post(f"{ACCOUNT}/validar", response_class=HTMLResponse)
+async def validate_with_bank(request: Request) -> Response:
+    current = await load_session(request)
+    if current is None:
+        return _to_sign_in(request)
+    values = await forms.read(request)
+    try:
+        url = await upstream_account.start(runtime_of(request), current.account_id,
+                                           values.get("provider", ""), request_context(request))
+    except GuaritaError as error:
+        return await _account_page(request, current.account_id, error)
+    response = RedirectResponse(url, status_code=303)
+    finish(request, response)
+    return response
+
+
+@router.post(ACCOUNT + "/{link_id}/desvincular", response_class=HTMLResponse)
+async def unlink(link_id: int, request: Request) -> Response:
+    current = await load_session(request)
+    if current is None:
+        return _to_sign_in(request)
+    await forms.read(request)
+    await upstream_links.unlink(runtime_of(request), current.account_id, link_id,
+                                request_context(request))
+    response = RedirectResponse(f"{ACCOUNT}?desvinculado=1", status_code=303)
+    finish(request, response)
+    return response
 
 
 @router.get("/upstream/{provider_id}/jwks.json")

@@ -1,7 +1,8 @@
 // node-oidc-provider 9 as an outside identity provider Guarita trusts: "Banco Exemplo" (a `cpf`
 // claim) or a gov.br stand-in (GOVBR=1: `sub` is the CPF, `reliability_info`, gov.br's scopes).
 // Started by the suite (tests/support/upstream.py) and by `guarita demo --bank`; listens on
-// 127.0.0.1 only and runs offline from frontend/node_modules.
+// 127.0.0.1 only and runs offline from frontend/node_modules (it lives beside them because ES
+// modules resolve packages from their own folder).
 //
 // Environment: PORT, NAME, CLIENTS (JSON list of client metadata), ACCOUNTS (JSON object
 // login -> {password, sub, claims}), CPF_IN_ID_TOKEN=1 (claims in the ID token; otherwise only
