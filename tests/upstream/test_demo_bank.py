@@ -18,7 +18,7 @@ from guarita.services.demo_bank import DEMO_BANK_PASSWORD
 from tests.support import upstream as support
 from tests.support.server import GUARITA, ROOT, free_port, migrate, running_server, server_env
 
-NEW = "uma frase nova para o benedito"
+NEW = "uma frase nova para o meu acesso"
 
 
 def test_demo_bank_lets_benedito_recover_through_his_bank():
