@@ -7,11 +7,20 @@ has the same numbers in a table beside it for screen readers and for people who 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from markupsafe import Markup, escape
 
+from guarita.methods.base import N_
 from guarita.services.support.dashboard import ACTION_TAGS, RECOVERY_METHODS, SERIES, Dashboard
+
+# The page's translate() (edge/i18n.py): labels and sentences are pt-BR catalogue entries.
+Translate = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
 
 # --- SVG ---------------------------------------------------------------------------------------
 
@@ -31,8 +40,12 @@ def _nice_max(value: int) -> int:
     return value
 
 
-def bar_chart(chart_id: str, title: str, days: list[date], stacks: list[tuple[str, str, list[int]]]) -> Markup:
-    """Stacked bars per day. ``stacks``: ``(css class, label, values)`` from the bottom up."""
+def bar_chart(chart_id: str, title: str, days: list[date], stacks: list[tuple[str, str, list[int]]],
+              translate: Translate = _same) -> Markup:
+    """Stacked bars per day. ``stacks``: ``(css class, label, values)`` from the bottom up, the
+    title and labels in pt-BR (``translate`` gives the page's language)."""
+    title = translate(title)
+    stacks = [(css, translate(label), values) for css, label, values in stacks]
     totals = [sum(values[i] for _, _, values in stacks) for i in range(len(days))]
     top = _nice_max(max(totals, default=0))
     plot_w = _W - _LEFT - _RIGHT
@@ -42,7 +55,7 @@ def bar_chart(chart_id: str, title: str, days: list[date], stacks: list[tuple[st
     parts = [
         f'<svg class="chart" viewBox="0 0 {_W} {_H}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(_description(days, stacks, totals))}</desc>',
+        f'<desc id="{chart_id}-desc">{escape(_description(days, stacks, totals, translate))}</desc>',
     ]
     for fraction in (0, 0.5, 1):
         y = _TOP + plot_h * (1 - fraction)
@@ -74,31 +87,35 @@ def bar_chart(chart_id: str, title: str, days: list[date], stacks: list[tuple[st
     return Markup("".join(parts))  # noqa: S704
 
 
-def _description(days: list[date], stacks, totals: list[int]) -> str:  # noqa: ANN001
+def _description(days: list[date], stacks, totals: list[int], translate: Translate = _same) -> str:  # noqa: ANN001
     if not days:
-        return "Sem dados."
+        return translate(N_("Sem dados."))
     busiest = max(range(len(days)), key=lambda i: totals[i])
     names = ", ".join(f"{label}: {sum(values)}" for _, label, values in stacks)
-    return (
-        f"De {days[0]:%d/%m} a {days[-1]:%d/%m}. Totais — {names}. "
-        f"Dia com mais registros: {days[busiest]:%d/%m} ({totals[busiest]})."
-    )
+    return " ".join((
+        translate(N_("De %(first)s a %(last)s.")) % {"first": f"{days[0]:%d/%m}",
+                                                      "last": f"{days[-1]:%d/%m}"},
+        translate(N_("Totais — %(names)s.")) % {"names": names},
+        translate(N_("Dia com mais registros: %(day)s (%(total)s).")) % {
+            "day": f"{days[busiest]:%d/%m}", "total": totals[busiest]},
+    ))
 
 
-def agents_chart(chart_id: str, agents: list[dict], *, days: int) -> Markup:
+def agents_chart(chart_id: str, agents: list[dict], *, days: int, translate: Translate = _same) -> Markup:
     """Horizontal bars: total actions per agent, most active first."""
     shown = agents[:15]
     row_h = 28
     height = max(len(shown), 1) * row_h + 16
     left = 200
     top = _nice_max(max((a["total"] for a in shown), default=0))
+    title = translate(N_("Ações por atendente nos últimos %(days)s dias")) % {"days": days}
     parts = [
         f'<svg class="chart chart-agents" viewBox="0 0 {_AGENTS_W} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title">',
-        f'<title id="{chart_id}-title">Ações por atendente nos últimos {days} dias</title>',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
     if not shown:
-        parts.append('<text class="axis" x="8" y="24">Nenhuma ação registrada.</text>')
+        parts.append(f'<text class="axis" x="8" y="24">{escape(translate(N_("Nenhuma ação registrada.")))}</text>')
     for i, agent in enumerate(shown):
         y = 8 + i * row_h
         width = (_AGENTS_W - left - 48) * agent["total"] / top
@@ -115,8 +132,9 @@ def agents_chart(chart_id: str, agents: list[dict], *, days: int) -> Markup:
     return Markup("".join(parts))  # noqa: S704
 
 
-def charts(board: Dashboard) -> list[tuple[str, Markup, list[tuple[str, str]]]]:
-    """``(title, svg, legend)`` for the page, in reading order."""
+def charts(board: Dashboard, translate: Translate = _same) -> list[tuple[str, Markup, list[tuple[str, str]]]]:
+    """``(title, svg, legend)`` for the page, in reading order (titles and legends in pt-BR:
+    the page translates them; the SVG is drawn already translated)."""
     found = []
     for i, (key, (title, _)) in enumerate(SERIES.items()):
         found.append(
@@ -127,6 +145,7 @@ def charts(board: Dashboard) -> list[tuple[str, Markup, list[tuple[str, str]]]]:
                     title,
                     board.days,
                     [(f"series-{i % 4}", title, board.series[key])],
+                    translate,
                 ),
                 [],
             )
@@ -134,19 +153,21 @@ def charts(board: Dashboard) -> list[tuple[str, Markup, list[tuple[str, str]]]]:
     stacks = [(f"series-{i}", label, board.recoveries[key]) for i, (key, label) in enumerate(RECOVERY_METHODS.items())]
     found.append(
         (
-            "Recuperações de senha por método",
-            bar_chart("chart-recoveries", "Recuperações de senha por método", board.days, stacks),
+            N_("Recuperações de senha por método"),
+            bar_chart("chart-recoveries", N_("Recuperações de senha por método"), board.days, stacks,
+                      translate),
             [(css, label) for css, label, _ in stacks],
         )
     )
     stacks = [
-        ("series-0", "Enviadas", board.messages["sent"]),
-        ("series-danger", "Falharam", board.messages["failed"]),
+        ("series-0", N_("Enviadas"), board.messages["sent"]),
+        ("series-danger", N_("Falharam"), board.messages["failed"]),
     ]
     found.append(
         (
-            "Mensagens (e-mail e SMS)",
-            bar_chart("chart-messages", "Mensagens enviadas e que falharam", board.days, stacks),
+            N_("Mensagens (e-mail e SMS)"),
+            bar_chart("chart-messages", N_("Mensagens enviadas e que falharam"), board.days, stacks,
+                      translate),
             [(css, label) for css, label, _ in stacks],
         )
     )

@@ -15,10 +15,19 @@ from fastapi.responses import HTMLResponse, Response
 
 from guarita.console import charts
 from guarita.console.calls import actor_of, call
-from guarita.console.web import PREFIX, read_form, redirect, render, route, router
+from guarita.console.web import (
+    PREFIX,
+    page_translator,
+    read_form,
+    redirect,
+    render,
+    route,
+    router,
+)
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import Permission
 from guarita.edge.forms import field_errors
+from guarita.methods.base import N_
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
 from guarita.services.support import face_reference, labels
@@ -26,18 +35,18 @@ from guarita.services.support import face_reference, labels
 __all__ = ["router"]
 
 DONE = {
-    "contato": "Contato confirmado e salvo. A pessoa já pode usá-lo.",
-    "desbloqueio": "Conta desbloqueada. A pessoa já pode tentar entrar de novo.",
-    "sem-bloqueio": "A conta não estava bloqueada. Nada mudou.",
-    "senha": "Senha reativada. A pessoa já pode entrar com a senha dela.",
-    "senha-ativa": "A senha não estava desativada. Nada mudou.",
-    "recuperacao": "Código de recuperação enviado. A pessoa segue pelo link da mensagem.",
-    "desativada": "Conta desativada. Todas as sessões foram encerradas.",
-    "reativada": "Conta reativada.",
-    "sem-mudanca": "A conta já estava nessa situação. Nada mudou.",
-    "documento": "Conferência de documento registrada.",
-    "duas-etapas": "Verificação em duas etapas removida. Todas as sessões foram encerradas e os "
-                   "contatos foram avisados.",
+    "contato": N_("Contato confirmado e salvo. A pessoa já pode usá-lo."),
+    "desbloqueio": N_("Conta desbloqueada. A pessoa já pode tentar entrar de novo."),
+    "sem-bloqueio": N_("A conta não estava bloqueada. Nada mudou."),
+    "senha": N_("Senha reativada. A pessoa já pode entrar com a senha dela."),
+    "senha-ativa": N_("A senha não estava desativada. Nada mudou."),
+    "recuperacao": N_("Código de recuperação enviado. A pessoa segue pelo link da mensagem."),
+    "desativada": N_("Conta desativada. Todas as sessões foram encerradas."),
+    "reativada": N_("Conta reativada."),
+    "sem-mudanca": N_("A conta já estava nessa situação. Nada mudou."),
+    "documento": N_("Conferência de documento registrada."),
+    "duas-etapas": N_("Verificação em duas etapas removida. Todas as sessões foram encerradas e os "
+                   "contatos foram avisados."),
 }
 # What a form shown again after an error keeps of what was typed: never the caller's data.
 KEPT = ("reason", "reason_text", "kind", "contact_value", "document_type", "status")
@@ -223,7 +232,7 @@ async def unlock(request: Request, person_id: int, values: dict[str, str]) -> Re
             request,
             person_id,
             form="unlock",
-            warning=(
+            warning=N_(
                 "A senha desta conta foi desativada depois de muitas tentativas erradas. "
                 "Só um supervisor pode reativá-la."
             ),
@@ -284,8 +293,9 @@ async def dashboard(request: Request) -> Response:
         request,
         "console/painel.html",
         board=board,
-        charts=charts.charts(board),
-        agents_chart=charts.agents_chart("chart-agents", board.agents, days=days),
+        charts=charts.charts(board, page_translator(request)),
+        agents_chart=charts.agents_chart("chart-agents", board.agents, days=days,
+                                         translate=page_translator(request)),
         action_columns=charts.action_columns(),
         recovery_methods=dashboard_service.RECOVERY_METHODS,
         days=days,

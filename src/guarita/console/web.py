@@ -160,6 +160,11 @@ async def read_form(request: Request) -> dict[str, str]:
 # --- rendering ---------------------------------------------------------------------------------
 
 
+def page_translator(request: Request) -> Callable[[Any], Any]:
+    """``translate()`` in the request's language, for text drawn in Python (the charts)."""
+    return env_for(locale_of(request)).globals["translate"]
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Like ``edge.render.render`` but with the console's CSRF token and the staff member.
 
@@ -168,13 +173,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context = {"errors": {}, "values": {}, **context}
     runtime = request.app.state.runtime
     settings = runtime.settings
-    # The desk works in Brazil and its pages are written in pt-BR only; the shared macros and
-    # the layout follow, so a browser set to English does not get a page in two languages.
-    request.state.locale = i18n.DEFAULT
+    # Written in pt-BR and translated like the people's pages: the language chosen with the
+    # switch (or the browser's), every label from Python through translate() (docs/pages-and-i18n.md).
     locale = locale_of(request)
     actor = getattr(request.state, "staff", None)
+    environment = env_for(locale)
+    translate = environment.globals["translate"]
     html = (
-        env_for(locale)
+        environment
         .get_template(template)
         .render(
             request=request,
@@ -188,7 +194,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             role_labels=ROLE_LABELS,
             Permission=Permission,
             Role=Role,
-            local_time=settings.local_time,
+            local_time=lambda moment: i18n.when(moment, locale, settings.timezone),
+            when=lambda moment: i18n.when(moment, locale, settings.timezone),
+            factor_names=lambda names: ", ".join(translate(n) for n in names),
             outcome_label=labels.outcome_label,
             **context,
         )

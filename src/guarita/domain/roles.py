@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from guarita.domain.identifiers import N_
+
 
 class Role(StrEnum):
     AGENT = "agent"
@@ -68,23 +70,23 @@ TOKEN_SCOPES: tuple[Permission, ...] = tuple(
     p for p in Permission if p not in (Permission.STAFF, Permission.TOKENS)
 )
 
-ROLE_LABELS = {Role.AGENT: "Atendente", Role.SUPERVISOR: "Supervisor", Role.ADMIN: "Administrador"}
+ROLE_LABELS = {Role.AGENT: N_("Atendente"), Role.SUPERVISOR: N_("Supervisor"), Role.ADMIN: N_("Administrador")}
 
 SCOPE_LABELS = {
-    Permission.SEARCH: "Buscar pessoas",
-    Permission.VIEW: "Ver o cadastro (mascarado até a conferência)",
-    Permission.CALLER_CHECK: "Conferir os dados de quem liga",
-    Permission.REVEAL_CARD: "Informar o número da carteirinha",
-    Permission.CONTACTS: "Cadastrar ou trocar e-mail e celular",
-    Permission.UNLOCK: "Desbloquear conta bloqueada por tentativas",
-    Permission.RECOVERY: "Iniciar recuperação de senha",
-    Permission.PASSWORD_REENABLE: "Reativar senha desativada",
-    Permission.ACCOUNT_STATUS: "Desativar ou reativar conta",
-    Permission.IDENTITY_CHECK: "Registrar conferência de documento presencial",
-    Permission.SECOND_FACTOR_REMOVE: "Remover a verificação em duas etapas (após conferência presencial)",
-    Permission.DASHBOARD: "Ver o painel",
-    Permission.STAFF: "Gerenciar a equipe",
-    Permission.TOKENS: "Gerenciar tokens da API",
+    Permission.SEARCH: N_("Buscar pessoas"),
+    Permission.VIEW: N_("Ver o cadastro (mascarado até a conferência)"),
+    Permission.CALLER_CHECK: N_("Conferir os dados de quem liga"),
+    Permission.REVEAL_CARD: N_("Informar o número da carteirinha"),
+    Permission.CONTACTS: N_("Cadastrar ou trocar e-mail e celular"),
+    Permission.UNLOCK: N_("Desbloquear conta bloqueada por tentativas"),
+    Permission.RECOVERY: N_("Iniciar recuperação de senha"),
+    Permission.PASSWORD_REENABLE: N_("Reativar senha desativada"),
+    Permission.ACCOUNT_STATUS: N_("Desativar ou reativar conta"),
+    Permission.IDENTITY_CHECK: N_("Registrar conferência de documento presencial"),
+    Permission.SECOND_FACTOR_REMOVE: N_("Remover a verificação em duas etapas (após conferência presencial)"),
+    Permission.DASHBOARD: N_("Ver o painel"),
+    Permission.STAFF: N_("Gerenciar a equipe"),
+    Permission.TOKENS: N_("Gerenciar tokens da API"),
 }
 
 

@@ -16,20 +16,20 @@ from sqlalchemy import func, select
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.methods import registry
-from guarita.methods.base import Purpose
+from guarita.methods.base import N_, Purpose
 from guarita.runtime import Runtime
 from guarita.services.support.history import actor_names
 from guarita.storage.tables import AuditEvent, OutboxMessage
 from guarita.storage.types import utcnow
 
 SERIES = {
-    "sign_ins": ("Entradas", AuditTag.LOGIN_SUCCEEDED),
-    "failures": ("Senhas erradas", AuditTag.LOGIN_FAILED),
-    "lockouts": ("Bloqueios temporários", AuditTag.LOGIN_LOCKED),
-    "registrations": ("Cadastros", AuditTag.ACCOUNT_CREATED),
+    "sign_ins": (N_("Entradas"), AuditTag.LOGIN_SUCCEEDED),
+    "failures": (N_("Senhas erradas"), AuditTag.LOGIN_FAILED),
+    "lockouts": (N_("Bloqueios temporários"), AuditTag.LOGIN_LOCKED),
+    "registrations": (N_("Cadastros"), AuditTag.ACCOUNT_CREATED),
     # Facial validation per outcome (docs/face.md): counts only, never an image.
-    "face_verified": ("Validações faciais aceitas", AuditTag.FACE_VERIFIED),
-    "face_refused": ("Validações faciais recusadas", AuditTag.FACE_FAILED),
+    "face_verified": (N_("Validações faciais aceitas"), AuditTag.FACE_VERIFIED),
+    "face_refused": (N_("Validações faciais recusadas"), AuditTag.FACE_FAILED),
 }
 # Recoveries per method, from the registry: the channels offered after the identifier, the
 # health-plan data check, and whatever else completed a recovery.
@@ -38,20 +38,20 @@ _IDENTIFYING_METHODS = [m.id for m in registry.serving(Purpose.IDENTIFICATION)]
 RECOVERY_METHODS = {
     **{m.id: m.short_label for m in registry.METHODS.values()
        if m.id in _CHANNEL_METHODS or m.id in _IDENTIFYING_METHODS},
-    "other": "Outro",
+    "other": N_("Outro"),
 }
 # What counts as an "action" of an agent: the desk's own events, not the searches and views
 # (those are audited too, but they are reading, not doing).
 ACTION_TAGS = {
-    AuditTag.SUPPORT_CALLER_CHECKED: "Conferências",
-    AuditTag.SUPPORT_CARD_REVEALED: "Carteirinhas informadas",
-    AuditTag.SUPPORT_CONTACT_CONFIRMED: "Contatos cadastrados",
-    AuditTag.SUPPORT_UNLOCKED: "Desbloqueios",
-    AuditTag.SUPPORT_RECOVERY_REQUESTED: "Recuperações iniciadas",
-    AuditTag.SUPPORT_PASSWORD_REENABLED: "Senhas reativadas",
-    AuditTag.SUPPORT_ACCOUNT_DISABLED: "Contas desativadas",
-    AuditTag.SUPPORT_ACCOUNT_ENABLED: "Contas reativadas",
-    AuditTag.SUPPORT_IDENTITY_CHECKED: "Documentos conferidos",
+    AuditTag.SUPPORT_CALLER_CHECKED: N_("Conferências"),
+    AuditTag.SUPPORT_CARD_REVEALED: N_("Carteirinhas informadas"),
+    AuditTag.SUPPORT_CONTACT_CONFIRMED: N_("Contatos cadastrados"),
+    AuditTag.SUPPORT_UNLOCKED: N_("Desbloqueios"),
+    AuditTag.SUPPORT_RECOVERY_REQUESTED: N_("Recuperações iniciadas"),
+    AuditTag.SUPPORT_PASSWORD_REENABLED: N_("Senhas reativadas"),
+    AuditTag.SUPPORT_ACCOUNT_DISABLED: N_("Contas desativadas"),
+    AuditTag.SUPPORT_ACCOUNT_ENABLED: N_("Contas reativadas"),
+    AuditTag.SUPPORT_IDENTITY_CHECKED: N_("Documentos conferidos"),
 }
 
 

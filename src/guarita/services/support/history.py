@@ -15,7 +15,7 @@ from guarita.domain.accounts import Channel
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.identifiers import IdentifierKind
-from guarita.services.account import LoginEventView, device_of
+from guarita.services.account import LoginEventView, device_of, device_parts
 from guarita.services.support import labels
 from guarita.services.support.masking import mask
 from guarita.storage.support_tables import StaffAccount, SupportApiToken, SupportContactChange
@@ -78,6 +78,8 @@ async def logins(session: AsyncSession, account_id: str) -> list[LoginItem]:
             e.ip,
             device_of(e.user_agent),
             (e.details or {}).get("reason"),
+            (e.details or {}).get("kind"),
+            *device_parts(e.user_agent),  # the page names the device in its own language
         )
         for e in events
     ]

@@ -1,4 +1,7 @@
-"""Plain pt-BR words for what the desk shows: reasons, states, audit tags, document types."""
+"""Plain pt-BR words for what the desk shows: reasons, states, audit tags, document types.
+
+Marked with ``N_`` for the catalogues: the console's pages translate them with ``translate()``
+(docs/pages-and-i18n.md); the support API returns them in pt-BR, as written here."""
 
 from __future__ import annotations
 
@@ -6,55 +9,56 @@ from guarita.domain.accounts import TrustLevel
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.identifiers import IdentifierKind
 from guarita.methods import registry
+from guarita.methods.base import N_
 
 # The short list of reasons an agent chooses from (docs/support-desk.md › What an agent does);
 # "outro" needs free text.
 REASONS: dict[str, str] = {
-    "carteirinha": "Pessoa quer saber o número da carteirinha",
-    "contato": "Cadastrar ou trocar e-mail ou celular",
-    "bloqueio": "Conta bloqueada ou senha desativada",
-    "recuperacao": "Não consegue recuperar a senha",
-    "duvida_cadastro": "Dúvida sobre o cadastro ou a conta",
-    "presencial": "Atendimento presencial com documento",
-    "fraude": "Suspeita de fraude ou de uso por outra pessoa",
-    "outro": "Outro motivo (descreva)",
+    "carteirinha": N_("Pessoa quer saber o número da carteirinha"),
+    "contato": N_("Cadastrar ou trocar e-mail ou celular"),
+    "bloqueio": N_("Conta bloqueada ou senha desativada"),
+    "recuperacao": N_("Não consegue recuperar a senha"),
+    "duvida_cadastro": N_("Dúvida sobre o cadastro ou a conta"),
+    "presencial": N_("Atendimento presencial com documento"),
+    "fraude": N_("Suspeita de fraude ou de uso por outra pessoa"),
+    "outro": N_("Outro motivo (descreva)"),
 }
 
 STATES: dict[str, str] = {
-    "no_account": "Sem conta (ainda não fez o cadastro)",
-    "disabled": "Conta desativada",
-    "password_disabled": "Senha desativada depois de muitas tentativas erradas",
-    "locked": "Bloqueada temporariamente",
-    "legacy": "Conta antiga (entra só com a carteirinha)",
-    "active": "Ativa",
+    "no_account": N_("Sem conta (ainda não fez o cadastro)"),
+    "disabled": N_("Conta desativada"),
+    "password_disabled": N_("Senha desativada depois de muitas tentativas erradas"),
+    "locked": N_("Bloqueada temporariamente"),
+    "legacy": N_("Conta antiga (entra só com a carteirinha)"),
+    "active": N_("Ativa"),
 }
 
-TRUST_LEVELS = {TrustLevel.BRONZE: "Bronze", TrustLevel.PRATA: "Prata", TrustLevel.OURO: "Ouro"}
+TRUST_LEVELS = {TrustLevel.BRONZE: N_("Bronze"), TrustLevel.PRATA: N_("Prata"), TrustLevel.OURO: N_("Ouro")}
 
-KINDS = {IdentifierKind.CPF: "CPF", IdentifierKind.CARD: "Carteirinha",
-         IdentifierKind.EMAIL: "E-mail", IdentifierKind.PHONE: "Celular"}
+KINDS = {IdentifierKind.CPF: N_("CPF"), IdentifierKind.CARD: N_("Carteirinha"),
+         IdentifierKind.EMAIL: N_("E-mail"), IdentifierKind.PHONE: N_("Celular")}
 
 SOURCES = {
-    "registry": "cadastro da organização",
-    "self": "a própria pessoa",
-    "support": "central de atendimento",
+    "registry": N_("cadastro da organização"),
+    "self": N_("a própria pessoa"),
+    "support": N_("central de atendimento"),
 }
 
 DOCUMENT_TYPES: dict[str, str] = {
-    "rg": "RG (carteira de identidade)",
-    "cin": "CIN (nova carteira de identidade)",
-    "cnh": "CNH (carteira de motorista)",
-    "ctps": "Carteira de trabalho",
-    "passaporte": "Passaporte",
-    "rne": "RNE / CRNM (estrangeiro)",
-    "outro": "Outro documento oficial com foto",
+    "rg": N_("RG (carteira de identidade)"),
+    "cin": N_("CIN (nova carteira de identidade)"),
+    "cnh": N_("CNH (carteira de motorista)"),
+    "ctps": N_("Carteira de trabalho"),
+    "passaporte": N_("Passaporte"),
+    "rne": N_("RNE / CRNM (estrangeiro)"),
+    "outro": N_("Outro documento oficial com foto"),
 }
 
 MESSAGE_STATUS = {
-    "pending": "na fila",
-    "sending": "enviando",
-    "sent": "enviada",
-    "failed": "falhou",
+    "pending": N_("na fila"),
+    "sending": N_("enviando"),
+    "sent": N_("enviada"),
+    "failed": N_("falhou"),
 }
 
 # How the desk names each way of proving something: straight from the method registry, so a new
@@ -63,83 +67,83 @@ METHODS: dict[str, str] = {m.id: m.short_label for m in registry.METHODS.values(
 
 # A person's second factors as the desk names them (never their secrets).
 SECOND_FACTORS = {
-    "totp": "Aplicativo autenticador",
-    "passkeys": "Chave de acesso",
-    "recovery_codes": "Códigos de recuperação",
+    "totp": N_("Aplicativo autenticador"),
+    "passkeys": N_("Chave de acesso"),
+    "recovery_codes": N_("Códigos de recuperação"),
 }
 
 TEMPLATES = {
-    "welcome": "Boas-vindas",
-    "password_changed": "Aviso de senha alterada",
-    "password_reset": "Aviso de senha redefinida",
-    "recovery_code": "Código de recuperação",
-    "contact_code": "Código de confirmação de contato",
-    "contact_replaced": "Aviso de contato trocado",
-    "second_factor_changed": "Aviso de mudança na verificação em duas etapas",
+    "welcome": N_("Boas-vindas"),
+    "password_changed": N_("Aviso de senha alterada"),
+    "password_reset": N_("Aviso de senha redefinida"),
+    "recovery_code": N_("Código de recuperação"),
+    "contact_code": N_("Código de confirmação de contato"),
+    "contact_replaced": N_("Aviso de contato trocado"),
+    "second_factor_changed": N_("Aviso de mudança na verificação em duas etapas"),
 }
 
 TAGS: dict[str, str] = {
-    AuditTag.ACCOUNT_CREATED: "Conta criada (cadastro)",
-    AuditTag.ACCOUNT_LEGACY_IMPORTED: "Conta antiga importada",
-    AuditTag.LOGIN_SUCCEEDED: "Entrou",
-    AuditTag.LOGIN_FAILED: "Tentativa de entrar falhou",
-    AuditTag.LOGIN_LOCKED: "Bloqueio temporário por tentativas",
-    AuditTag.PASSWORD_DISABLED: "Senha desativada por tentativas",
-    AuditTag.PASSWORD_CHANGED: "Senha trocada",
-    AuditTag.PASSWORD_REHASHED: "Senha atualizada para o novo formato",
-    AuditTag.PASSWORD_RESET: "Senha redefinida (recuperação)",
-    AuditTag.LOGOUT: "Saiu",
-    AuditTag.RECOVERY_STARTED: "Recuperação iniciada",
-    AuditTag.RECOVERY_CODE_SENT: "Código de recuperação enviado",
-    AuditTag.RECOVERY_CODE_FAILED: "Código de recuperação errado",
-    AuditTag.RECOVERY_COMPLETED: "Recuperação concluída",
-    AuditTag.ACCOUNT_LOCKED_BY_OWNER: "Conta travada pela pessoa (\u201cNão foi você?\u201d)",
-    AuditTag.IDENTIFIER_VERIFIED: "Contato ou documento confirmado",
-    AuditTag.CONTACT_ADDED: "Contato cadastrado pela pessoa",
-    AuditTag.CONTACT_REPLACED: "Contato trocado pela pessoa",
-    AuditTag.SECOND_FACTOR_ENROLLED: "Verificação em duas etapas: forma cadastrada",
-    AuditTag.SECOND_FACTOR_REMOVED: "Verificação em duas etapas: forma removida",
-    AuditTag.SECOND_FACTOR_SUCCEEDED: "Segunda etapa confirmada",
-    AuditTag.SECOND_FACTOR_FAILED: "Segunda etapa errada",
-    AuditTag.SECOND_FACTOR_LOCKED: "Bloqueio temporário da segunda etapa",
-    AuditTag.RECOVERY_CODES_GENERATED: "Novos códigos de recuperação gerados",
-    AuditTag.PASSKEY_RENAMED: "Chave de acesso renomeada",
-    AuditTag.PASSKEY_CLONE_SUSPECTED: "Chave de acesso recusada (contador voltou: possível cópia)",
-    AuditTag.SUPPORT_CARD_REVEALED: "Atendimento: carteirinha informada",
-    AuditTag.SUPPORT_EMAIL_REGISTERED: "Atendimento: e-mail cadastrado",
-    AuditTag.SUPPORT_PHONE_REGISTERED: "Atendimento: celular cadastrado",
-    AuditTag.SUPPORT_SECOND_FACTOR_REMOVED: "Atendimento: verificação em duas etapas removida",
-    AuditTag.SUPPORT_UNLOCKED: "Atendimento: conta desbloqueada",
-    AuditTag.SUPPORT_PASSWORD_REENABLED: "Atendimento: senha reativada",
-    AuditTag.SUPPORT_RECOVERY_STARTED: "Atendimento: recuperação iniciada",
-    AuditTag.SUPPORT_RECOVERY_REQUESTED: "Atendimento: pedido de recuperação",
-    AuditTag.SUPPORT_ACCOUNT_DISABLED: "Atendimento: conta desativada",
-    AuditTag.SUPPORT_ACCOUNT_ENABLED: "Atendimento: conta reativada",
-    AuditTag.SUPPORT_IDENTITY_CHECKED: "Atendimento: documento conferido presencialmente",
-    AuditTag.SUPPORT_CALLER_CHECKED: "Atendimento: conferência de dados",
-    AuditTag.SUPPORT_PERSON_VIEWED: "Atendimento: cadastro consultado",
-    AuditTag.SUPPORT_CONTACT_CODE_SENT: "Atendimento: código enviado ao novo contato",
-    AuditTag.SUPPORT_CONTACT_CODE_FAILED: "Atendimento: código do novo contato não conferiu",
-    AuditTag.SUPPORT_CONTACT_CONFIRMED: "Atendimento: novo contato confirmado",
+    AuditTag.ACCOUNT_CREATED: N_("Conta criada (cadastro)"),
+    AuditTag.ACCOUNT_LEGACY_IMPORTED: N_("Conta antiga importada"),
+    AuditTag.LOGIN_SUCCEEDED: N_("Entrou"),
+    AuditTag.LOGIN_FAILED: N_("Tentativa de entrar falhou"),
+    AuditTag.LOGIN_LOCKED: N_("Bloqueio temporário por tentativas"),
+    AuditTag.PASSWORD_DISABLED: N_("Senha desativada por tentativas"),
+    AuditTag.PASSWORD_CHANGED: N_("Senha trocada"),
+    AuditTag.PASSWORD_REHASHED: N_("Senha atualizada para o novo formato"),
+    AuditTag.PASSWORD_RESET: N_("Senha redefinida (recuperação)"),
+    AuditTag.LOGOUT: N_("Saiu"),
+    AuditTag.RECOVERY_STARTED: N_("Recuperação iniciada"),
+    AuditTag.RECOVERY_CODE_SENT: N_("Código de recuperação enviado"),
+    AuditTag.RECOVERY_CODE_FAILED: N_("Código de recuperação errado"),
+    AuditTag.RECOVERY_COMPLETED: N_("Recuperação concluída"),
+    AuditTag.ACCOUNT_LOCKED_BY_OWNER: N_("Conta travada pela pessoa (\u201cNão foi você?\u201d)"),
+    AuditTag.IDENTIFIER_VERIFIED: N_("Contato ou documento confirmado"),
+    AuditTag.CONTACT_ADDED: N_("Contato cadastrado pela pessoa"),
+    AuditTag.CONTACT_REPLACED: N_("Contato trocado pela pessoa"),
+    AuditTag.SECOND_FACTOR_ENROLLED: N_("Verificação em duas etapas: forma cadastrada"),
+    AuditTag.SECOND_FACTOR_REMOVED: N_("Verificação em duas etapas: forma removida"),
+    AuditTag.SECOND_FACTOR_SUCCEEDED: N_("Segunda etapa confirmada"),
+    AuditTag.SECOND_FACTOR_FAILED: N_("Segunda etapa errada"),
+    AuditTag.SECOND_FACTOR_LOCKED: N_("Bloqueio temporário da segunda etapa"),
+    AuditTag.RECOVERY_CODES_GENERATED: N_("Novos códigos de recuperação gerados"),
+    AuditTag.PASSKEY_RENAMED: N_("Chave de acesso renomeada"),
+    AuditTag.PASSKEY_CLONE_SUSPECTED: N_("Chave de acesso recusada (contador voltou: possível cópia)"),
+    AuditTag.SUPPORT_CARD_REVEALED: N_("Atendimento: carteirinha informada"),
+    AuditTag.SUPPORT_EMAIL_REGISTERED: N_("Atendimento: e-mail cadastrado"),
+    AuditTag.SUPPORT_PHONE_REGISTERED: N_("Atendimento: celular cadastrado"),
+    AuditTag.SUPPORT_SECOND_FACTOR_REMOVED: N_("Atendimento: verificação em duas etapas removida"),
+    AuditTag.SUPPORT_UNLOCKED: N_("Atendimento: conta desbloqueada"),
+    AuditTag.SUPPORT_PASSWORD_REENABLED: N_("Atendimento: senha reativada"),
+    AuditTag.SUPPORT_RECOVERY_STARTED: N_("Atendimento: recuperação iniciada"),
+    AuditTag.SUPPORT_RECOVERY_REQUESTED: N_("Atendimento: pedido de recuperação"),
+    AuditTag.SUPPORT_ACCOUNT_DISABLED: N_("Atendimento: conta desativada"),
+    AuditTag.SUPPORT_ACCOUNT_ENABLED: N_("Atendimento: conta reativada"),
+    AuditTag.SUPPORT_IDENTITY_CHECKED: N_("Atendimento: documento conferido presencialmente"),
+    AuditTag.SUPPORT_CALLER_CHECKED: N_("Atendimento: conferência de dados"),
+    AuditTag.SUPPORT_PERSON_VIEWED: N_("Atendimento: cadastro consultado"),
+    AuditTag.SUPPORT_CONTACT_CODE_SENT: N_("Atendimento: código enviado ao novo contato"),
+    AuditTag.SUPPORT_CONTACT_CODE_FAILED: N_("Atendimento: código do novo contato não conferiu"),
+    AuditTag.SUPPORT_CONTACT_CONFIRMED: N_("Atendimento: novo contato confirmado"),
 }
 
 OUTCOMES = {
-    "confere": "confere",
-    "nao_confere": "não confere",
-    "blocked": "bloqueado por tentativas",
-    "revealed": "informada",
-    "code_sent": "código enviado",
-    "verified": "confirmado",
-    "unlocked": "desbloqueada",
-    "not_locked": "não estava bloqueada",
-    "reenabled": "reativada",
-    "not_disabled": "não estava desativada",
-    "started": "iniciada",
-    "disabled": "desativada",
-    "enabled": "reativada",
-    "unchanged": "sem mudança",
-    "recorded": "registrada",
-    "refused": "recusada",
+    "confere": N_("confere"),
+    "nao_confere": N_("não confere"),
+    "blocked": N_("bloqueado por tentativas"),
+    "revealed": N_("informada"),
+    "code_sent": N_("código enviado"),
+    "verified": N_("confirmado"),
+    "unlocked": N_("desbloqueada"),
+    "not_locked": N_("não estava bloqueada"),
+    "reenabled": N_("reativada"),
+    "not_disabled": N_("não estava desativada"),
+    "started": N_("iniciada"),
+    "disabled": N_("desativada"),
+    "enabled": N_("reativada"),
+    "unchanged": N_("sem mudança"),
+    "recorded": N_("registrada"),
+    "refused": N_("recusada"),
 }
 
 
