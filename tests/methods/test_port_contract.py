@@ -32,7 +32,8 @@ from guarita.storage.tables import Flow, OutboxMessage
 from guarita.storage.types import utcnow
 
 # RFC 8176 §2 values, plus Guarita's "mail" and gov.br's "bankNNN" (docs/architecture.md).
-AMR = {"pwd", "otp", "sms", "mail", "kba", "hwk", "swk", "face", "mfa", "tel", "user", "pin"}
+AMR = {"pwd", "otp", "sms", "mail", "kba", "hwk", "swk", "face", "mfa", "tel", "user", "pin",
+       "govbr"}  # a session gov.br opened (RFC 8176 has no federated value)
 ALL = sorted(registry.METHODS)
 PAGE = {"csrf_field": "csrf_token", "csrf_token": "t"}  # what render() adds to every page
 
@@ -59,7 +60,7 @@ def test_what_each_method_proves():
     assert methods["email"].evidence is None and methods["sms"].evidence is None
 
 
-async def _upstream_port(runtime, request):  # noqa: ANN001, ANN202
+async def _upstream_port(runtime, request, kind: str):  # noqa: ANN001, ANN202
     """A real provider (node-oidc-provider on loopback) registered in this Guarita."""
     from guarita.domain.upstreams import UpstreamKind
     from guarita.services import upstream_flow, upstreams
@@ -67,11 +68,11 @@ async def _upstream_port(runtime, request):  # noqa: ANN001, ANN202
 
     server = request.getfixturevalue("bank_server")
     added = await upstreams.add(runtime, upstreams.ProviderSpec(
-        kind="bank", name="Banco Exemplo", issuer=server.issuer, client_id=support.CLIENT_ID,
+        kind=kind, name="Banco Exemplo", issuer=server.issuer, client_id=support.CLIENT_ID,
         client_secret=support.CLIENT_SECRET), RequestContext())
     async with runtime.db.read() as session:
         provider = await upstreams.enabled_provider(session, runtime, added["id"],
-                                                    UpstreamKind.BANK)
+                                                    UpstreamKind(kind))
     return upstream_flow._Port(runtime, provider, upstreams.callback_url(runtime), "test", {})
 
 
@@ -79,8 +80,8 @@ async def _step_of(runtime, method_id: str, request=None) -> tuple[Step, int]:  
     """The method's real start, on a real flow; returns the step and the messages queued."""
     method = registry.METHODS[method_id]
     port = None
-    if method_id == "bank":
-        port = await _upstream_port(runtime, request)
+    if method_id in ("bank", "govbr"):
+        port = await _upstream_port(runtime, request, method_id)
     token, id_hash = flows.new_token()
     now = utcnow()
     async with runtime.db.transaction() as session:

@@ -33,3 +33,21 @@ async def register_bank(runtime, server, **extra) -> dict:  # noqa: ANN001, ANN0
                                   issuer=server.issuer, client_id=support.CLIENT_ID,
                                   client_secret=support.CLIENT_SECRET, **extra)
     return await upstreams.add(runtime, spec, RequestContext(actor="test"))
+
+
+@pytest.fixture(scope="session")
+def govbr_server():
+    """A gov.br stand-in: ``sub`` is the CPF, ``reliability_info`` in the ID token, gov.br's
+    scopes and claim names."""
+    if not support.available():
+        pytest.skip("node e frontend/node_modules/oidc-provider são necessários (make setup)")
+    with support.node_provider([support.client_metadata(REDIRECT)], name="gov.br",
+                               govbr=True, cpf_in_id_token=True) as provider:
+        yield provider
+
+
+async def register_govbr(runtime, server) -> dict:  # noqa: ANN001
+    spec = upstreams.ProviderSpec(kind="govbr", name="gov.br", issuer=server.issuer,
+                                  client_id=support.CLIENT_ID,
+                                  client_secret=support.CLIENT_SECRET)
+    return await upstreams.add(runtime, spec, RequestContext(actor="test"))

@@ -34,6 +34,7 @@ METHODS: dict[str, Method] = {m.id: m for m in (
     passkey.METHOD,
     face.METHOD,
     upstream.BANK,
+    upstream.GOVBR,
 )}
 
 

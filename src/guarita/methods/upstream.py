@@ -194,3 +194,10 @@ BANK = UpstreamMethod(
     UpstreamKind.BANK, amr="bank", evidence=EvidenceKind.BANK,
     purposes=frozenset({Purpose.RECOVERY}),
     label=N_("Validar pelo meu banco"), short_label=N_("Banco"))
+
+# gov.br (Login Único): ``sub`` is the CPF; "govbr" is the amr of a session it opened (RFC 8176
+# has no value for a federated sign-in; gov.br's own ``amr`` stays in the audit).
+GOVBR = UpstreamMethod(
+    UpstreamKind.GOVBR, amr="govbr", evidence=EvidenceKind.GOVBR,
+    purposes=frozenset({Purpose.SIGN_IN}),
+    label=N_("Entrar com gov.br"), short_label=N_("gov.br"))

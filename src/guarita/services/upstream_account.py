@@ -80,7 +80,8 @@ async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
                              str(outcome.details.get("reason")), context)
         raise GuaritaError(ErrorCode.UPSTREAM_CPF_MISMATCH)
     async with runtime.db.transaction() as session:
-        await record_evidence(session, account_id, outcome.evidence, provider_id, outcome.method)
+        await record_evidence(session, account_id, outcome.evidence, provider_id[:24],
+                              outcome.method)
         await upstream_links.confirm(session, account_id, provider_id,
                                      str(outcome.details["issuer"]),
                                      str(outcome.details["subject"]), context)

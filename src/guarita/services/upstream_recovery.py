@@ -167,7 +167,7 @@ async def _verified(runtime: Runtime, flow_hash: str, outcome: Outcome, trip: Tr
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         new_token = await flows.rotate(session, flow)
         provider_id = str(details.get("provider"))
-        await record_evidence(session, flow.account_id, outcome.evidence, provider_id,
+        await record_evidence(session, flow.account_id, outcome.evidence, provider_id[:24],
                               outcome.method)
         await upstream_links.confirm(session, flow.account_id, provider_id,
                                      str(details["issuer"]), str(details["subject"]), context)

@@ -19,7 +19,13 @@ from guarita.edge.auth import (
 )
 from guarita.edge.render import finish, render
 from guarita.services import account as account_service
-from guarita.services import face_references, registration, sessions, upstream_account
+from guarita.services import (
+    face_references,
+    registration,
+    sessions,
+    upstream_account,
+    upstream_sign_in,
+)
 from guarita.services import login as login_service
 from guarita.web.second_step_pages import set_pending
 
@@ -36,7 +42,8 @@ def _redirect(request: Request, target: str) -> RedirectResponse:
 @router.get("/cadastro", response_class=HTMLResponse)
 async def registration_form(request: Request) -> Response:
     await load_session(request)
-    return render(request, "cadastro.html", values={}, errors={})
+    return render(request, "cadastro.html", values={}, errors={},
+                  govbr=await upstream_sign_in.providers(runtime_of(request)))
 
 
 @router.post("/cadastro", response_class=HTMLResponse)
@@ -57,6 +64,7 @@ async def registration_submit(request: Request) -> Response:
     except GuaritaError as error:
         kept = {k: values.get(k, "") for k in ("card_number", "cpf", "birth_date", "no_cpf")}
         return render(request, "cadastro.html", status_code=error.status, values=kept,
+                      govbr=await upstream_sign_in.providers(runtime),
                       errors=forms.field_errors(error), error=error)
     response = _redirect(request, "/conta?bem-vindo=1")
     set_session_cookie(response, runtime.settings, result.session_token)
@@ -89,6 +97,7 @@ async def _login_page(request: Request, *, values: dict, next_path: str, status_
         request, "entrar.html", status_code=status_code, values=values, next=next_path,
         errors=errors or {}, error=error, recovered=recovered,
         app_name=await _app_name(request, next_path),
+        govbr=await upstream_sign_in.providers(runtime_of(request)),
     )
 
 

@@ -19,7 +19,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
-from guarita.edge.auth import load_session, request_context, runtime_of
+from guarita.edge.auth import (
+    load_session,
+    request_context,
+    runtime_of,
+    safe_next,
+    set_session_cookie,
+)
 from guarita.edge.render import finish, render
 from guarita.methods import upstream as upstream_method
 from guarita.services import (
@@ -28,9 +34,11 @@ from guarita.services import (
     upstream_flow,
     upstream_links,
     upstream_recovery,
+    upstream_sign_in,
     upstreams,
 )
 from guarita.web.recovery_pages import BASE, COOKIE, _go, _page, _restart, _token
+from guarita.web.second_step_pages import set_pending
 
 router = APIRouter(include_in_schema=False)
 CHOOSER = f"{BASE}/banco"
@@ -82,6 +90,8 @@ def _failed(request: Request, error: GuaritaError, purpose: str | None) -> HTMLR
             retry, other = None, BASE
     elif purpose == upstream_account.PURPOSE:
         retry, other = ACCOUNT, "/conta"
+    elif purpose == upstream_sign_in.PURPOSE:
+        other = "/entrar"
     elif purpose is None:
         other = BASE
     return _page(request, "upstream/failed.html", error=error, retry_url=retry, other_url=other)
@@ -109,6 +119,9 @@ async def callback(request: Request) -> Response:
             response = RedirectResponse(f"{ACCOUNT}?validado=1", status_code=303)
             finish(request, response)
             return response
+        if purpose == upstream_sign_in.PURPOSE:
+            return _govbr_answer(request, await upstream_sign_in.complete(
+                runtime, trip, params, request_context(request)))
         if purpose != upstream_recovery.PURPOSE:
             raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "purpose_unknown"})
         result = await upstream_recovery.complete(runtime, trip, params,
@@ -121,6 +134,83 @@ async def callback(request: Request) -> Response:
         return response
     target = "nova-senha" if result.state == "verified" else "segunda-etapa"
     return _go(request, f"{BASE}/{target}", token=result.recovery_id)
+
+
+# -- Entrar com gov.br --------------------------------------------------------------------------
+GOVBR = "/entrar/govbr"
+CONFIRM_COOKIE = "guarita_govbr_link"
+
+
+def _redirect(request: Request, target: str) -> RedirectResponse:
+    response = RedirectResponse(target, status_code=303)
+    finish(request, response)
+    return response
+
+
+def _govbr_answer(request: Request, result: upstream_sign_in.GovbrResult) -> Response:
+    settings = runtime_of(request).settings
+    target = safe_next(result.next_url, "/conta")
+    if result.kind == "session":
+        response = _redirect(request, target)
+        set_session_cookie(response, settings, result.session_token or "")
+        return response
+    if result.kind == "pending":
+        response = _redirect(request, "/entrar/confirmar")
+        set_pending(request, response, result.pending_id or "")
+        return response
+    if result.kind == "confirm":
+        response = _redirect(request, f"{GOVBR}/vincular")
+        response.set_cookie(CONFIRM_COOKIE, result.confirmation or "", httponly=True,
+                            samesite="lax", secure=settings.secure_cookies, path=GOVBR,
+                            max_age=upstream_sign_in.CONFIRM_MINUTES * 60)
+        return response
+    return render(request, "upstream/govbr_register.html")
+
+
+@router.post(GOVBR, response_class=HTMLResponse)
+async def govbr_start(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    try:
+        url = await upstream_sign_in.start(runtime_of(request), values.get("provider", ""),
+                                           safe_next(values.get("next"), ""),
+                                           request_context(request))
+    except GuaritaError as error:
+        return _failed(request, error, upstream_sign_in.PURPOSE)
+    return _redirect(request, url)
+
+
+@router.get(f"{GOVBR}/vincular", response_class=HTMLResponse)
+async def govbr_confirm_form(request: Request) -> Response:
+    await load_session(request)
+    if not request.cookies.get(CONFIRM_COOKIE):
+        return _redirect(request, "/entrar")
+    return render(request, "upstream/govbr_confirm.html", errors={}, error=None)
+
+
+@router.post(f"{GOVBR}/vincular", response_class=HTMLResponse)
+async def govbr_confirm(request: Request) -> Response:
+    await load_session(request)
+    values = await forms.read(request)
+    runtime = runtime_of(request)
+    try:
+        result, next_url = await upstream_sign_in.confirm_link(
+            runtime, request.cookies.get(CONFIRM_COOKIE, ""), values.get("password", ""),
+            request_context(request))
+    except GuaritaError as error:
+        if error.code is ErrorCode.FLOW_EXPIRED:
+            return _redirect(request, "/entrar?expirou=1")
+        return render(request, "upstream/govbr_confirm.html", status_code=error.status,
+                      errors=forms.field_errors(error), error=error)
+    if result.pending is not None:
+        response = _redirect(request, "/entrar/confirmar")
+        set_pending(request, response, result.pending.pending_id)
+    else:
+        response = _redirect(request, safe_next(next_url, "/conta"))
+        set_session_cookie(response, runtime.settings, result.session_token)
+    response.delete_cookie(CONFIRM_COOKIE, path=GOVBR, secure=runtime.settings.secure_cookies,
+                           httponly=True, samesite="lax")
+    return response
 
 
 # -- Minha conta › Bancos e gov.br -------------------------------------------------------------

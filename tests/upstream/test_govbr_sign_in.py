@@ -1,0 +1,104 @@
+"""Entrar com gov.br against a gov.br stand-in (node-oidc-provider with ``sub`` = CPF and
+``reliability_info``): an existing account confirms the link once with its password, then
+gov.br alone signs it in; a registry person without an account is sent to Cadastro; a CPF the
+registry does not know is refused plainly, with the central's number
+(``docs/upstreams.md`` › Entrar com gov.br)."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from guarita.methods import upstream_rp
+from guarita.storage.tables import IdentityEvidence
+from guarita.storage.upstream_tables import UpstreamLink
+from tests.support.factories import STRONG, add_beneficiary, make_cpf
+from tests.support.html import csrf_of
+from tests.support.upstream import sign_in_at_bank
+from tests.upstream.conftest import register_govbr
+
+GOV_PASSWORD = "senha-do-gov"  # noqa: S105 - the stand-in's account
+SILVER = {"level": "silver", "reliabilities": [{"id": "201", "level": "silver"}]}
+
+
+async def _govbr_url(client) -> str:  # noqa: ANN001
+    page = await client.get("/entrar")
+    assert "Entrar com gov.br" in page.text
+    answer = await client.post("/entrar/govbr", data={
+        "provider": "gov-br", "next": "", "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+async def test_an_existing_account_links_once_then_signs_in_with_govbr(app, client, runtime,
+                                                                       govbr_server):
+    upstream_rp.forget_caches()
+    b = await add_beneficiary(runtime, card="888000111", seed=41)
+    registered = await client.post("/api/v1/registrations", json={
+        "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
+        "password": STRONG, "password_confirmation": STRONG})
+    assert registered.status_code == 201
+    client.cookies.clear()
+    await register_govbr(runtime, govbr_server)
+    govbr_server.add_account(b.cpf, GOV_PASSWORD, b.cpf, name=b.name, reliability_info=SILVER)
+    cadastro = await client.get("/cadastro")
+    assert "Entrar com gov.br" in cadastro.text
+
+    back = await sign_in_at_bank(await _govbr_url(client), b.cpf, GOV_PASSWORD)
+    answer = await client.get("/upstream/callback", params=back)
+    assert answer.status_code == 303 and answer.headers["location"] == "/entrar/govbr/vincular"
+    confirm = await client.get("/entrar/govbr/vincular")
+    assert "Vincular sua conta gov.br" in confirm.text
+    wrong = await client.post("/entrar/govbr/vincular", data={
+        "password": "não é a senha dela", "csrf_token": csrf_of(confirm.text)})
+    assert wrong.status_code == 401 and "Vincular" in wrong.text
+    right = await client.post("/entrar/govbr/vincular", data={
+        "password": STRONG, "csrf_token": csrf_of(wrong.text)})
+    assert right.status_code == 303 and right.headers["location"] == "/conta"
+    assert (await client.get("/conta")).status_code == 200
+    async with runtime.db.read() as session:
+        link = (await session.execute(select(UpstreamLink))).scalar_one()
+        evidence = (await session.execute(select(IdentityEvidence))).scalars().all()
+    assert (link.issuer, link.subject) == (govbr_server.issuer, b.cpf)
+    assert [(e.kind, e.source) for e in evidence] == [("govbr", "silver")]
+
+    # Another browser, later: gov.br alone signs the linked account in.
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.12", 50002))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        back = await sign_in_at_bank(await _govbr_url(other), b.cpf, GOV_PASSWORD)
+        answer = await other.get("/upstream/callback", params=back)
+        assert answer.status_code == 303 and answer.headers["location"] == "/conta"
+        account = await other.get("/conta")
+        assert account.status_code == 200 and b.name.split()[0] in account.text
+
+
+async def test_a_registry_person_without_an_account_is_sent_to_cadastro(client, runtime,
+                                                                        govbr_server):
+    upstream_rp.forget_caches()
+    b = await add_beneficiary(runtime, card="888000112", seed=42)
+    await register_govbr(runtime, govbr_server)
+    govbr_server.add_account(b.cpf, GOV_PASSWORD, b.cpf, name=b.name, reliability_info=SILVER)
+    back = await sign_in_at_bank(await _govbr_url(client), b.cpf, GOV_PASSWORD)
+    answer = await client.get("/upstream/callback", params=back)
+    assert answer.status_code == 200 and "Faça seu cadastro" in answer.text
+    assert 'href="/cadastro"' in answer.text
+
+
+async def test_a_cpf_not_in_the_registry_is_refused_with_the_centrals_number(client, runtime,
+                                                                            govbr_server):
+    upstream_rp.forget_caches()
+    stranger = make_cpf(4343)
+    await register_govbr(runtime, govbr_server)
+    govbr_server.add_account(stranger, GOV_PASSWORD, stranger, name="Ninguém")
+    back = await sign_in_at_bank(await _govbr_url(client), stranger, GOV_PASSWORD)
+    answer = await client.get("/upstream/callback", params=back)
+    assert answer.status_code in (400, 403, 422)
+    assert "Não encontramos este CPF" in answer.text
+    assert runtime.settings.support_phone in answer.text
+    assert (await client.get("/conta", follow_redirects=False)).status_code == 303
+
+
+async def test_no_govbr_button_without_a_govbr_provider(client):
+    page = await client.get("/entrar")
+    assert "Entrar com gov.br" not in page.text
+    assert "Entrar com gov.br" not in (await client.get("/cadastro")).text
