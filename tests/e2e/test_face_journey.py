@@ -162,3 +162,71 @@ def test_another_face_and_a_still_photo_are_refused(face_stack, tmp_path, who, s
         journey.check("recusa")
 
     _camera_journey(face_stack, clip, f"validacao-facial-recusa-{who}", body)
+
+
+def test_a_supervisor_takes_the_reference_photo_at_the_agency_and_deletes_it(face_stack, tmp_path):
+    """José (demo) is at an agency: a supervisor checks his document, takes his reference photo
+    with the agency's camera (Chromium's fake camera plays a clip of a face) and saves it; then,
+    at José's request, deletes it (LGPD art. 18 VI). axe runs on every state of the page."""
+    from tests.e2e.browser import DESKTOP
+    from tests.e2e.test_portal_and_support_desk import _totp
+
+    clip = write_y4m(tmp_path / "agencia.y4m", clip_frames("grace", still=True, seconds=4.0))
+    jose = face_stack.demo["200100025"]
+    face_stack.register(jose)
+    staff = face_stack.cli("staff", "add", "--email", "sara.supervisora@example.org", "--name",
+                           "Sara Supervisora", "--role", "supervisor")
+
+    def body(journey: Journey) -> None:
+        page = journey.page
+        page.set_viewport_size(DESKTOP)
+        page.goto(staff["enrolment_link"].replace(face_stack.env["GUARITA_BASE_URL"],
+                                                  face_stack.base_url))
+        secret = page.locator(".totp-secret").inner_text().replace(" ", "")
+        page.get_by_label("Senha", exact=True).fill("frase longa da equipe de atendimento")
+        page.get_by_label("Repita a senha").fill("frase longa da equipe de atendimento")
+        page.get_by_label("Código que o aplicativo mostra agora").fill(_totp(secret, -1))
+        press(page, "Ativar acesso")
+        page.get_by_role("link", name=re.compile("Já guardei os códigos")).click()
+        page.wait_for_url(re.compile(r"/atendimento$"))
+
+        page.get_by_label("CPF, carteirinha, e-mail, celular ou nome").fill(jose.card)
+        page.locator("#search-reason").select_option("presencial")
+        press(page, "Buscar")
+        page.locator("main a[href^='/atendimento/pessoas/']").first.click()
+        page.wait_for_url(re.compile(r"/atendimento/pessoas/\d+$"))
+        page.locator("#check-reason").select_option("presencial")
+        page.get_by_label("Data de nascimento que a pessoa disse").fill(jose.birth_br)
+        page.get_by_label("Carteirinha que a pessoa disse").fill(jose.card)  # he has no CPF
+        press(page, "Conferir")
+        expect(page.locator("main")).to_contain_text("Confere.")
+        page.get_by_label("Número do documento").fill("0123.456.789-0")
+        page.locator("#document-reason").select_option("presencial")
+        press(page, "Registrar conferência")
+        expect(page.locator("main")).to_contain_text("Conferência de documento registrada")
+
+        face = page.locator("[data-face-summary]")
+        expect(face).to_contain_text("Não há referência facial guardada")
+        journey.check("atendimento-rosto-antes", desk=True)
+        face.get_by_role("button", name="Abrir a câmera").click()
+        expect(face.locator("[data-desk-face-status]")).to_contain_text("Câmera pronta")
+        face.get_by_role("button", name="Tirar a foto").click()
+        expect(face.locator("[data-desk-face-status]")).to_contain_text("Foto tirada")
+        # The photo went into the form's file field, as a chosen file would.
+        assert face.locator("input[name=photo]").evaluate(
+            "input => input.files.length === 1 && input.files[0].type === 'image/jpeg'")
+        journey.check("atendimento-rosto-foto-tirada", desk=True)
+        press(page, "Guardar a foto de referência")
+        page.wait_for_url(re.compile(r"feito=rosto-guardado"))
+        expect(page.get_by_role("status").first).to_contain_text("Foto de referência guardada")
+        expect(face).to_contain_text("Há uma referência facial guardada (foto tirada na agência")
+        journey.check("atendimento-rosto-guardado", desk=True)
+
+        page.locator("#face_delete-reason").select_option("presencial")
+        press(page, "Apagar a referência facial")
+        page.wait_for_url(re.compile(r"feito=rosto-apagado"))
+        expect(face).to_contain_text("Não há referência facial guardada")
+        expect(page.locator("main")).to_contain_text("Atendimento: referência facial apagada")
+        journey.check("atendimento-rosto-apagado", desk=True)
+
+    _camera_journey(face_stack, clip, "atendimento-foto-de-referencia", body)

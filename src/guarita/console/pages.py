@@ -17,6 +17,7 @@ from guarita.console import charts
 from guarita.console.calls import actor_of, call
 from guarita.console.web import (
     PREFIX,
+    check_csrf,
     page_translator,
     read_form,
     redirect,
@@ -26,7 +27,9 @@ from guarita.console.web import (
 )
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.domain.roles import Permission
+from guarita.edge import csrf
 from guarita.edge.forms import field_errors
+from guarita.edge.uploads import read_photo
 from guarita.methods.base import N_
 from guarita.services import support
 from guarita.services.support import dashboard as dashboard_service
@@ -47,6 +50,11 @@ DONE = {
     "documento": N_("Conferência de documento registrada."),
     "duas-etapas": N_("Verificação em duas etapas removida. Todas as sessões foram encerradas e os "
                    "contatos foram avisados."),
+    "rosto-guardado": N_("Foto de referência guardada. A pessoa já pode recuperar a senha com a "
+                         "validação facial."),
+    "rosto-trocado": N_("Foto de referência trocada pela nova."),
+    "rosto-apagado": N_("Referência facial apagada, como a pessoa pediu."),
+    "sem-rosto": N_("Não havia referência facial guardada. Nada mudou."),
 }
 # What a form shown again after an error keeps of what was typed: never the caller's data.
 KEPT = ("reason", "reason_text", "kind", "contact_value", "document_type", "status")
@@ -90,7 +98,11 @@ async def _person_page(request: Request, person_id: int, *, status_code: int = 2
     view = await call(request, support.person_view, person_id)
     done = DONE.get(request.query_params.get("feito", ""))
     extra.setdefault("form", "")
-    return render(
+    # The facial validation's reference and latest outcomes, only once the caller was checked
+    # (the rest of the page is masked until then).
+    face = (await face_reference.summary(request.app.state.runtime, view.id, view.account_id)
+            if view.unmasked else None)
+    response = render(
         request,
         "console/pessoa.html",
         status_code=status_code,
@@ -99,8 +111,16 @@ async def _person_page(request: Request, person_id: int, *, status_code: int = 2
         reasons=labels.REASONS,
         document_types=labels.DOCUMENT_TYPES,
         trust_labels=labels.TRUST_LEVELS,
+        face=face,
+        face_tag_label=labels.tag_label,
+        face_outcome_label=labels.face_outcome_label,
+        face_sources=labels.SOURCES_OF_FACES,
         **extra,
     )
+    # The reference photo is taken with the agency's camera on this page; every other page keeps
+    # the camera off (SECURITY.md › Sessions and cookies: headers).
+    response.headers["permissions-policy"] = "camera=(self), microphone=(), geolocation=()"
+    return response
 
 
 async def _failed(
@@ -280,6 +300,34 @@ async def identity_check(request: Request, person_id: int, values: dict[str, str
     document = {k: values.get(k, "") for k in ("document_type", "document_number")}
     await call(request, support.record_identity_check, person_id, reason=_reason(values), **document)
     return _done(request, person_id, "documento")
+
+
+# --- the reference face (docs/face.md › Reference photos) --------------------------------------
+
+
+@route("POST", "/pessoas/{person_id}/rosto", Permission.IDENTITY_CHECK)
+async def face_capture(request: Request, person_id: int) -> Response:
+    """Supervisor, after the in-person document check: the photo taken with the agency's camera
+    (the page's script puts it in the file field) or a file chosen instead, in one multipart
+    form. The body is capped before it is parsed (``edge/uploads.read_photo``)."""
+    try:
+        photo, values = await read_photo(request)
+    except GuaritaError as error:
+        return await _failed(request, person_id, "face", error, {}, ())
+    check_csrf(request, values.get(csrf.FIELD))
+    try:
+        outcome = await call(request, face_reference.capture_reference, person_id, photo,
+                             _reason(values))
+    except GuaritaError as error:
+        return await _failed(request, person_id, "face", error, values, ("reason", "reason_text"))
+    return _done(request, person_id, "rosto-guardado" if outcome == "created" else "rosto-trocado")
+
+
+@person_form("/rosto/apagar", Permission.CONTACTS, "face_delete")
+async def face_delete(request: Request, person_id: int, values: dict[str, str]) -> Response:
+    """LGPD art. 18 VI: the person asks the desk to delete the reference face."""
+    outcome = await call(request, face_reference.delete_reference, person_id, _reason(values))
+    return _done(request, person_id, "rosto-apagado" if outcome == "deleted" else "sem-rosto")
 
 
 # --- supervisor dashboard ---------------------------------------------------------------------

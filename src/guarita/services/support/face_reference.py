@@ -27,7 +27,7 @@ from guarita.services.support.action import DeskAction
 from guarita.services.support.reasons import Reason
 from guarita.storage.audit import RequestContext
 from guarita.storage.support_tables import SupportIdentityCheck
-from guarita.storage.tables import AuditEvent
+from guarita.storage.tables import Account, AuditEvent, FaceReference
 from guarita.storage.types import utcnow
 
 # The in-person document check must be this recent for the photo taken after it.
@@ -77,6 +77,7 @@ async def delete_reference(runtime: Runtime, actor: Actor, beneficiary_id: int, 
 class ReviewRequest:
     account_id: str
     requested_at: datetime
+    beneficiary_id: int | None = None  # the desk's person page (``/atendimento/pessoas/{id}``)
 
 
 async def review_requests(runtime: Runtime, days: int = 30, limit: int = 50) -> list[ReviewRequest]:
@@ -88,4 +89,58 @@ async def review_requests(runtime: Runtime, days: int = 30, limit: int = 50) -> 
             .where(AuditEvent.tag == AuditTag.FACE_REVIEW_REQUESTED.value,
                    AuditEvent.created_at >= since)
             .order_by(AuditEvent.id.desc()).limit(limit))).all()
-    return [ReviewRequest(account_id=s, requested_at=t) for s, t in rows if s]
+        people = dict((await session.execute(
+            select(Account.id, Account.beneficiary_id)
+            .where(Account.id.in_([s for s, _ in rows if s])))).all()) if rows else {}
+    return [ReviewRequest(account_id=s, requested_at=t, beneficiary_id=people.get(s))
+            for s, t in rows if s]
+
+
+# What the person page shows of the facial validation: the reference and the latest outcomes,
+# so a supervisor can review a refusal (LGPD art. 20) with the person in front of them.
+FACE_EVENTS = (AuditTag.FACE_VERIFIED, AuditTag.FACE_FAILED, AuditTag.FACE_REVIEW_REQUESTED,
+               AuditTag.SUPPORT_FACE_CAPTURED, AuditTag.SUPPORT_FACE_DELETED)
+
+
+@dataclass(frozen=True)
+class FaceEvent:
+    at: datetime
+    tag: str
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class FaceSummary:
+    source: str | None  # registry | in_person; None without a reference
+    captured_at: datetime | None
+    events: list[FaceEvent]
+    review_requested: bool  # a review asked after the last refusal, not yet followed by a pass
+
+    @property
+    def has_reference(self) -> bool:
+        return self.source is not None
+
+
+async def summary(runtime: Runtime, beneficiary_id: int, account_id: str | None,
+                  limit: int = 10) -> FaceSummary:
+    """The reference (its source, never the template) and the account's latest face events."""
+    async with runtime.db.read() as session:
+        reference = (await session.execute(
+            select(FaceReference.source, FaceReference.updated_at)
+            .where(FaceReference.beneficiary_id == beneficiary_id))).first()
+        rows = (await session.execute(
+            select(AuditEvent.created_at, AuditEvent.tag, AuditEvent.details)
+            .where(AuditEvent.subject == account_id,
+                   AuditEvent.tag.in_([t.value for t in FACE_EVENTS]))
+            .order_by(AuditEvent.id.desc()).limit(limit))).all() if account_id else []
+    events = [FaceEvent(at, tag, (details or {}).get("outcome")) for at, tag, details in rows]
+    pending = False
+    for event in events:  # newest first: a review counts until a pass or a new reference
+        if event.tag in (AuditTag.FACE_VERIFIED.value, AuditTag.SUPPORT_FACE_CAPTURED.value):
+            break
+        if event.tag == AuditTag.FACE_REVIEW_REQUESTED.value:
+            pending = True
+            break
+    return FaceSummary(source=reference[0] if reference else None,
+                       captured_at=reference[1] if reference else None,
+                       events=events, review_requested=pending)

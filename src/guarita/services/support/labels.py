@@ -125,6 +125,12 @@ TAGS: dict[str, str] = {
     AuditTag.SUPPORT_CONTACT_CODE_SENT: N_("Atendimento: código enviado ao novo contato"),
     AuditTag.SUPPORT_CONTACT_CODE_FAILED: N_("Atendimento: código do novo contato não conferiu"),
     AuditTag.SUPPORT_CONTACT_CONFIRMED: N_("Atendimento: novo contato confirmado"),
+    AuditTag.FACE_VERIFIED: N_("Validação facial aceita"),
+    AuditTag.FACE_FAILED: N_("Validação facial recusada"),
+    AuditTag.FACE_REVIEW_REQUESTED: N_("Pediu revisão humana da recusa facial"),
+    AuditTag.FACE_REFERENCE_DELETED: N_("Referência facial apagada pela pessoa"),
+    AuditTag.SUPPORT_FACE_CAPTURED: N_("Atendimento: foto de referência guardada"),
+    AuditTag.SUPPORT_FACE_DELETED: N_("Atendimento: referência facial apagada"),
 }
 
 OUTCOMES = {
@@ -144,6 +150,10 @@ OUTCOMES = {
     "unchanged": N_("sem mudança"),
     "recorded": N_("registrada"),
     "refused": N_("recusada"),
+    "created": N_("guardada"),
+    "replaced": N_("trocada"),
+    "deleted": N_("apagada"),
+    "none": N_("não havia"),
 }
 
 
@@ -155,6 +165,26 @@ def method_label(method: str | None) -> str:
     if not method:
         return ""
     return METHODS.get(method, method)
+
+
+# Why an automated facial validation refused (services/face_recovery.py records
+# "<code>:<reason>"); the desk reads the kind, never an image.
+FACE_OUTCOMES = {
+    "not_matched": N_("o rosto não confere com a referência"),
+    "liveness_failed": N_("a prova de vida não passou (movimentos não conferem)"),
+    "face_quality": N_("a imagem não serviu (escura, tremida, rosto pequeno ou não encontrado)"),
+    "challenge_invalid": N_("o desafio venceu ou já tinha sido usado"),
+    "frames_replayed": N_("imagens repetidas de outra tentativa"),
+    "verified": N_("confere"),
+}
+SOURCES_OF_FACES = {"registry": N_("foto do cadastro da organização"),
+                    "in_person": N_("foto tirada na agência"), "datavalid": N_("Datavalid (SERPRO)")}
+
+
+def face_outcome_label(outcome: str | None) -> str:
+    if not outcome:
+        return ""
+    return FACE_OUTCOMES.get(outcome.split(":", 1)[0], outcome)
 
 
 def outcome_label(outcome: str | None) -> str:
