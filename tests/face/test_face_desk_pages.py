@@ -94,7 +94,7 @@ async def test_an_agent_cannot_save_a_photo(app, runtime):
     path = f"/atendimento/pessoas/{b.id}"
     async with await session_client(app, runtime, agent) as browser:
         opened = await post(browser, f"{path}/conferencia", caller_data(b), page=path)
-        assert 'action="/atendimento/pessoas/%d/rosto"' % b.id not in opened.text
+        assert f'action="/atendimento/pessoas/{b.id}/rosto"' not in opened.text
         forbidden = await _send_photo(browser, b.id, faces.jpeg(faces.grace()))
         assert forbidden.status_code == 403
     assert await _references(runtime) == []
