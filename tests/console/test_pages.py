@@ -73,9 +73,10 @@ async def test_person_page_with_every_action_is_well_formed(app, runtime):
         "senha",
         "situacao",
         "documento",
+        "rosto",  # the reference photo (the delete form shows only once there is one)
     ):
         assert f'action="/atendimento/pessoas/{b.id}/{action}"' in opened.text, action
-    assert opened.text.count('name="reason"') == 7
+    assert opened.text.count('name="reason"') == 8
 
 
 async def test_openapi_describes_the_support_api(client):
