@@ -1,7 +1,7 @@
 """Entrar com gov.br against a gov.br stand-in (node-oidc-provider with ``sub`` = CPF and
 ``reliability_info``): an existing account confirms the link once with its password, then
-gov.br alone signs it in; a registry person without an account is sent to Cadastro; a CPF the
-registry does not know is refused plainly, with the central's number
+gov.br alone signs it in; a registry person without an account gets one at the level gov.br
+asserts; a CPF the registry does not know is refused plainly, with the central's number
 (``docs/upstreams.md`` › Entrar com gov.br)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from guarita.methods import upstream_rp
-from guarita.storage.tables import IdentityEvidence
+from guarita.storage.tables import Account, AccountIdentifier, AuditEvent, IdentityEvidence
 from guarita.storage.upstream_tables import UpstreamLink
 from tests.support.factories import STRONG, add_beneficiary, make_cpf
 from tests.support.html import csrf_of
@@ -72,16 +72,35 @@ async def test_an_existing_account_links_once_then_signs_in_with_govbr(app, clie
         assert account.status_code == 200 and b.name.split()[0] in account.text
 
 
-async def test_a_registry_person_without_an_account_is_sent_to_cadastro(client, runtime,
-                                                                        govbr_server):
+async def test_a_registry_person_without_an_account_gets_one_at_the_level_govbr_asserts(
+        app, client, runtime, govbr_server):
     upstream_rp.forget_caches()
     b = await add_beneficiary(runtime, card="888000112", seed=42)
     await register_govbr(runtime, govbr_server)
     govbr_server.add_account(b.cpf, GOV_PASSWORD, b.cpf, name=b.name, reliability_info=SILVER)
     back = await sign_in_at_bank(await _govbr_url(client), b.cpf, GOV_PASSWORD)
     answer = await client.get("/upstream/callback", params=back)
-    assert answer.status_code == 200 and "Faça seu cadastro" in answer.text
-    assert 'href="/cadastro"' in answer.text
+    assert answer.status_code == 303 and answer.headers["location"] == "/conta?bem-vindo=1"
+    assert (await client.get("/conta")).status_code == 200
+    async with runtime.db.read() as session:
+        account = (await session.execute(select(Account))).scalar_one()
+        cpf = (await session.execute(select(AccountIdentifier).where(
+            AccountIdentifier.kind == "cpf"))).scalar_one()
+        link = (await session.execute(select(UpstreamLink))).scalar_one()
+        created = (await session.execute(select(AuditEvent).where(
+            AuditEvent.tag == "account.created"))).scalar_one()
+    assert account.beneficiary_id == b.id and account.trust_level == "prata"
+    assert cpf.value == b.cpf and cpf.verified_at is not None and cpf.login_enabled
+    assert link.account_id == account.id and link.subject == b.cpf
+    assert created.details == {"method": "govbr", "trust_level": "prata"}
+    # The same person again, in another browser: the link signs them in, no second account.
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.13", 50003))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        back = await sign_in_at_bank(await _govbr_url(other), b.cpf, GOV_PASSWORD)
+        again = await other.get("/upstream/callback", params=back)
+        assert again.status_code == 303 and again.headers["location"] == "/conta"
+    async with runtime.db.read() as session:
+        assert len((await session.execute(select(Account))).scalars().all()) == 1
 
 
 async def test_a_cpf_not_in_the_registry_is_refused_with_the_centrals_number(client, runtime,

@@ -7,8 +7,8 @@ gov.br signs the person in and asserts the CPF as ``sub``; its ID token carries
 2. an account with this CPF, not linked yet: the first time the link is confirmed by the
    account's Guarita password (through the sign-in's own attempt protocol, so lockout and
    throttling apply), then kept;
-3. no account, but a beneficiary with this CPF in the registry: the person is sent to Cadastro
-   (an account created from gov.br alone is not built yet);
+3. no account, but one beneficiary with this CPF in the registry: an account is created from
+   that match, at the level gov.br asserted (``services/upstream_registration.py``);
 4. a CPF the registry does not know: a plain refusal with the central's number.
 
 An account with a second factor still proves it ("Confirme que é você"), as after a password.
@@ -41,6 +41,7 @@ from guarita.services import (
     throttling,
     upstream_flow,
     upstream_links,
+    upstream_registration,
     upstreams,
 )
 from guarita.services.face_references import record_evidence
@@ -60,7 +61,7 @@ class GovbrResult:
     """What the callback leads to: a session, a pending second step, a link to confirm, or
     Cadastro (``register``)."""
 
-    kind: str  # session | pending | confirm | register
+    kind: str  # session | created | pending | confirm | register
     session_token: str | None = None
     pending_id: str | None = None
     confirmation: str | None = None
@@ -120,9 +121,14 @@ async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
                                   "amr": outcome.amr, "reliability": details.get("reliability"),
                                   "next": next_url}).encode()))
             return GovbrResult(kind="confirm", confirmation=token, next_url=next_url)
-        known = (await session.execute(select(Beneficiary.id).where(Beneficiary.cpf == cpf)
-                                       .limit(1))).first()
-    if known is not None:
+        known = (await session.execute(select(Beneficiary).where(Beneficiary.cpf == cpf)
+                                       .limit(2))).scalars().all()
+        if len(known) == 1:
+            token = await upstream_registration.create(session, runtime, known[0], dict(details),
+                                                       provider_id, outcome.amr, context)
+            return GovbrResult(kind="created", session_token=token, next_url=next_url)
+    if known:
+        # Two registry records with one CPF: a registry problem a person cannot settle alone.
         return GovbrResult(kind="register", next_url=next_url)
     raise GuaritaError(ErrorCode.BENEFICIARY_NOT_MATCHED, message=(
         "Não encontramos este CPF no cadastro de beneficiários. Ligue para a central de "

@@ -150,8 +150,9 @@ def _redirect(request: Request, target: str) -> RedirectResponse:
 def _govbr_answer(request: Request, result: upstream_sign_in.GovbrResult) -> Response:
     settings = runtime_of(request).settings
     target = safe_next(result.next_url, "/conta")
-    if result.kind == "session":
-        response = _redirect(request, target)
+    if result.kind in ("session", "created"):
+        response = _redirect(request, target if result.kind == "session" else
+                             safe_next(result.next_url, "/conta?bem-vindo=1"))
         set_session_cookie(response, settings, result.session_token or "")
         return response
     if result.kind == "pending":
