@@ -121,6 +121,12 @@ class CodePolicy(BaseModel):
     max_attempts: int = 5
     max_codes: int = 3
     resend_after_seconds: int = 60
+    # Daily caps across flows (services/code_caps.py): each flow allows 3 codes and 5 wrong
+    # answers, but flows are cheap, so a guess spread over many flows, and a flood of SMS to
+    # one number through many flows or accounts, stop here.
+    per_account_per_day: int = 10
+    per_destination_per_day: int = 10
+    recovery_flows_per_account_per_day: int = 10
 
 
 class RecoverySettings(BaseModel):

@@ -54,7 +54,13 @@ def fuzz_target(tmp_path_factory):  # noqa: ANN201
     # lockout would end its session; lockout has its own tests.
     env = stack_env(url, smtp_port=9, GUARITA_CAPTCHA="off", GUARITA_RUN_WORKER_IN_SERVER="false",
                     GUARITA_LOCKOUT__FREE_FAILURES="1000000",
-                    GUARITA_LOCKOUT__DISABLE_AFTER_FAILURES="1000000")
+                    GUARITA_LOCKOUT__DISABLE_AFTER_FAILURES="1000000",
+                    # The desk's search budget and the daily code caps (anti-oracle and
+                    # anti-flood limits, tested in tests/hardening) would stop the fuzzer early.
+                    GUARITA_SUPPORT__SEARCH_RATE_TOKEN="1000000/600",
+                    GUARITA_CODES__PER_ACCOUNT_PER_DAY="1000000",
+                    GUARITA_CODES__PER_DESTINATION_PER_DAY="1000000",
+                    GUARITA_CODES__RECOVERY_FLOWS_PER_ACCOUNT_PER_DAY="1000000")
     prepare(directory, url, env, via_cli=False)
     with running_server(env) as (base, _process):
         env = {**env, "GUARITA_BASE_URL": base}

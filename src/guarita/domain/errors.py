@@ -229,6 +229,10 @@ class Message(StrEnum):
         "Você já pediu o número máximo de códigos. Comece de novo daqui a pouco ou ligue "
         "para a central de atendimento."
     )
+    CODE_DAILY_LIMIT = (
+        "Este contato ou esta conta já recebeu o máximo de códigos por hoje. Tente de novo "
+        "amanhã ou ligue para a central de atendimento."
+    )
     CODE_ATTEMPTS_EXHAUSTED = (
         "Você errou o código muitas vezes. Comece de novo ou ligue para a central de atendimento."
     )

@@ -23,7 +23,7 @@ from guarita.domain.flows import FlowKind, VerificationState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.messaging.outbox import enqueue
 from guarita.runtime import Runtime
-from guarita.services import flows, throttling
+from guarita.services import code_caps, flows, throttling
 from guarita.services.notifications import create_lock_link, lock_url, message_context
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -79,6 +79,9 @@ async def start_verification(
             data={"source": source, "actor": context.actor, "proof": str(proof)},
         )
         session.add(flow)
+        if not await code_caps.code_allowed(session, settings, account_id, normalized,
+                                            per_account=source != "support"):
+            raise code_caps.refused()
         code = flows.issue_code(flow, settings, PURPOSE, now, real=True)
         await enqueue(
             session, channel="email" if kind_ is IdentifierKind.EMAIL else "sms", to=normalized,
@@ -125,6 +128,9 @@ async def start_proof(
             data={"purpose": PROOF_PURPOSE, "actor": context.actor},
         )
         session.add(flow)
+        if not await code_caps.code_allowed(session, settings, account_id, chosen.value,
+                                            per_account=False):
+            raise code_caps.refused()
         code = flows.issue_code(flow, settings, PROOF_PURPOSE, now, real=True)
         await enqueue(
             session, channel="email" if chosen.kind == IdentifierKind.EMAIL else "sms", to=chosen.value,
@@ -166,6 +172,11 @@ async def resend(runtime: Runtime, flow_id: str, account_id: str, context: Reque
         if flow.account_id != account_id or flow.state != VerificationState.CODE_SENT:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         flows.check_resend(flow, runtime.settings, now)
+        if not await code_caps.code_allowed(
+            session, runtime.settings, account_id, flow.identifier_value,
+            per_account=(flow.data or {}).get("source") != "support",
+        ):
+            raise code_caps.refused()
         code = flows.issue_code(flow, runtime.settings, PURPOSE, now, real=True)
         await enqueue(
             session, channel="email" if flow.identifier_kind == IdentifierKind.EMAIL else "sms",

@@ -39,6 +39,7 @@ from guarita.methods.base import Contact, Method, Principal, Step
 from guarita.methods.contact_code import ContactCodeMethod
 from guarita.runtime import Runtime
 from guarita.services import (
+    code_caps,
     flows,
     second_factors,
     second_step,
@@ -110,6 +111,8 @@ async def start(
     async with runtime.db.transaction() as session:
         found = await accounts_repo.find_identifier(session, candidates)
         account_id = found.account_id if found else None
+        if account_id and not await code_caps.recovery_flow_allowed(session, settings, account_id):
+            account_id = None  # over the day's cap: the flow goes on as for an unknown identifier
         flow = Flow(
             id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CHOOSE_METHOD,
             account_id=account_id,
@@ -186,7 +189,10 @@ async def request_code(
         if flow.state not in (RecoveryState.CHOOSE_METHOD, RecoveryState.CODE_SENT):
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         flows.check_resend(flow, settings, now)
-        principal = await account_principal(session, flow.account_id, recovery=True)
+        principal = await code_caps.principal_within_caps(
+            session, settings, await account_principal(session, flow.account_id, recovery=True),
+            chosen.channel,
+        )
         codes = code_port(runtime, session, token, now)
         flow.channel_identifier_id = None
         step = await chosen.start(
@@ -485,6 +491,9 @@ async def start_for_account(
                 or not may_receive_recovery_codes(contact.verified_at,
                                                   contact.recovery_allowed_after, now)):
             raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE)
+        if not await code_caps.code_allowed(session, settings, account_id, contact.value,
+                                            per_account=False):
+            raise code_caps.refused()
         method = _code_method_for(channel)
         flow = Flow(
             id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CHOOSE_METHOD,

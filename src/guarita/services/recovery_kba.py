@@ -27,7 +27,7 @@ from guarita.domain.passwords import person_context
 from guarita.methods import captcha, email_code, kba, sms_code
 from guarita.methods.base import Principal, Step
 from guarita.runtime import Runtime
-from guarita.services import flows, recovery, throttling
+from guarita.services import code_caps, flows, recovery, throttling
 from guarita.services.method_context import ServiceContext, account_principal
 from guarita.services.registration import policy_for
 from guarita.storage import accounts as accounts_repo
@@ -124,10 +124,16 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
         )
         account = records.account if outcome.ok else None
         usable = account is not None and account.status == AccountStatus.ACTIVE
+        if usable and not settings.recovery.kba_only and not await code_caps.recovery_flow_allowed(
+            session, settings, account.id
+        ):
+            usable = False  # over the day's cap: the same answer, nothing sent
         principal = await account_principal(session, account.id if usable else None, recovery=True)
         # The code goes to the e-mail when there is one, else to the phone.
         code_method = next((m for m in (email_code.METHOD, sms_code.METHOD)
                             if m.channel in principal.contacts), sms_code.METHOD)
+        principal = await code_caps.principal_within_caps(session, settings, principal,
+                                                          code_method.channel)
         identifier = typed.identifier
         flow = Flow(
             id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CODE_SENT,

@@ -32,7 +32,7 @@ from guarita.methods import passkey, recovery_codes, registry, totp
 from guarita.methods.base import Contact, Method, Outcome, Step
 from guarita.methods.contact_code import ContactCodeMethod
 from guarita.runtime import Runtime
-from guarita.services import attempts, flows, passkeys, second_factors, sessions, throttling
+from guarita.services import attempts, code_caps, flows, passkeys, second_factors, sessions, throttling
 from guarita.services.method_context import (
     CredentialStore,
     FlowCodes,
@@ -253,6 +253,12 @@ async def start_for(
                 raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
             flows.check_resend(row, runtime.settings, now)
             contacts = await account_principal(session, flow.account_id)
+            contact = contacts.contacts.get(method.channel)
+            # The person proved the password: a cap passed is said plainly, not hidden.
+            if contact is not None and not await code_caps.code_allowed(
+                session, runtime.settings, flow.account_id, contact.value
+            ):
+                raise code_caps.refused()
             ctx.session = session
             ctx.codes = _code_port(runtime, session, kind, state)
             step = await method.start(ctx, row, contacts)
