@@ -42,6 +42,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.captcha import solve  # noqa: E402
 from tests.support.server import free_port, migrate, running_server, server_env  # noqa: E402
 
 LUA = Path(__file__).with_name("wrk_bodies.lua")
@@ -188,7 +189,8 @@ async def prepare(database_url: str, base_url: str) -> dict:
         person = await register(
             runtime,
             RegistrationInput(
-                b.card_number, b.cpf, False, b.birth_date.isoformat(), PASSWORD, PASSWORD
+                b.card_number, b.cpf, False, b.birth_date.isoformat(), PASSWORD, PASSWORD,
+                captcha=solve(runtime.settings),
             ),
             RequestContext(),
         )

@@ -33,6 +33,7 @@ from webauthn import verify_authentication_response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.captcha import solve  # noqa: E402
 from tests.two_step.soft_authenticator import SoftAuthenticator  # noqa: E402
 
 from guarita.domain.accounts import PrincipalKind  # noqa: E402
@@ -205,7 +206,8 @@ async def service_row(count: int) -> tuple[str, float]:
             done = await register(
                 runtime,
                 RegistrationInput(
-                    b.card_number, b.cpf, False, b.birth_date.isoformat(), STRONG, STRONG
+                    b.card_number, b.cpf, False, b.birth_date.isoformat(), STRONG, STRONG,
+                    captcha=solve(runtime.settings),
                 ),
                 ctx,
             )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from guarita.domain.errors import MESSAGES, ErrorCode, GuaritaError, Message
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 
 
@@ -53,7 +54,7 @@ async def test_recovery_keeps_recovery_expired_and_contact_verification_answers_
     registered = await client.post(
         "/api/v1/registrations",
         json={"card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-              "password": STRONG, "password_confirmation": STRONG},
+              "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)},
     )
     assert registered.status_code == 201, registered.text
     signed = await client.post(

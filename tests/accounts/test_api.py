@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary, format_cpf
 
 NEW = "outra frase nova para a conta"
 
 
-def body(b, **changes):  # noqa: ANN001, ANN003
+def body(runtime, b, **changes):  # noqa: ANN001, ANN003
     values = {"card_number": b.card_number, "cpf": format_cpf(b.cpf) if b.cpf else None,
               "birth_date": b.birth_date.strftime("%d/%m/%Y"), "password": STRONG,
-              "password_confirmation": STRONG}
+              "password_confirmation": STRONG, "captcha": solve(runtime.settings)}
     values.update(changes)
     return values
 
 
 async def test_register_sign_in_me_change_password_sign_out(client, runtime):
     b = await add_beneficiary(runtime)
-    created = await client.post("/api/v1/registrations", json=body(b))
+    created = await client.post("/api/v1/registrations", json=body(runtime, b))
     assert created.status_code == 201, created.text
     data = created.json()
     assert data["account"]["trust_level"] == "bronze" and data["session_token"]
@@ -52,7 +53,7 @@ async def test_register_sign_in_me_change_password_sign_out(client, runtime):
 ])
 async def test_registration_errors(client, runtime, changes, status, code, field):
     b = await add_beneficiary(runtime)
-    response = await client.post("/api/v1/registrations", json=body(b, **changes))
+    response = await client.post("/api/v1/registrations", json=body(runtime, b, **changes))
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code and error["field"] == field and error["message"]
@@ -60,17 +61,37 @@ async def test_registration_errors(client, runtime, changes, status, code, field
         assert error["reasons"] == ["too_short"]
 
 
-async def test_already_registered(client, runtime):
+async def test_already_registered_answers_like_a_mismatch(client, runtime):
+    """Leaked card + CPF + birth date must not confirm that an account exists (SECURITY.md ›
+    Account enumeration); the person's own contacts are told instead."""
     b = await add_beneficiary(runtime)
-    assert (await client.post("/api/v1/registrations", json=body(b))).status_code == 201
-    again = await client.post("/api/v1/registrations", json=body(b))
-    assert again.status_code == 409 and again.json()["error"]["code"] == "already_registered"
+    assert (await client.post("/api/v1/registrations", json=body(runtime, b))).status_code == 201
+    again = await client.post("/api/v1/registrations", json=body(runtime, b))
+    wrong = await client.post("/api/v1/registrations",
+                              json=body(runtime, b, birth_date="03/02/1961"))
+    assert again.status_code == wrong.status_code == 422
+    assert again.json() == wrong.json()
+    assert again.json()["error"]["code"] == "beneficiary_not_matched"
     assert "Esqueci minha senha" in again.json()["error"]["message"]
+
+
+async def test_registration_needs_the_captcha(client, runtime):
+    b = await add_beneficiary(runtime)
+    for captcha in (None, "", "bm90IGEgc29sdXRpb24="):
+        refused = await client.post("/api/v1/registrations",
+                                    json=body(runtime, b, captcha=captcha))
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "captcha_invalid"
+    solved = body(runtime, b)
+    assert (await client.post("/api/v1/registrations", json=solved)).status_code == 201
+    # A solution is accepted once.
+    replay = await client.post("/api/v1/registrations", json=solved)
+    assert replay.json()["error"]["code"] == "captcha_invalid"
 
 
 async def test_invalid_credentials_same_status_and_body(client, runtime):
     b = await add_beneficiary(runtime)
-    await client.post("/api/v1/registrations", json=body(b))
+    await client.post("/api/v1/registrations", json=body(runtime, b))
     unknown = await client.post("/api/v1/sessions", json={"identifier": "ninguem@example.com", "password": STRONG})
     wrong = await client.post("/api/v1/sessions", json={"identifier": b.email, "password": "errada errada errada"})
     assert unknown.status_code == wrong.status_code == 401
@@ -80,7 +101,7 @@ async def test_invalid_credentials_same_status_and_body(client, runtime):
 
 async def test_lockout_over_the_api_has_retry_after(client, runtime):
     b = await add_beneficiary(runtime)
-    await client.post("/api/v1/registrations", json=body(b))
+    await client.post("/api/v1/registrations", json=body(runtime, b))
     for _ in range(5):
         await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": "errada errada errada"})
     locked = await client.post("/api/v1/sessions", json={"identifier": b.card_number, "password": STRONG})

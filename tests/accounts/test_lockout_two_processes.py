@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 
+from tests.support.captcha import solve_remote
 from tests.support.factories import STRONG, add_beneficiary
 from tests.support.server import running_server, server_env
 
@@ -21,7 +22,8 @@ async def test_two_processes_share_the_lockout(runtime, backend):
         async with httpx.AsyncClient(timeout=30) as http:
             created = await http.post(f"{first}/api/v1/registrations", json={
                 "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-                "password": STRONG, "password_confirmation": STRONG})
+                "password": STRONG, "password_confirmation": STRONG,
+                "captcha": solve_remote(first)})
             assert created.status_code == 201, created.text
             wrong = {"identifier": b.card_number, "password": "errada errada errada"}
             answers = await asyncio.gather(*(

@@ -17,6 +17,7 @@ from guarita.services.registration import RegistrationInput, register
 from guarita.storage.audit import RequestContext
 from guarita.storage.tables import Account, AccountIdentifier, Credential
 from guarita.storage.types import utcnow
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary, format_cpf
 
 CTX = RequestContext(ip="198.51.100.7", user_agent="pytest")
@@ -25,7 +26,8 @@ CTX = RequestContext(ip="198.51.100.7", user_agent="pytest")
 async def registered(runtime, **kw):  # noqa: ANN001, ANN003
     b = await add_beneficiary(runtime, **kw)
     await register(runtime, RegistrationInput(b.card_number, b.cpf, b.cpf is None,
-                                              b.birth_date.isoformat(), STRONG, STRONG), CTX)
+                                              b.birth_date.isoformat(), STRONG, STRONG,
+                                              captcha=solve(runtime.settings)), CTX)
     return b
 
 
@@ -66,7 +68,7 @@ async def test_password_is_nfc_normalised(runtime):
     b2 = await add_beneficiary(runtime, card="700800900", seed=5, email="ze@example.com", phone=None)
     import unicodedata
     await register(runtime, RegistrationInput(b2.card_number, b2.cpf, False, b2.birth_date.isoformat(),
-                                              phrase, phrase), CTX)
+                                              phrase, phrase, captcha=solve(runtime.settings)), CTX)
     await sign_in(runtime, b2.card_number, unicodedata.normalize("NFD", phrase), CTX)
 
 

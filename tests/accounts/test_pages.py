@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 from tests.support.html import csrf_of, submit
 
@@ -15,7 +16,7 @@ async def test_register_on_the_page_lands_signed_in_on_conta(client, runtime):
     b = await add_beneficiary(runtime)
     response = await submit(client, "/cadastro", {
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.strftime("%d/%m/%Y"),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     assert response.status_code == 303 and response.headers["location"].startswith("/conta")
     assert "guarita_session" in response.cookies
     session_cookie = response.headers["set-cookie"]
@@ -41,7 +42,7 @@ async def test_sign_in_by_cpf_then_sign_out(client, runtime):
     b = await add_beneficiary(runtime)
     await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
                                        "birth_date": b.birth_date.isoformat(), "password": STRONG,
-                                       "password_confirmation": STRONG})
+                                       "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     conta = await client.get("/conta")
     out = await client.post("/sair", data={"csrf_token": csrf_of(conta.text)})
     assert out.status_code == 303
@@ -54,7 +55,7 @@ async def test_wrong_password_and_wait_message_on_the_page(client, runtime):
     b = await add_beneficiary(runtime)
     await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
                                        "birth_date": b.birth_date.isoformat(), "password": STRONG,
-                                       "password_confirmation": STRONG})
+                                       "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     client.cookies.clear()
     for _ in range(5):
         wrong = await submit(client, "/entrar", {"identifier": b.card_number, "password": "errada errada errada"})
@@ -67,7 +68,8 @@ async def test_wrong_password_and_wait_message_on_the_page(client, runtime):
 async def test_next_cannot_redirect_elsewhere(client, runtime):
     b = await add_beneficiary(runtime)
     await client.post("/api/v1/registrations", json={"card_number": b.card_number, "cpf": b.cpf,
-                      "birth_date": b.birth_date.isoformat(), "password": STRONG, "password_confirmation": STRONG})
+                      "birth_date": b.birth_date.isoformat(), "password": STRONG, "password_confirmation": STRONG,
+                      "captcha": solve(runtime.settings)})
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"):
         client.cookies.clear()
         response = await submit(client, "/entrar", {"identifier": b.card_number, "password": STRONG, "next": evil})
@@ -78,7 +80,7 @@ async def test_change_password_on_the_page(client, runtime):
     b = await add_beneficiary(runtime)
     await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
                                        "birth_date": b.birth_date.isoformat(), "password": STRONG,
-                                       "password_confirmation": STRONG})
+                                       "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     wrong = await submit(client, "/conta", {"current_password": "errada errada errada", "password": NEW,
                                             "password_confirmation": NEW}, action="/conta/senha")
     assert wrong.status_code == 401 and 'id="current_password-error"' in wrong.text
@@ -99,7 +101,7 @@ async def test_logout_by_get_changes_nothing(client, runtime):
     b = await add_beneficiary(runtime)
     await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
                                        "birth_date": b.birth_date.isoformat(), "password": STRONG,
-                                       "password_confirmation": STRONG})
+                                       "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     assert (await client.get("/sair")).status_code == 200
     assert (await client.get("/conta")).status_code == 200
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.captcha import solve_remote
 from tests.support.server import ROOT, free_port
 
 
@@ -94,7 +95,8 @@ def test_make_run_with_only_a_port_delivers_mail_and_stops_quietly(terminal):
         "card_number": maria.card_number, "cpf": maria.cpf,
         "birth_date": maria.birth_date.isoformat(),
         "password": "uma frase bem comprida para lembrar",
-        "password_confirmation": "uma frase bem comprida para lembrar"})
+        "password_confirmation": "uma frase bem comprida para lembrar",
+        "captcha": solve_remote(base)})
     assert created.status_code == 201, created.text
     terminal.wait_for(f"E-mail para {maria.email}".encode(), 30)
     saved = list((terminal.folder / "mail").glob("*.eml"))

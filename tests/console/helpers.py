@@ -23,6 +23,7 @@ from guarita.storage.audit import RequestContext
 from guarita.storage.support_tables import StaffAccount
 from guarita.storage.tables import AuditEvent, Beneficiary, OutboxMessage
 from guarita.storage.types import utcnow
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 from tests.support.html import csrf_of
 
@@ -150,6 +151,7 @@ async def person(runtime: Runtime, *, registered: bool = True, **kw) -> Benefici
                 beneficiary.birth_date.isoformat(),
                 STRONG,
                 STRONG,
+                captcha=solve(runtime.settings),
             ),
             CTX,
         )

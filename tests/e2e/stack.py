@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.captcha import solve_remote
 from tests.support.factories import STRONG, make_cpf
 from tests.support.server import GUARITA, ROOT, server_env
 
@@ -109,6 +110,7 @@ class Stack:
         answer = httpx.post(self.base_url + "/api/v1/registrations", json={
             "card_number": person.card, "cpf": person.cpf, "birth_date": person.birth.isoformat(),
             "password": password, "password_confirmation": password,
+            "captcha": solve_remote(self.base_url),
         }, timeout=30)
         assert answer.status_code == 201, answer.text
 

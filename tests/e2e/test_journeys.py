@@ -128,6 +128,7 @@ def test_registration(journey: Journey, stack: Stack):
 
     page.get_by_label("Crie uma senha").fill(STRONG)
     page.get_by_label("Repita a senha").fill(STRONG)
+    solve_captcha(page)  # the registration asks "não sou um robô" as recovery does
     press(page, "Criar cadastro", r"/conta\?bem-vindo=1")
     expect(page.get_by_role("status").first).to_contain_text("Cadastro feito")
     expect(page.get_by_role("heading", level=1)).to_have_text("Olá, Raimunda")
@@ -146,6 +147,7 @@ def test_registration_without_cpf(journey: Journey, stack: Stack):
     page.get_by_label("Data de nascimento").fill(jose.birth_br)
     page.get_by_label("Crie uma senha").fill(STRONG)
     page.get_by_label("Repita a senha").fill(STRONG)
+    solve_captcha(page)
     j.check("cadastro-preenchido")
     press(page, "Criar cadastro", r"/conta\?bem-vindo=1")
     expect(page.locator("main")).to_contain_text("não possui")

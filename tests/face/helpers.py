@@ -25,7 +25,8 @@ async def person_with_face(client, runtime, photo: str | None = "astronaut", *, 
     if register:
         response = await client.post("/api/v1/registrations", json={
             "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-            "password": STRONG, "password_confirmation": STRONG})
+            "password": STRONG, "password_confirmation": STRONG,
+            "captcha": solve(runtime.settings)})
         assert response.status_code == 201, response.text
     return b
 

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.e2e.stack import OURS, prepare, stack_env
+from tests.support.captcha import solve_remote
 from tests.support.factories import STRONG
 from tests.support.html import csrf_of
 from tests.support.http_server import RecordingHttpServer
@@ -63,7 +64,7 @@ def _timed(call):  # noqa: ANN001, ANN202
 def _register(base: str, person) -> httpx.Response:  # noqa: ANN001
     return httpx.post(base + "/api/v1/registrations", timeout=60, json={
         "card_number": person.card, "cpf": person.cpf, "birth_date": person.birth.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve_remote(base)})
 
 
 def _recovery_code(base: str, identifier: str, method: str) -> list[httpx.Response]:

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET, make_settings
+from tests.support.captcha import solve
 from tests.support.factories import STRONG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,8 @@ async def _prepare(url: str) -> None:
         await register(
             runtime,
             RegistrationInput(
-                b.card_number, b.cpf, False, b.birth_date.isoformat(), STRONG, STRONG
+                b.card_number, b.cpf, False, b.birth_date.isoformat(), STRONG, STRONG,
+                captcha=solve(runtime.settings),
             ),
             RequestContext(ip="127.0.0.1"),
         )
@@ -105,7 +107,8 @@ async def _prepare(url: str) -> None:
         await register(
             runtime,
             RegistrationInput(second.card_number, second.cpf, False,
-                              second.birth_date.isoformat(), STRONG, STRONG),
+                              second.birth_date.isoformat(), STRONG, STRONG,
+                              captcha=solve(runtime.settings)),
             RequestContext(ip="127.0.0.1"),
         )
     finally:

@@ -16,6 +16,7 @@ from guarita.oidc.pkce import s256
 from guarita.runtime import Runtime
 from guarita.services.registration import RegistrationInput, register
 from guarita.storage.audit import RequestContext
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 
 CTX = RequestContext(ip="198.51.100.7", user_agent="pytest")
@@ -29,7 +30,8 @@ async def person(runtime: Runtime, **kw):  # noqa: ANN003, ANN201
     result = await register(
         runtime,
         RegistrationInput(
-            b.card_number, b.cpf, b.cpf is None, b.birth_date.isoformat(), STRONG, STRONG
+            b.card_number, b.cpf, b.cpf is None, b.birth_date.isoformat(), STRONG, STRONG,
+            captcha=solve(runtime.settings),
         ),
         CTX,
     )

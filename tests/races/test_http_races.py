@@ -83,9 +83,9 @@ async def test_two_registrations_of_one_beneficiary_at_once_through_two_processe
             answers = await asyncio.gather(_register(http, person, check=False),
                                            _register(http, person, check=False))
             statuses = sorted(a.status_code for a in answers)
-            assert statuses == [201, 409], (person.card, [a.text for a in answers])
-            assert [a.json()["error"]["code"] for a in answers if a.status_code == 409] == \
-                ["already_registered"]
+            assert statuses == [201, 422], (person.card, [a.text for a in answers])
+            assert [a.json()["error"]["code"] for a in answers if a.status_code == 422] == \
+                ["beneficiary_not_matched"]
     runtime = await _db(url)
     try:
         async with runtime.db.transaction() as session:

@@ -21,7 +21,7 @@ async def _registered_without_cpf(client, runtime, card="700800900", email="rosa
     b = await add_beneficiary(runtime, card=card, cpf="", email=email, phone=None, seed=31)
     response = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": None, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     assert response.status_code == 201, response.text
     client.cookies.clear()
     return b
@@ -75,7 +75,7 @@ async def test_the_box_does_not_match_a_person_who_has_a_cpf(client, runtime):
     b = await add_beneficiary(runtime, card="700800901", email="beatriz.lima@example.com", seed=32)
     registered = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     assert registered.status_code == 201, registered.text
     client.cookies.clear()
     matched = await client.post("/api/v1/recoveries/kba", json={

@@ -20,7 +20,7 @@ async def registered(client, runtime, **kw):  # noqa: ANN001, ANN003
     b = await add_beneficiary(runtime, **kw)
     response = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     assert response.status_code == 201
     return b
 
@@ -103,7 +103,7 @@ async def test_contact_change_on_the_account_page(client, runtime):
     b = await add_beneficiary(runtime)
     await submit(client, "/cadastro", {"card_number": b.card_number, "cpf": b.cpf,
                                        "birth_date": b.birth_date.isoformat(), "password": STRONG,
-                                       "password_confirmation": STRONG})
+                                       "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     wrong = await submit(client, "/conta/contato?tipo=celular",
                          {"kind": "phone", "value": "(61) 98888-7777", "password": "errada errada errada"},
                          action="/conta/contato")

@@ -11,6 +11,7 @@ from guarita.services import second_factors
 from guarita.services.login import sign_in
 from guarita.services.registration import RegistrationInput, register
 from guarita.storage.audit import RequestContext
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 
 CTX = RequestContext(ip="198.51.100.9", user_agent="pytest")
@@ -21,7 +22,8 @@ async def person(runtime, **kw):  # noqa: ANN001, ANN003
     result = await register(
         runtime,
         RegistrationInput(
-            b.card_number, b.cpf, b.cpf is None, b.birth_date.isoformat(), STRONG, STRONG
+            b.card_number, b.cpf, b.cpf is None, b.birth_date.isoformat(), STRONG, STRONG,
+            captcha=solve(runtime.settings),
         ),
         CTX,
     )

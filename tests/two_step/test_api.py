@@ -10,6 +10,7 @@ import pyotp
 import time_machine
 
 from guarita.storage.types import utcnow
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 from tests.two_step.helpers import next_step_code
 from tests.two_step.soft_authenticator import SoftAuthenticator
@@ -25,6 +26,7 @@ async def signed_in(client, runtime):  # noqa: ANN001, ANN201
             "birth_date": b.birth_date.isoformat(),
             "password": STRONG,
             "password_confirmation": STRONG,
+            "captcha": solve(runtime.settings),
         },
     )
     assert created.status_code == 201, created.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary
 from tests.support.html import csrf_of, submit
 from tests.two_step.helpers import code_at, next_step_code
@@ -23,6 +24,7 @@ async def registered_on_pages(client, runtime):  # noqa: ANN001
             "birth_date": b.birth_date.isoformat(),
             "password": STRONG,
             "password_confirmation": STRONG,
+            "captcha": solve(runtime.settings),
         },
     )
     return b

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from guarita.storage.tables import IdentityEvidence
 from guarita.storage.upstream_tables import UpstreamLink
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary, make_cpf
 from tests.support.html import csrf_of, submit
 from tests.support.upstream import sign_in_at_bank
@@ -21,7 +22,8 @@ async def _signed_in(client, runtime, seed: int, card: str):  # noqa: ANN001, AN
     b = await add_beneficiary(runtime, card=card, seed=seed)
     registered = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG,
+        "captcha": solve(runtime.settings)})
     assert registered.status_code == 201, registered.text
     signed = await submit(client, "/entrar", {"identifier": b.card_number, "password": STRONG})
     assert signed.status_code == 303, signed.text

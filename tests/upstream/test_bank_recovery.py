@@ -26,7 +26,8 @@ async def _person(client, runtime, seed: int = 1, card: str = "100200300"):  # n
     b = await add_beneficiary(runtime, card=card, seed=seed)
     registered = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG,
+        "captcha": solve(runtime.settings)})
     assert registered.status_code == 201, registered.text
     return b
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from guarita.methods import upstream_rp
 from guarita.storage.tables import Account, AccountIdentifier, AuditEvent, IdentityEvidence
 from guarita.storage.upstream_tables import UpstreamLink
+from tests.support.captcha import solve
 from tests.support.factories import STRONG, add_beneficiary, make_cpf
 from tests.support.html import csrf_of
 from tests.support.upstream import sign_in_at_bank
@@ -36,7 +37,8 @@ async def test_an_existing_account_links_once_then_signs_in_with_govbr(app, clie
     b = await add_beneficiary(runtime, card="888000111", seed=41)
     registered = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG,
+        "captcha": solve(runtime.settings)})
     assert registered.status_code == 201
     client.cookies.clear()
     await register_govbr(runtime, govbr_server)

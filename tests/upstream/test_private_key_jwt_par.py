@@ -36,7 +36,8 @@ async def test_recovery_through_a_bank_that_wants_private_key_jwt_and_par(client
     b = await add_beneficiary(runtime, card="777000111", seed=31)
     registered = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG,
+        "captcha": solve(runtime.settings)})
     assert registered.status_code == 201
 
     # The bank knows Guarita by the public key it fetched from the JWKS URL.

@@ -40,17 +40,21 @@ def _account_out(view: account_service.AccountView) -> AccountOut:
 
 @router.post(
     "/registrations", status_code=201, response_model=SessionOut, summary="Cadastro",
-    responses=error_responses(409, 422, 429),
+    responses=error_responses(400, 422, 429),
 )
 async def register(body: RegistrationRequest, request: Request) -> SessionOut:
-    """Cria a conta de um beneficiário do cadastro da organização e já abre uma sessão."""
+    """Cria a conta de um beneficiário do cadastro da organização e já abre uma sessão.
+
+    Pede o captcha (`GET /api/v1/captcha`). Dados que não conferem e um beneficiário que já tem
+    conta recebem a mesma resposta (`beneficiary_not_matched`); no segundo caso, os contatos
+    confirmados da conta recebem o aviso "Você já tem uma conta"."""
     runtime = runtime_of(request)
     result = await registration.register(
         runtime,
         registration.RegistrationInput(
             card_number=body.card_number, cpf=body.cpf, no_cpf=body.cpf is None,
             birth_date=body.birth_date, password=body.password,
-            password_confirmation=body.password_confirmation,
+            password_confirmation=body.password_confirmation, captcha=body.captcha,
         ),
         request_context(request),
     )

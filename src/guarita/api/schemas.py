@@ -18,6 +18,8 @@ class RegistrationRequest(Strict):
     birth_date: str = Field(max_length=32, examples=["1950-03-04", "04/03/1950"])
     password: str = Field(max_length=1024)
     password_confirmation: str = Field(max_length=1024)
+    captcha: str | None = Field(default=None, max_length=8192,
+                                description="solução do ALTCHA (base64), de GET /api/v1/captcha")
 
 
 class SignInRequest(Strict):

@@ -229,6 +229,11 @@ class Message(StrEnum):
         "Você já pediu o número máximo de códigos. Comece de novo daqui a pouco ou ligue "
         "para a central de atendimento."
     )
+    REGISTRATION_NOT_MATCHED = (
+        "Não foi possível fazer o cadastro com esses dados. Confira a carteirinha, o CPF e a data "
+        "de nascimento. Se você já tem cadastro, use 'Entrar' ou 'Esqueci minha senha'; se "
+        "precisar, ligue para a central de atendimento."
+    )
     CODE_DAILY_LIMIT = (
         "Este contato ou esta conta já recebeu o máximo de códigos por hoje. Tente de novo "
         "amanhã ou ligue para a central de atendimento."

@@ -4,12 +4,18 @@ Ordered checks, each a small function (house style 5):
 
 1. ``_parse``: every field's format and the password policy against what was typed, all
    errors at once (``FieldErrors``);
-2. ``_match``: one registry record must match card + birth date + CPF (or have no CPF when the
+2. the captcha (``methods/captcha.py``, the one recovery uses): card + CPF + birth date leak
+   together, and the form must not check them in bulk;
+3. ``_match``: one registry record must match card + birth date + CPF (or have no CPF when the
    person ticked "Não possui CPF"); a mismatch never says which field was wrong;
-3. ``_password_with_record``: the policy again with the registry's name and e-mail;
-4. ``_create``: account, identifiers, credential, audit, welcome message and session in one
+4. ``_tell_existing_account``: a beneficiary who already has an account gets the answer of a
+   mismatch, and "você já tem uma conta" goes to the account's verified contacts instead
+   (SECURITY.md › Account enumeration): leaked data are not confirmed, and the person who
+   forgot they registered reads it where only they can;
+5. ``_password_with_record``: the policy again with the registry's name and e-mail;
+6. ``_create``: account, identifiers, credential, audit, welcome message and session in one
    transaction. The unique ``accounts.beneficiary_id`` makes two simultaneous registrations of
-   one beneficiary end with exactly one account; the loser answers ``already_registered``.
+   one beneficiary end with exactly one account; the loser answers like a mismatch too.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from guarita.domain import identifiers as ids
 from guarita.domain.accounts import AccountStatus, TrustLevel, initial_identifiers
 from guarita.domain.audit_tags import AuditTag
-from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError
+from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.domain.identifiers import IdentifierKind
 from guarita.domain.passwords import PasswordContext, PasswordPolicy, person_context
+from guarita.methods import captcha
 from guarita.runtime import Runtime
 from guarita.services import sessions, throttling
 from guarita.services.notifications import notify_contacts
@@ -43,6 +50,7 @@ class RegistrationInput:
     birth_date: str | date
     password: str
     password_confirmation: str
+    captcha: str | None = None
 
 
 @dataclass
@@ -101,6 +109,12 @@ def _parse(runtime: Runtime, data: RegistrationInput) -> _Parsed:
     return _Parsed(card=card, cpf=cpf, birth_date=birth)
 
 
+def not_matched() -> GuaritaError:
+    """One answer for wrong data and for a beneficiary who already has an account (module
+    docstring, step 4): it points to Entrar and Esqueci minha senha without saying which."""
+    return GuaritaError(ErrorCode.BENEFICIARY_NOT_MATCHED, message=Message.REGISTRATION_NOT_MATCHED)
+
+
 async def _match(session, parsed: _Parsed) -> Beneficiary:  # noqa: ANN001
     record_ = (
         await session.execute(select(Beneficiary).where(Beneficiary.card_number == parsed.card))
@@ -111,7 +125,7 @@ async def _match(session, parsed: _Parsed) -> Beneficiary:  # noqa: ANN001
         and record_.cpf == parsed.cpf  # None == None when neither has a CPF
     )
     if not matched:
-        raise GuaritaError(ErrorCode.BENEFICIARY_NOT_MATCHED)
+        raise not_matched()
     return record_
 
 
@@ -130,12 +144,26 @@ def _password_with_record(runtime: Runtime, data: RegistrationInput, beneficiary
     return policy_for(runtime).check(data.password, person_words(runtime, beneficiary, beneficiary.email))
 
 
-async def _already_registered(session, beneficiary: Beneficiary) -> None:  # noqa: ANN001
+# "Você já tem uma conta" at most this many times a day per account: enough for a person who
+# tries again, not a way to flood their inbox from the registration form.
+ACCOUNT_EXISTS_NOTICES_PER_DAY = 3
+
+
+async def _tell_existing_account(runtime: Runtime, session, beneficiary: Beneficiary) -> bool:  # noqa: ANN001
+    """True when the beneficiary already has an account; its verified contacts are then told
+    through the outbox (module docstring, step 4)."""
     existing = (
         await session.execute(select(Account.id).where(Account.beneficiary_id == beneficiary.id))
     ).scalar_one_or_none()
-    if existing is not None:
-        raise GuaritaError(ErrorCode.ALREADY_REGISTERED)
+    if existing is None:
+        return False
+    count, _ = await throttling.count_in_window(
+        session, throttling.throttle_key("account_exists", existing), 24 * 3600
+    )
+    if count <= ACCOUNT_EXISTS_NOTICES_PER_DAY:
+        await notify_contacts(session, runtime.settings, existing, "account_exists",
+                              first_name=first_name(beneficiary.name))
+    return True
 
 
 async def register(
@@ -144,16 +172,20 @@ async def register(
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, runtime.settings, "registration", context.ip)
     parsed = _parse(runtime, data)
+    await captcha.verify(runtime, data.captcha, context.ip)
     async with runtime.db.transaction() as session:
         beneficiary = await _match(session, parsed)
-        await _already_registered(session, beneficiary)
+        registered = await _tell_existing_account(runtime, session, beneficiary)
+    if registered:
+        raise not_matched()
     password = _password_with_record(runtime, data, beneficiary)
     hashed = await runtime.hasher.hash(password)
     try:
         return await _create(runtime, beneficiary, hashed, context)
     except IntegrityError as exc:
-        # Lost the race against a simultaneous registration of the same beneficiary.
-        raise GuaritaError(ErrorCode.ALREADY_REGISTERED) from exc
+        # Lost the race against a simultaneous registration of the same beneficiary: the same
+        # answer as any registration of an existing account.
+        raise not_matched() from exc
 
 
 async def _create(
@@ -178,7 +210,7 @@ async def _create(
                 if item.kind in (IdentifierKind.CARD, IdentifierKind.CPF):
                     # The card or CPF already opens another account: a registry conflict that a
                     # person cannot fix alone. Same answer as a duplicate registration.
-                    raise GuaritaError(ErrorCode.ALREADY_REGISTERED)
+                    raise not_matched()
                 continue  # a shared family e-mail stays with whoever registered it first
             session.add(AccountIdentifier(
                 account_id=account.id, kind=item.kind.value, value=item.value, source="registry",

@@ -18,6 +18,7 @@ from guarita.edge.auth import (
     set_session_cookie,
 )
 from guarita.edge.render import finish, render
+from guarita.methods import captcha
 from guarita.services import account as account_service
 from guarita.services import (
     face_references,
@@ -58,6 +59,7 @@ async def registration_submit(request: Request) -> Response:
         birth_date=values.get("birth_date", ""),
         password=values.get("password", ""),
         password_confirmation=values.get("password_confirmation", ""),
+        captcha=captcha.response_from_form(runtime.settings, values),
     )
     try:
         result = await registration.register(runtime, data, request_context(request))
