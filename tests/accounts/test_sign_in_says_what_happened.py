@@ -109,3 +109,23 @@ async def test_a_locked_account_with_the_right_password_is_told_what_to_do(runti
         reasons = [e.details.get("reason") for e in (await s.execute(
             select(AuditEvent).where(AuditEvent.tag == AuditTag.LOGIN_FAILED.value))).scalars()]
     assert "account_locked" in reasons
+
+
+async def test_the_entrar_page_says_the_tries_left_and_what_to_do_when_locked(client, runtime):
+    """What a person sees on Entrar: from two tries left the sentence above the form says so;
+    with the right password on a disabled account, the account is locked and the central's
+    number is a link that calls."""
+    from tests.support.html import submit
+
+    b = await registered(runtime)
+    free = runtime.settings.lockout.free_failures
+    for _ in range(free - 3):
+        await submit(client, "/entrar", {"identifier": b.card_number, "password": "não é a senha dela"})
+    page = await submit(client, "/entrar", {"identifier": b.card_number, "password": "não é a senha dela"})
+    main = page.text[page.text.index("<main"):page.text.index("</main>")]
+    assert page.status_code == 401 and "Restam 2 tentativas" in page.text, main
+    async with runtime.db.transaction() as s:
+        (await s.execute(select(Account))).scalar_one().status = "disabled"
+    locked = await submit(client, "/entrar", {"identifier": b.card_number, "password": STRONG})
+    assert locked.status_code == 403 and "Sua conta está bloqueada" in locked.text
+    assert 'href="tel:' in locked.text[locked.text.index("locked-help"):]
