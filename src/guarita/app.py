@@ -17,10 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
 from guarita import logging as guarita_logging
+from guarita import routes
 from guarita.config import Settings, explain, get_settings
 from guarita.edge import errors as edge_errors
 from guarita.methods import registry
 from guarita.runtime import Runtime
+from guarita.web.body_limit import BodyLimitMiddleware
 from guarita.web.middleware import SecurityMiddleware
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -44,10 +46,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             log.warning("recovery_kba_only_enabled", detail="recuperação só por dados pessoais")
         for notice in settings.deprecations():
             log.warning("deprecated_setting", detail=notice)
+        from guarita.storage.audit_anchor import anchor_forever
+        from guarita.web.metrics import start_listener
+
+        anchor_task = asyncio.create_task(anchor_forever(runtime.db, settings.audit, stop))
+        metrics_listener = start_listener(settings.metrics)
         try:
             yield
         finally:
             stop.set()
+            if metrics_listener is not None:
+                metrics_listener.shutdown()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(anchor_task, timeout=5)
             if worker_task is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
@@ -69,22 +80,26 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = settings
     edge_errors.install(app)
 
-    from guarita.web import health, pages
+    from guarita.web import health, metrics, pages
 
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(pages.router)
     _include_optional(app, settings)
 
     STATIC.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityMiddleware, settings=settings)
+    # Outermost: nothing below it (not even the access log) sees an oversized body.
+    app.add_middleware(
+        BodyLimitMiddleware, default=settings.http.max_body_bytes,
+        larger=routes.larger_bodies(settings),
+    )
     return app
 
 
 def _include_optional(app: FastAPI, settings: Settings) -> None:
     """Routers of capabilities that register themselves in ``guarita.routes``."""
-    from guarita import routes
-
     for router in routes.routers(settings):
         app.include_router(router)
 

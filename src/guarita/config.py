@@ -8,6 +8,8 @@ for the chosen environment so that ``guarita check`` and the production start-up
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import warnings
@@ -63,6 +65,42 @@ class OutboxSettings(BaseModel):
     max_retry_seconds: float = 3600.0
     poll_seconds: float = 1.0
     concurrency: int = 5
+    # A delivered message keeps its codes and links in the database, where a reader of a
+    # backup or a replica could use them; blank them once sent (LGPD art. 6 III, necessity).
+    # None: keep them only in development, where /dev/outbox shows them.
+    keep_sent_text: bool | None = None
+
+
+class HttpSettings(BaseModel):
+    """Limits applied to every request before any parsing (SECURITY.md › Data)."""
+
+    max_body_bytes: int = 64 * 1024
+
+
+class MetricsSettings(BaseModel):
+    """Where Prometheus metrics are served (SECURITY.md › Data: never public).
+
+    ``port``: a separate listener on ``host`` (loopback by default) serves ``/metrics``; the
+    public application then answers 404 there. ``token``: the public ``/metrics`` answers only
+    ``Authorization: Bearer <token>``. In production without either, metrics are not served.
+    """
+
+    port: int | None = None
+    host: str = "127.0.0.1"
+    token: SecretStr | None = None
+
+
+class AuditSettings(BaseModel):
+    """The keyed audit chain and its anchors (SECURITY.md › Data).
+
+    ``key``: the HMAC key of the chain; derived from ``GUARITA_SECRET_KEY`` when unset, never
+    stored in the database. The head ``{seq, hash}`` is logged every ``anchor_every`` events and
+    at least every ``anchor_seconds``, so that the logs shipped elsewhere can prove history.
+    """
+
+    key: SecretStr | None = None
+    anchor_every: int = 1000
+    anchor_seconds: float = 3600
 
 
 class PasswordPolicy(BaseModel):
@@ -369,6 +407,9 @@ class Settings(BaseSettings):
         )
     support: SupportSettings = SupportSettings()
     mfa: MfaSettings = MfaSettings()
+    http: HttpSettings = HttpSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
     def _base_url_defaults_to_the_served_address(self) -> Settings:
@@ -415,6 +456,19 @@ class Settings(BaseSettings):
             f"{old} está obsoleta; use GUARITA_OIDC__{name.upper()}."
             for name, (old, _value) in former_oidc_names(os.environ).items()
         ]
+
+    def audit_key(self) -> bytes:
+        """The key of the audit chain's HMAC: set on its own, or derived from the secret key
+        (a separate value, so that the one key never serves two purposes)."""
+        if self.audit.key is not None:
+            return self.audit.key.get_secret_value().encode()
+        return hmac.new(self.secret(), b"guarita audit chain v1", hashlib.sha256).digest()
+
+    @property
+    def keep_sent_text(self) -> bool:
+        if self.outbox.keep_sent_text is not None:
+            return self.outbox.keep_sent_text
+        return self.development
 
     def problems(self) -> list[str]:
         """Unsafe or broken settings, in plain pt-BR, one sentence each."""

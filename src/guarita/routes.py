@@ -46,3 +46,9 @@ def routers(settings: Settings) -> list[APIRouter]:
 
         found.append(dev_outbox.router)
     return found
+
+
+def larger_bodies(settings: Settings) -> dict[str, int]:
+    """Path prefixes whose requests may carry more than ``GUARITA_HTTP__MAX_BODY_BYTES``
+    (``web/body_limit.py``): a capability that uploads (facial validation) adds a line here."""
+    return {}

@@ -23,7 +23,11 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        return cls(settings=settings, db=Database(settings.database_url), hasher=Hasher())
+        db = Database(
+            settings.database_url, audit_key=settings.audit_key(),
+            audit_anchor_every=settings.audit.anchor_every,
+        )
+        return cls(settings=settings, db=db, hasher=Hasher())
 
     async def close(self) -> None:
         self.hasher.close()

@@ -47,7 +47,24 @@ def test_pkce_s256_rfc7636_appendix_b():
     ],
 )
 def test_redirect_uri_matching(registered, requested, ok):
-    assert redirect_uris.matches(registered, requested) is ok
+    assert redirect_uris.matches(registered, requested, native=True) is ok
+
+
+@pytest.mark.parametrize(
+    "registered,requested",
+    [
+        (["http://127.0.0.1/cb"], "http://127.0.0.1:49152/cb"),
+        (["http://127.0.0.1:8001/cb"], "http://127.0.0.1:9/cb"),
+        (["http://[::1]/cb"], "http://[::1]:6000/cb"),
+    ],
+)
+def test_any_port_loopback_is_for_native_clients_only(registered, requested):
+    """RFC 8252 §7.3 is the native apps' exception: a web client's loopback redirect is exact,
+    or a program on another local port of the person's machine could take the web client's
+    code."""
+    assert redirect_uris.matches(registered, requested, native=True)
+    assert not redirect_uris.matches(registered, requested, native=False)
+    assert redirect_uris.matches(registered, registered[0], native=False)
 
 
 @pytest.mark.parametrize(

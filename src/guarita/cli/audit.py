@@ -4,26 +4,43 @@ from __future__ import annotations
 
 import typer
 
-from guarita.cli.common import JsonOption, console, print_json, run_async
+from guarita.cli.common import CliError, JsonOption, console, print_json, run_async
 
 app = typer.Typer(help="Registro de auditoria.", no_args_is_help=True)
 
 
 @app.command()
-def verify(as_json: bool = JsonOption) -> None:
+def verify(
+    as_json: bool = JsonOption,
+    anchor: str = typer.Option(
+        None, "--anchor", metavar="SEQ:HASH",
+        help="Âncora registrada nos logs (evento 'audit_anchor'): a corrente deve alcançá-la.",
+    ),
+) -> None:
     """Confere a corrente de hashes e aponta o primeiro evento adulterado."""
+    from guarita.storage.audit import Anchor
     from guarita.storage.audit import verify as verify_chain
 
+    try:
+        expected = Anchor.parse(anchor) if anchor else None
+    except ValueError as exc:
+        raise CliError(f"--anchor inválida: {exc}") from None
+
     async def _run(runtime):  # noqa: ANN001, ANN202
-        async with runtime.db.transaction() as session:
-            return await verify_chain(session)
+        async with runtime.db.read() as session:
+            return await verify_chain(session, anchor=expected)
 
     report = run_async(_run)
     if as_json:
         print_json({"ok": report.ok, "checked": report.checked,
-                    "first_broken_id": report.first_broken_id, "reason": report.reason})
+                    "first_broken_id": report.first_broken_id, "reason": report.reason,
+                    "anchor_checked": report.anchor_checked})
     elif report.ok:
-        console.print(f"[green]✓[/green] {report.checked} eventos conferidos; a corrente está íntegra.")
+        reached = " e alcança a âncora" if report.anchor_checked else ""
+        console.print(
+            f"[green]✓[/green] {report.checked} eventos conferidos; "
+            f"a corrente está íntegra{reached}."
+        )
     else:
         console.print(
             f"[red]✗[/red] Evento {report.first_broken_id}: {report.reason} "

@@ -125,7 +125,9 @@ def check_redirect_uri(v: Validation) -> None:
     uri = v.values.get("redirect_uri")
     if not uri:
         raise invalid_request("redirect_uri ausente", redirectable=False)
-    if len(uri) > MAX_VALUE or not redirect_uris.matches(list(v.client.redirect_uris), uri):
+    if len(uri) > MAX_VALUE or not redirect_uris.matches(
+        list(v.client.redirect_uris), uri, native=v.client.application_type == "native"
+    ):
         raise invalid_request("redirect_uri nao registrado para este cliente", redirectable=False)
     v.redirect_uri = uri
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from guarita.storage import plain_sql as sql
+from guarita.storage.accounts import tokens_ended
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
@@ -99,7 +100,8 @@ def needs_identifiers(scopes: list[str] | tuple[str, ...] | set[str]) -> bool:
 
 _PERSON_OF_GRANT = sql.Sql(
     "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, g.revoked_at, "
-    "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti) "
+    "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti), "
+    "g.created_at, a.tokens_valid_after "
     "FROM oidc_grants g JOIN accounts a ON a.id = g.account_id "
     "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE g.id = :grant_id"
 )
@@ -137,9 +139,12 @@ async def person_of_token(
     tx: sql.Tx, grant_id: str, jti: str | None, *, identifiers: bool
 ) -> Person | None:
     """UserInfo's read: the person behind an access token's grant, in the same query that
-    checks neither the grant nor the token was revoked; None when one was."""
+    checks neither the grant nor the token was revoked nor the grant ended by a sign-out
+    everywhere (password change, recovery, lock, disable); None when one was."""
     row = await tx.one(_PERSON_OF_GRANT, grant_id=grant_id, jti=jti or "")
     if row is None or row[6] is not None or row[7]:
+        return None
+    if tokens_ended(sql.when(row[9]), sql.when(row[8])):
         return None
     person = _person(row)
     return await _identifiers(tx, person) if identifiers else person

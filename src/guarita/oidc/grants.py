@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from guarita.oidc.claims import OFFLINE_ACCESS
 from guarita.oidc.tokens import new_id
 from guarita.storage import plain_sql as sql
+from guarita.storage.accounts import tokens_ended
 from guarita.storage.types import utcnow
 
 
@@ -62,7 +63,10 @@ _LIVE_FOR_ACCOUNT = sql.Sql(
     "SELECT g.client_id, g.scope, g.created_at, MAX(r.created_at) "
     "FROM oidc_grants g JOIN oidc_refresh_tokens r "
     "ON r.grant_id = g.id AND r.used_at IS NULL AND r.expires_at > :now "
+    "JOIN accounts a ON a.id = g.account_id "
     "WHERE g.account_id = :account_id AND g.revoked_at IS NULL AND g.expires_at > :now "
+    # A sign-out everywhere (password change, recovery, lock, disable) ended the older grants.
+    "AND (a.tokens_valid_after IS NULL OR g.created_at >= a.tokens_valid_after) "
     "GROUP BY g.id, g.client_id, g.scope, g.created_at"
 )
 
@@ -205,20 +209,24 @@ class GrantRow:
 
 TOKEN_STATE = sql.Sql(
     "SELECT g.account_id, g.revoked_at, "
-    "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti) "
-    "FROM oidc_grants g WHERE g.id = :gid"
+    "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti), "
+    "a.status, g.created_at, a.tokens_valid_after "
+    "FROM oidc_grants g JOIN accounts a ON a.id = g.account_id WHERE g.id = :gid"
 )
 JTI_REVOKED = sql.Sql("SELECT COUNT(*) FROM oidc_revoked_access_tokens WHERE jti = :jti")
 
 
 async def account_of_live_token(tx: sql.Tx, grant_id: str | None, jti: str | None) -> str | None:
-    """The account behind an access token, or None when the token or its grant was revoked.
-    A client_credentials token has no grant: then only its own revocation counts, and the
-    answer is the empty string."""
+    """The account behind an access token, or None when the token or its grant was revoked,
+    the account is not active, or a sign-out everywhere ended the grant (the same checks as
+    the refresh grant). A client_credentials token has no grant: then only its own revocation
+    counts, and the answer is the empty string."""
     if not grant_id:
         row = await tx.one(JTI_REVOKED, jti=jti or "")
         return "" if row and not row[0] else None
     row = await tx.one(TOKEN_STATE, gid=grant_id, jti=jti or "")
-    if row is None or row[1] is not None or row[2]:
+    if row is None or row[1] is not None or row[2] or row[3] != "active":
+        return None
+    if tokens_ended(sql.when(row[5]), sql.when(row[4])):
         return None
     return row[0]

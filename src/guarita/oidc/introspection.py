@@ -17,6 +17,7 @@ from guarita.oidc.tokens import opaque_hash
 from guarita.oidc.userinfo import verified_claims
 from guarita.runtime import Runtime
 from guarita.storage import plain_sql as sql
+from guarita.storage.accounts import tokens_ended
 from guarita.storage.types import utcnow
 
 INACTIVE = {"active": False}
@@ -57,8 +58,11 @@ async def _access_token(runtime: Runtime, caller: Client, token: str) -> dict:
 
 
 _REFRESH = sql.Sql(
-    f"SELECT r.client_id, r.scope, r.created_at, r.expires_at, r.used_at, {grants.GRANT_COLUMNS} "  # noqa: S608 - constants only
+    f"SELECT r.client_id, r.scope, r.created_at, r.expires_at, r.used_at, {grants.GRANT_COLUMNS}, "  # noqa: S608 - constants only
+    "a.status, a.tokens_valid_after, cr.changed_at "
     "FROM oidc_refresh_tokens r JOIN oidc_grants g ON g.id = r.grant_id "
+    "JOIN accounts a ON a.id = g.account_id "
+    "LEFT JOIN credentials cr ON cr.account_id = a.id AND cr.kind = 'password' "
     "WHERE r.token_hash = :token_hash"
 )
 
@@ -73,11 +77,19 @@ async def _refresh_token(runtime: Runtime, caller: Client, token: str) -> dict:
     if row is None:
         return INACTIVE
     client_id, scope, created_at, expires_at, used_at = row[:5]
-    grant = grants.GrantRow.of(row[5:])
+    width = 5 + grants.GRANT_WIDTH
+    grant = grants.GrantRow.of(row[5:width])
+    status, tokens_valid_after, password_changed_at = row[width:width + 3]
+    password_changed_at = sql.when(password_changed_at)
+    # The refresh grant's own checks (oidc/refresh_token.py), so that introspection never calls
+    # active a token the token endpoint would refuse.
     if (
         used_at is not None
         or sql.when(expires_at) <= now
         or not grant.live(now)
+        or status != "active"
+        or tokens_ended(sql.when(tokens_valid_after), grant.created_at)
+        or (password_changed_at is not None and password_changed_at > grant.created_at)
         or not may_see(caller, client_id)
     ):
         return INACTIVE

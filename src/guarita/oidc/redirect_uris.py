@@ -1,8 +1,10 @@
 """Redirect URI registration and matching (RFC 6749 §3.1.2, RFC 9700 §4.1.3, RFC 8252 §7.3).
 
-Matching is exact string comparison, with one exception: a loopback IP literal with ``http``
-(a native app's redirect, RFC 8252 §7.3) matches on any port, because the app picks a free port
-at run time. Loopback addresses are reachable only from the same machine, so this opens nothing.
+Matching is exact string comparison, with one exception: for a native client
+(``application_type=native``), a loopback IP literal with ``http`` matches on any port
+(RFC 8252 §7.3), because the app picks a free port at run time. The exception is the native
+apps' alone: a web client's loopback redirect is matched exactly like any other, so a program
+listening on another local port of the person's machine cannot receive a web client's code.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ def _without_port(uri: str) -> tuple[str, str] | None:
     return name, urlunsplit(("http", name, parts.path, parts.query, parts.fragment))
 
 
-def matches(registered: list[str], requested: str) -> bool:
+def matches(registered: list[str], requested: str, *, native: bool = False) -> bool:
     if requested in registered:
         return True
+    if not native:
+        return False
     wanted = _without_port(requested)
     if wanted is None:
         return False

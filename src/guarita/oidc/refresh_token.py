@@ -29,6 +29,7 @@ from guarita.oidc.token_response import for_grant
 from guarita.oidc.tokens import opaque_hash
 from guarita.runtime import Runtime
 from guarita.storage import plain_sql as sql
+from guarita.storage.accounts import tokens_ended
 from guarita.storage.audit import RequestContext
 from guarita.storage.types import utcnow
 
@@ -49,6 +50,7 @@ class Refresh:
     grant: grants.GrantRow | None
     account_status: str | None
     password_changed_at: datetime | None
+    tokens_valid_after: datetime | None
     requested_scope: list[str] | None
     now: datetime
 
@@ -94,6 +96,12 @@ def password_unchanged(r: Refresh) -> None:
         raise invalid_grant("a senha mudou depois da autorizacao; entre de novo")
 
 
+def not_ended_by_the_person(r: Refresh) -> None:
+    """A recovery, a lock or a disable ended every app's grant made before it."""
+    if tokens_ended(r.tokens_valid_after, r.grant.created_at):
+        raise invalid_grant("a conta foi protegida depois da autorizacao; entre de novo")
+
+
 def scope_within_grant(r: Refresh) -> None:
     """§6: a narrower scope may be asked for, never a wider one."""
     if r.requested_scope is not None and not set(r.requested_scope) <= set(r.token.scope.split()):
@@ -108,12 +116,13 @@ CHECKS = [
     family_live,
     account_active,
     password_unchanged,
+    not_ended_by_the_person,
     scope_within_grant,
 ]
 
 _FIND = sql.Sql(
     "SELECT r.token_hash, r.client_id, r.scope, r.expires_at, r.used_at, "  # noqa: S608 - constants only
-    f"{grants.GRANT_COLUMNS}, a.status, cr.changed_at "
+    f"{grants.GRANT_COLUMNS}, a.status, cr.changed_at, a.tokens_valid_after "
     "FROM oidc_refresh_tokens r JOIN oidc_grants g ON g.id = r.grant_id "
     "JOIN accounts a ON a.id = g.account_id "
     "LEFT JOIN credentials cr ON cr.account_id = a.id AND cr.kind = 'password' "
@@ -129,7 +138,7 @@ def _refresh(
     client: Client, values: tuple | None, requested: list[str] | None, now: datetime
 ) -> Refresh:
     if values is None:
-        return Refresh(client, None, None, None, None, requested, now)
+        return Refresh(client, None, None, None, None, None, requested, now)
     token = RefreshRow(values[0], values[1], values[2], sql.when(values[3]), sql.when(values[4]))
     width = 5 + grants.GRANT_WIDTH
     return Refresh(
@@ -138,6 +147,7 @@ def _refresh(
         grants.GrantRow.of(values[5:width]),
         values[width],
         sql.when(values[width + 1]),
+        sql.when(values[width + 2]),
         requested,
         now,
     )

@@ -3,7 +3,11 @@
 A refresh token revokes its whole grant, and so every access token issued from it (§2.1: "SHOULD
 also invalidate all access tokens based on the same authorization grant"). An access token is
 revoked alone: its ``jti`` is kept until it would have expired. Unknown, malformed and expired
-tokens get the same 200 as a success (§2.2); a token of another client is refused (§2.1).
+tokens get the same 200 as a success (§2.2). A token of another client is answered exactly
+like an unknown one — 200, and nothing is revoked (§2.1: the server "verifies whether the token
+was issued to the client making the revocation request"): a distinct answer would let any
+client learn that a token it found is live, and revoking it would let it sign a person out of
+another app.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ async def _access_token(runtime: Runtime, caller: Client, token: str) -> None:
     if claims.get("iss") != issuer(runtime) or not isinstance(exp, int) or exp <= time.time():
         return
     if claims.get("client_id") != caller.id:
-        raise invalid_request("token emitido para outro cliente")
+        # RFC 7009 §2.2: another client's token is answered 200 and left alone.
+        return
     jti, expires_at = str(claims.get("jti")), datetime.fromtimestamp(exp, UTC)
 
     async def remember(tx: sql.Tx) -> None:
@@ -62,7 +67,7 @@ async def _refresh_token(runtime: Runtime, caller: Client, token: str) -> None:
             return
         grant_id, client_id = found
         if client_id != caller.id:
-            raise invalid_request("token emitido para outro cliente")
+            return
         await grants.revoke(tx, grant_id, grants.RevokedBecause.REVOKED_BY_CLIENT)
 
     await sql.write(runtime.db, revoke_family)

@@ -173,6 +173,9 @@ async def _succeeded(
     new_hash = await runtime.hasher.hash(password) if rehash else None
     async with runtime.db.transaction() as session:
         await attempts.succeeded(session, prepared.attempt)
+        # The per-IP limit counts failures only (SECURITY.md › Throttling): many people sign
+        # in from one carrier address.
+        await throttling.refund_request(session, ACTION, context.ip)
         if new_hash:
             old = algorithm_of(prepared.stored_hash).value
             await accounts_repo.set_password(session, prepared.account_id, new_hash)

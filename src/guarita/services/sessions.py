@@ -26,6 +26,7 @@ from guarita.config import SessionPolicy
 from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
 from guarita.storage.audit import RequestContext, record
+from guarita.storage import accounts as accounts_repo
 from guarita.storage.tables import Session
 from guarita.storage.types import utcnow
 
@@ -191,7 +192,13 @@ async def end_all(
     session: AsyncSession, owner: str | int, *, keep: str | None = None,
     now: datetime | None = None, kind: str = PrincipalKind.ACCOUNT,
 ) -> int:
-    """Ends every live session of the owner except ``keep`` (a password change keeps its own)."""
+    """Ends every live session of the owner except ``keep`` (a password change keeps its own).
+
+    For a person's account it also ends every token the apps hold: a password change, a
+    recovery, a lock and a disable must reach the apps too (SECURITY.md › Sessions and cookies).
+    """
+    if kind == PrincipalKind.ACCOUNT:
+        await accounts_repo.end_app_tokens(session, str(owner), now or utcnow())
     statement = update(Session).where(_owned_by(kind, owner), Session.ended_at.is_(None))
     if keep:
         statement = statement.where(Session.id_hash != keep)

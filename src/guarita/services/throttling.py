@@ -11,12 +11,13 @@ import math
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.config import LockoutPolicy, Settings
+from guarita.domain.client_address import rate_limit_key
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.storage.tables import Throttle
 from guarita.storage.types import utcnow
@@ -174,6 +175,29 @@ async def hit_rate_limit(
         raise error
 
 
+def ip_key(action: str, ip: str) -> str:
+    """The throttle row of ``action`` from ``ip``: IPv6 counted per /64 (``rate_limit_key``)."""
+    return throttle_key(action, ip=rate_limit_key(ip))
+
+
+async def refund_request(
+    session: AsyncSession, action: str, ip: str | None,
+) -> None:
+    """Takes back one request counted by :func:`count_request`.
+
+    Sign-in counts every attempt before the password is checked (so that parallel guesses
+    cannot slip past the limit) and refunds the ones that succeed: the per-IP limit then
+    counts failures only, and thousands of people behind one carrier address can sign in.
+    """
+    if not ip:
+        return
+    await session.execute(
+        update(Throttle)
+        .where(Throttle.key == ip_key(action, ip), Throttle.count > 0)
+        .values(count=Throttle.count - 1)
+    )
+
+
 async def count_request(
     session: AsyncSession, settings: Settings, action: str, ip: str | None,
     now: datetime | None = None,
@@ -183,7 +207,7 @@ async def count_request(
         return None
     limit, window = settings.rate_limits.parse(action)
     now = now or utcnow()
-    count, started = await count_in_window(session, throttle_key(action, ip=ip), window, now)
+    count, started = await count_in_window(session, ip_key(action, ip), window, now)
     if count > limit:
         retry = window - (now - started).total_seconds()
         return GuaritaError(

@@ -107,6 +107,18 @@ async def set_password(
     await session.flush()
 
 
+async def end_app_tokens(session: AsyncSession, account_id: str, at: datetime) -> None:
+    """Every app's grant made before ``at`` stops working (``Account.tokens_valid_after``)."""
+    await session.execute(
+        update(Account).where(Account.id == account_id).values(tokens_valid_after=at)
+    )
+
+
+def tokens_ended(tokens_valid_after: datetime | None, grant_created_at: datetime) -> bool:
+    """Whether a grant made at ``grant_created_at`` was ended by a later sign-out everywhere."""
+    return tokens_valid_after is not None and grant_created_at < tokens_valid_after
+
+
 async def account(session: AsyncSession, account_id: str) -> Account | None:
     return await session.get(Account, account_id)
 

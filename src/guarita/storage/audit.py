@@ -1,14 +1,21 @@
-"""The append-only, hash-chained audit log (docs/architecture.md › Decisions: audit chain; SECURITY.md › Data).
+"""The append-only, keyed hash chain of the audit log (docs/architecture.md › Decisions: audit chain; SECURITY.md › Data).
 
-Each row stores ``hash = SHA-256(prev_hash ‖ canonical JSON of the row)``; changing or deleting
-any row breaks every hash after it, which ``verify`` finds and names. Appends are serialised
-(``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL) so that two
-writers never chain onto the same predecessor.
+Each row stores ``hash = HMAC-SHA-256(key, prev_hash ‖ canonical JSON of the row)``; changing
+or deleting any row breaks every hash after it, which ``verify`` finds and names. The key
+(``GUARITA_AUDIT__KEY``, derived from the secret key by default) is never in the database, so a
+database writer cannot recompute the chain after an edit, as a plain SHA-256 chain allows.
+Deleting the newest rows leaves a shorter chain that still holds; the head is therefore
+anchored in the logs (``storage/audit_anchor.py``) and ``verify(anchor=…)`` checks against it.
+
+Appends are serialised (``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
+PostgreSQL) so that two writers never chain onto the same predecessor. The key travels with
+the session (``Database(audit_key=…)`` puts it in ``session.info``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +24,12 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from guarita.storage import audit_anchor as anchors
 from guarita.storage.tables import AuditEvent
 from guarita.storage.types import utcnow
 
 GENESIS = "0" * 64
+AUDIT_KEY = "audit_key"  # the session.info entry that carries the chain's key
 _ADVISORY_LOCK_ID = 0x6775617269746101  # "guarita\x01"
 
 
@@ -46,8 +55,19 @@ def _canonical(event: AuditEvent) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _chain(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256(prev_hash.encode() + _canonical(event)).hexdigest()
+def _chain(key: bytes, prev_hash: str, event: AuditEvent) -> str:
+    return hmac.new(key, prev_hash.encode() + _canonical(event), hashlib.sha256).hexdigest()
+
+
+class AuditKeyMissing(RuntimeError):
+    """A session without the chain key: appending or verifying would be meaningless."""
+
+
+def _key(session: AsyncSession) -> bytes:
+    key = session.info.get(AUDIT_KEY)
+    if not key:
+        raise AuditKeyMissing("a sessão não tem a chave do registro de auditoria")
+    return key
 
 
 async def record(
@@ -62,6 +82,7 @@ async def record(
 ) -> AuditEvent:
     """Appends one event inside the caller's transaction."""
     context = context or RequestContext()
+    key = _key(session)
     if session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
     prev = (
@@ -78,9 +99,11 @@ async def record(
         "prev_hash": prev,
     }
     event = AuditEvent(**values)
-    event.hash = values["hash"] = _chain(prev, event)
+    event.hash = values["hash"] = _chain(key, prev, event)
     # A Core insert, not an ORM flush: every sign-in writes one of these (bench/login.py).
-    await session.execute(insert(AuditEvent), [values])
+    seq = (await session.execute(insert(AuditEvent).returning(AuditEvent.id), values)).scalar_one()
+    event.id = seq
+    anchors.after_append(session, seq, event.hash)
     return event
 
 
@@ -103,6 +126,7 @@ async def record_many(
     if not subjects:
         return 0
     context = context or RequestContext()
+    key = _key(session)
     if session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
     prev = (
@@ -120,9 +144,13 @@ async def record_many(
     for subject in subjects:
         values = {**common, "subject": subject, "prev_hash": prev}
         # A transient event only to hash it exactly as ``record`` and ``verify`` do.
-        prev = values["hash"] = _chain(prev, AuditEvent(**values))
+        prev = values["hash"] = _chain(key, prev, AuditEvent(**values))
         rows.append(values)
     await session.execute(insert(AuditEvent), rows)
+    last = (
+        await session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    ).scalar_one()
+    anchors.after_append(session, last, prev, appended=len(rows))
     return len(rows)
 
 
@@ -131,14 +159,53 @@ class ChainReport:
     checked: int
     first_broken_id: int | None
     reason: str | None
+    anchor_checked: bool = False
 
     @property
     def ok(self) -> bool:
         return self.first_broken_id is None
 
 
-async def verify(session: AsyncSession, batch: int = 5000) -> ChainReport:
-    """Walks the chain in id order; names the first row whose link or hash does not hold."""
+@dataclass(frozen=True)
+class Anchor:
+    """A ``{seq, hash}`` the logs recorded: the chain must still reach it, unchanged."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """``SEQ:HASH`` as ``guarita audit verify --anchor`` takes it."""
+        seq, sep, digest = text.strip().partition(":")
+        if not sep or not seq.isdigit() or len(digest) != 64:
+            raise ValueError("use SEQ:HASH, como no registro 'audit_anchor' dos logs")
+        return cls(int(seq), digest.lower())
+
+
+async def verify(
+    session: AsyncSession, batch: int = 5000, anchor: Anchor | None = None
+) -> ChainReport:
+    """Walks the chain in id order; names the first row whose link or hash does not hold.
+
+    With an ``anchor``, the row of that sequence number must exist and carry that hash: a chain
+    cut short (its newest rows deleted) or rebuilt is caught there.
+    """
+    key = _key(session)
+    report = await _walk(session, key, batch, anchor)
+    if not report.ok or anchor is None:
+        return report
+    if not report.anchor_checked:
+        return ChainReport(
+            report.checked, anchor.seq,
+            f"o evento {anchor.seq} da âncora não existe mais (eventos recentes foram apagados)",
+        )
+    return report
+
+
+async def _walk(
+    session: AsyncSession, key: bytes, batch: int, anchor: Anchor | None
+) -> ChainReport:
+    anchor_checked = False
     prev = GENESIS
     checked = 0
     last_id = 0
@@ -149,12 +216,16 @@ async def verify(session: AsyncSession, batch: int = 5000) -> ChainReport:
             )
         ).scalars().all()
         if not rows:
-            return ChainReport(checked, None, None)
+            return ChainReport(checked, None, None, anchor_checked)
         for event in rows:
             if event.prev_hash != prev:
                 return ChainReport(checked, event.id, "o elo com o evento anterior foi quebrado")
-            if _chain(prev, event) != event.hash:
+            if not hmac.compare_digest(_chain(key, prev, event), event.hash):
                 return ChainReport(checked, event.id, "o conteúdo do evento foi alterado")
+            if anchor is not None and event.id == anchor.seq:
+                if event.hash != anchor.hash:
+                    return ChainReport(checked, event.id, "o evento não confere com a âncora")
+                anchor_checked = True
             prev = event.hash
             checked += 1
             last_id = event.id

@@ -55,7 +55,10 @@ def connect_sqlite(path: str) -> sqlite3.Connection:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10,
+        audit_key: bytes | None = None, audit_anchor_every: int = 0,
+    ):
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -79,8 +82,12 @@ class Database:
         # The plain-SQL fast path's SQLite threads (storage/plain_sql.py), by kind: one writer,
         # one reader; stopped by ``dispose``.
         self.lanes: dict[str, Any] = {}
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # The audit chain's key rides on every session (storage/audit.py); it is never stored.
+        info = {"audit_key": audit_key, "audit_anchor_every": audit_anchor_every}
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self.read_sessionmaker = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, info=info
+        )
 
     @property
     def dialect(self) -> str:

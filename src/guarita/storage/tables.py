@@ -73,6 +73,10 @@ class Account(Base):
     legacy: Mapped[bool] = mapped_column(Boolean, default=False)
     trust_level: Mapped[str] = mapped_column(String(8), default="bronze")
     password_disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Apps' grants made before this moment are dead (refresh and access tokens alike): set by
+    # a password change, a recovery, a lock and a disable (sessions.end_all). Re-enabling the
+    # account does not bring them back.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

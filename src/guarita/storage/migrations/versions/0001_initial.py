@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:16:19.345520
+Create Date: 2026-11-25 18:57:04.568835
 """
 
 from __future__ import annotations
@@ -205,6 +205,7 @@ def upgrade() -> None:
         sa.Column("legacy", sa.Boolean(), nullable=False),
         sa.Column("trust_level", sa.String(length=8), nullable=False),
         sa.Column("password_disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("tokens_valid_after", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
