@@ -22,8 +22,7 @@ from guarita.services import login
 from guarita.services.throttling import ip_key
 from guarita.storage.audit import RequestContext
 from guarita.storage.tables import Account, AccountIdentifier, Credential, Throttle
-
-PASSWORD = "uma frase bem comprida para lembrar"
+from tests.support.factories import STRONG as PASSWORD  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -62,7 +61,8 @@ async def test_rotating_the_low_64_bits_of_ipv6_does_not_reset_the_limit(runtime
     assert codes[:10] == [ErrorCode.INVALID_CREDENTIALS] * 10
     assert codes[10:] == [ErrorCode.RATE_LIMITED] * 2
     # Another /64 is another subscriber.
-    assert await _wrong(runtime, "x@example.com", "2001:db8:aa:cc::1") is ErrorCode.INVALID_CREDENTIALS
+    other = await _wrong(runtime, "x@example.com", "2001:db8:aa:cc::1")
+    assert other is ErrorCode.INVALID_CREDENTIALS
 
 
 async def _people(runtime, count: int) -> list[str]:  # noqa: ANN001
