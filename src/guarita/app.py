@@ -79,6 +79,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.state.settings = settings
     edge_errors.install(app)
+    # The sign-in page allows its form to reach the redirect of the authorization flow it
+    # resumes; the web pages ask through this hook instead of importing the provider.
+    from guarita.oidc.form_targets import for_next
+
+    app.state.flow_form_targets = for_next
 
     from guarita.web import health, metrics, pages
 

@@ -17,7 +17,20 @@ from fastapi import Request
 from guarita.domain.errors import ErrorCode, GuaritaError
 
 COOKIE = "guarita_csrf"
+# Under https the cookie is ``__Host-`` prefixed (RFC 6265bis §4.1.3.2): Secure, Path=/ and no
+# Domain, so a sibling subdomain cannot plant a known value (cookie tossing) and pair it with
+# a token it computed elsewhere.
+SECURE_COOKIE = "__Host-guarita_csrf"
 FIELD = "csrf_token"
+
+
+def cookie_name(request: Request) -> str:
+    return SECURE_COOKIE if request.app.state.runtime.settings.secure_cookies else COOKIE
+
+
+def cookie_of(request: Request) -> str | None:
+    """The CSRF cookie the browser sent (only the one of the current scheme counts)."""
+    return request.cookies.get(cookie_name(request))
 
 
 def _sign(secret: bytes, value: str, binding: str) -> str:
@@ -26,7 +39,7 @@ def _sign(secret: bytes, value: str, binding: str) -> str:
 
 def cookie_value(request: Request) -> str:
     """The browser's CSRF cookie, created on first use for this response."""
-    value = request.cookies.get(COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    value = cookie_of(request) or getattr(request.state, "new_csrf_cookie", None)
     if not value or len(value) > 64:
         value = secrets.token_urlsafe(24)
         request.state.new_csrf_cookie = value
@@ -45,7 +58,7 @@ def token_for(request: Request, secret: bytes, binding: str | None = None) -> st
 
 
 def check(request: Request, secret: bytes, submitted: str | None, binding: str | None = None) -> None:
-    value = request.cookies.get(COOKIE)
+    value = cookie_of(request)
     if not value or not submitted:
         raise GuaritaError(ErrorCode.CSRF_FAILED)
     expected = _sign(secret, value, _binding(request) if binding is None else binding)

@@ -87,8 +87,8 @@ def finish(request: Request, response) -> None:  # noqa: ANN001
     new_cookie = getattr(request.state, "new_csrf_cookie", None)
     if new_cookie:
         response.set_cookie(
-            csrf.COOKIE, new_cookie, httponly=True, samesite="lax", secure=settings.secure_cookies,
-            path="/",
+            csrf.cookie_name(request), new_cookie, httponly=True, samesite="lax",
+            secure=settings.secure_cookies, path="/",
         )
     chosen = i18n.normalize(request.query_params.get("lang"))
     if chosen:

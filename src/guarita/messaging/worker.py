@@ -120,7 +120,9 @@ async def deliver_due(
     async def one(item: Claimed) -> None:
         async with slots:
             error = await _attempt(senders, item, domain)
-            await _record(runtime.db, policy, item, error, now=now)
+            await _record(
+                runtime.db, policy, item, error, now=now, keep_text=settings.keep_sent_text
+            )
 
     results = await asyncio.gather(*(one(item) for item in batch), return_exceptions=True)
     for result in results:
@@ -157,6 +159,7 @@ async def _claim(
                 row.status = "failed"
                 row.claimed_until = None
                 row.last_error = "Descartada sem envio: o código que ela levava já venceu."
+                row.text, row.html = blanked()["text"], None
                 DELIVERIES.labels(row.channel, "discarded").inc()
                 continue
             if row.status == "sending":
@@ -206,13 +209,24 @@ async def _attempt(senders: Senders, item: Claimed, domain: str) -> BaseExceptio
     return None
 
 
+BLANKED = "[texto apagado após o envio]"
+
+
+def blanked() -> dict:
+    """A delivered message keeps who, when and which template, never its codes or links
+    (LGPD art. 6 III; SECURITY.md › One-time codes: codes are never stored in clear)."""
+    return {"text": BLANKED, "html": None}
+
+
 async def _record(
     db: Database, policy: OutboxSettings, item: Claimed, error: BaseException | None,
-    *, now: datetime | None,
+    *, now: datetime | None, keep_text: bool = False,
 ) -> None:
     moment = now or utcnow()
     if error is None:
         values: dict = {"status": "sent", "sent_at": moment, "claimed_until": None}
+        if not keep_text:
+            values.update(blanked())
         outcome = "sent"
     else:
         permanent = isinstance(error, DeliveryError) and error.permanent

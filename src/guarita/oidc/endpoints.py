@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
-from guarita.edge import forms, sign_in_context
+from guarita.edge import form_action, forms, sign_in_context
 from guarita.edge.auth import clear_session_cookie, load_session, request_context, runtime_of
 from guarita.edge.render import render
 from guarita.oidc import (
@@ -31,6 +31,7 @@ from guarita.oidc import (
     consent,
     discovery,
     end_session,
+    form_targets,
     housekeeping,
     interactions,
     introspection,
@@ -419,6 +420,7 @@ async def _proceed(
         return response
     if decision.need is Need.LOGIN:
         return _redirect(_login_target(areq, interaction.id, decision))
+    form_action.allow(request, form_targets.of_redirect(client, areq.redirect_uri))
     return render(
         request,
         "oidc/consent.html",
@@ -521,6 +523,7 @@ async def _logout(request: Request, values: dict[str, str], *, confirmed: bool) 
     except end_session.LogoutError as error:
         return _error_page(request, str(error))
     if not confirmed and end_session.needs_confirmation(runtime, lreq, current):
+        form_action.allow(request, form_targets.of_redirect(lreq.client, lreq.redirect()))
         return render(request, "oidc/logout.html", client=lreq.client, fields=lreq.hidden_fields())
     await end_session.end(runtime, current, lreq, request_context(request))
     target = lreq.redirect()

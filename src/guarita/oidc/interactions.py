@@ -19,6 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guarita.storage.oidc_tables import OidcInteraction
 from guarita.storage.types import utcnow
 
+RESUME_PATH = "/oauth/authorize/resume"
+
+
+def browser_cookie(secure: bool) -> str:
+    """The cookie that binds an interaction to its browser (``__Host-`` under https)."""
+    return "__Host-guarita_oidc" if secure else "guarita_oidc"
+
 
 def new_browser_token() -> str:
     return secrets.token_urlsafe(24)

@@ -9,6 +9,7 @@ listening on another local port of the person's machine cannot receive a web cli
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
@@ -66,3 +67,34 @@ def problem(uri: str, *, native: bool = False) -> str | None:
     ):
         return None
     return f"use https (ou http só em 127.0.0.1/localhost): {uri}"
+
+
+# What a CSP source expression may contain (CSP3 §2.3.1); anything else is left out rather
+# than let a stored URI add a directive to the header.
+_CSP_SAFE = re.compile(
+    r"[A-Za-z0-9.+\-]+:(//[A-Za-z0-9.\-\[\]:*]+(/[A-Za-z0-9._~:@%/\-]*)?)?"
+)
+
+
+def csp_source(uri: str, *, native: bool = False) -> str | None:
+    """The CSP ``form-action`` source that lets a form's redirect reach ``uri``.
+
+    ``https://portal.example.org/cb`` → itself (scheme, host, path; no query); a private-use
+    scheme of a native app (RFC 8252 §7.1) → ``scheme:``; a native loopback redirect → its host
+    on any port (``http://127.0.0.1:*``), matching ``matches``.
+    """
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.scheme in ("http", "https") and parts.hostname:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        if native and _without_port(uri) is not None:
+            host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            host += ":*"
+        source = f"{parts.scheme}://{host}{parts.path}"
+    elif parts.scheme and not parts.netloc:
+        source = f"{parts.scheme}:"
+    else:
+        return None
+    return source if _CSP_SAFE.fullmatch(source) else None

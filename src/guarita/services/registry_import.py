@@ -35,7 +35,7 @@ from datetime import date
 
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.runtime import Runtime
@@ -55,6 +55,7 @@ from guarita.services.registry_upsert import (
     update_beneficiaries,
 )
 from guarita.storage.audit import RequestContext, record, record_many
+from guarita.storage.database import Database
 from guarita.storage.tables import Beneficiary
 from guarita.storage.types import utcnow
 
@@ -104,7 +105,7 @@ async def import_beneficiaries(
     today = today or date.today()
     context = context or RequestContext()
     report = ImportReport(file_sha256=checked.sha256)
-    importer = _Importer(context, checked.sha256)
+    importer = _Importer(context, checked.sha256, runtime.db)
 
     source = batches(checked, limits, today, batch_size, in_process=read_in_process)
     async with runtime.db.engine.connect() as conn, _seen_cards(conn) as seen, aclosing(source):
@@ -123,7 +124,7 @@ async def import_beneficiaries(
             ) from exc
         report.seconds = time.perf_counter() - started
         async with conn.begin():
-            session = AsyncSession(bind=conn)
+            session = runtime.db.session_on(conn)
             await record(
                 session,
                 AuditTag.REGISTRY_IMPORTED,
@@ -173,9 +174,10 @@ async def _seen_cards(conn: AsyncConnection) -> AsyncIterator[Table]:
 
 
 class _Importer:
-    def __init__(self, context: RequestContext, file_sha256: str):
+    def __init__(self, context: RequestContext, file_sha256: str, database: Database):
         self.context = context
         self.file_sha256 = file_sha256
+        self.database = database  # its sessions carry the audit chain's key
 
     async def apply(self, conn: AsyncConnection, seen: Table, items: list[Item]) -> BatchResult:
         for attempt in range(1, _ATTEMPTS + 1):
@@ -223,7 +225,7 @@ class _Importer:
             conn, wanting_account, result, now
         )
         if result.legacy_account_ids:
-            session = AsyncSession(bind=conn)
+            session = self.database.session_on(conn)
             await record_many(
                 session,
                 AuditTag.ACCOUNT_LEGACY_IMPORTED,

@@ -23,6 +23,7 @@ from guarita.domain.identifiers import (
     normalize_phone,
     parse_birth_date,
 )
+from guarita.domain.text import has_bidi_controls
 from guarita.services.registry_file import CheckedFile, RawRow
 
 NAME_MAX = 200
@@ -188,6 +189,10 @@ class RowNormaliser:
             reasons.append(f"nome com mais de {NAME_MAX} caracteres")
         elif _CONTROL.search(name):
             reasons.append("nome com caracteres inválidos")
+        elif has_bidi_controls(name):
+            reasons.append(
+                "nome com caracteres de controle de direção do texto (U+202A–202E, U+2066–2069)"
+            )
 
         email_text = fields[pos["email"]]
         email: str | None = None

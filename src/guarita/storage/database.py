@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -84,10 +85,15 @@ class Database:
         self.lanes: dict[str, Any] = {}
         # The audit chain's key rides on every session (storage/audit.py); it is never stored.
         info = {"audit_key": audit_key, "audit_anchor_every": audit_anchor_every}
+        self.info = info
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self.read_sessionmaker = async_sessionmaker(
             self.read_engine, expire_on_commit=False, info=info
         )
+
+    def session_on(self, connection: AsyncConnection) -> AsyncSession:
+        """A session on a connection the caller manages (bulk work), with the audit key."""
+        return AsyncSession(bind=connection, info=self.info)
 
     @property
     def dialect(self) -> str:

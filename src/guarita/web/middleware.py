@@ -13,6 +13,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from guarita.config import Settings
+from guarita.edge import form_action
 
 log = structlog.get_logger("guarita.http")
 
@@ -26,7 +27,7 @@ LATENCY = Histogram(
 CSP = (
     "default-src 'self'; script-src 'self'{extra}; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'{extra}; worker-src 'self' blob:; frame-src 'self'{extra}; "
-    "form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "form-action 'self'{forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 
@@ -36,11 +37,12 @@ class SecurityMiddleware:
         self.settings = settings
         from guarita.methods.captcha import csp_origins
 
-        forms = "http: https:"  # OIDC redirects after a form post go to the clients' hosts.
         # A third-party captcha (settings.captcha) needs its script and frames; ALTCHA needs none.
-        extra = "".join(f" {origin}" for origin in csp_origins(settings))
+        self.extra = "".join(f" {origin}" for origin in csp_origins(settings))
+        # Forms post to 'self'; a page of an authorization flow adds its flow's redirect
+        # (web/form_action.py), so a form can never be pointed at an arbitrary host.
         headers = [
-            (b"content-security-policy", CSP.format(forms=forms, extra=extra).encode()),
+            (b"content-security-policy", self.csp([])),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"x-frame-options", b"DENY"),
@@ -50,6 +52,10 @@ class SecurityMiddleware:
         if settings.production:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         self.headers = headers
+
+    def csp(self, form_targets: list[str]) -> bytes:
+        forms = "".join(f" {source}" for source in form_targets)
+        return CSP.format(forms=forms, extra=self.extra).encode()
 
     async def __call__(self, scope, receive, send):  # noqa: ANN001
         if scope["type"] != "http":
@@ -67,6 +73,12 @@ class SecurityMiddleware:
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers.extend(h for h in self.headers if h[0] not in names)
+                targets = form_action.of_scope(scope)
+                if targets:
+                    headers = [
+                        (name, self.csp(targets) if name == b"content-security-policy" else value)
+                        for name, value in headers
+                    ]
                 headers.append((b"x-request-id", request_id.encode()))
                 if not path.startswith("/static/") and b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))

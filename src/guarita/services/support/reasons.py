@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
+from guarita.domain.text import has_bidi_controls
 from guarita.services.support import labels
 
 
@@ -32,6 +33,13 @@ def parse_reason(code: str | None, text: str | None) -> Reason:
     clean_text = " ".join((text or "").split())[:500] or None
     if clean_code not in labels.REASONS:
         raise GuaritaError(ErrorCode.REASON_REQUIRED, field="reason")
+    if has_bidi_controls(clean_text):
+        # The audit log and the supervisor's screens must show what was typed (domain/text.py).
+        raise GuaritaError(
+            ErrorCode.VALIDATION_ERROR,
+            field="reason_text",
+            message="O motivo tem caracteres de controle de direção do texto; digite-o de novo.",
+        )
     if clean_code == "outro" and (clean_text is None or len(clean_text) < 10):
         raise GuaritaError(
             ErrorCode.REASON_REQUIRED,
