@@ -67,7 +67,7 @@ class OutboxSettings(BaseModel):
     concurrency: int = 5
     # A delivered message keeps its codes and links in the database, where a reader of a
     # backup or a replica could use them; blank them once sent (LGPD art. 6 III, necessity).
-    # None: keep them only in development, where /dev/outbox shows them.
+    # None: blank them in production; keep them where /dev/outbox exists (development, test).
     keep_sent_text: bool | None = None
 
 
@@ -468,7 +468,7 @@ class Settings(BaseSettings):
     def keep_sent_text(self) -> bool:
         if self.outbox.keep_sent_text is not None:
             return self.outbox.keep_sent_text
-        return self.development
+        return self.dev_routes
 
     def problems(self) -> list[str]:
         """Unsafe or broken settings, in plain pt-BR, one sentence each."""
