@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guarita.config import SessionPolicy
 from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
-from guarita.storage.audit import RequestContext, record
 from guarita.storage import accounts as accounts_repo
+from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Session
 from guarita.storage.types import utcnow
 
