@@ -111,6 +111,37 @@ async def test_consent_for_a_native_app_allows_its_custom_scheme(runtime, client
     assert "code" in query_of(allowed.headers["location"])
 
 
+async def test_the_second_step_page_of_a_flow_allows_that_flows_redirect(runtime, client):
+    """The second step's form answers with the resume path, which redirects to the client:
+    the page must allow that redirect, and only while it resumes a flow."""
+    from tests.two_step.test_oidc import enrol_totp, second_step
+
+    b = await person(runtime)
+    secret = await enrol_totp(runtime, b)
+    portal = await add_client(runtime)
+    verifier, challenge = pkce()
+    start = await authorize(client, portal, challenge, acr_values="urn:guarita:mfa")
+    next_path = query_of(start.headers["location"])["next"]
+    signed = await sign_in(client, b.card_number, next_path=next_path)
+    assert signed.headers["location"] == "/entrar/confirmar"
+    page = await client.get("/entrar/confirmar")
+    assert form_action(page) == "'self' https://portal.example.org/callback"
+    done = await second_step(client, secret)
+    assert done.status_code == 303 and done.headers["location"] == next_path
+    resumed = await client.get(next_path)
+    assert resumed.headers["location"].startswith(portal.redirect_uri)
+
+
+async def test_a_second_step_outside_a_flow_posts_to_self_only(runtime, client):
+    from tests.two_step.test_oidc import enrol_totp
+
+    b = await person(runtime)
+    await enrol_totp(runtime, b)
+    signed = await sign_in(client, b.card_number)
+    assert signed.headers["location"] == "/entrar/confirmar"
+    assert form_action(await client.get("/entrar/confirmar")) == "'self'"
+
+
 async def test_a_signed_in_flow_of_a_first_party_client_needs_no_widening(runtime, client):
     b = await person(runtime)
     portal = await add_client(runtime)

@@ -268,6 +268,9 @@ class Message(StrEnum):
     # support desk
     BENEFICIARY_NOT_FOUND = "Pessoa não encontrada no cadastro."
     DESCRIBE_REASON = "Descreva o motivo do atendimento (ao menos 10 letras)."
+    REASON_HAS_BIDI_CONTROLS = (
+        "O motivo tem caracteres de controle de direção do texto; digite-o de novo."
+    )
     SEARCH_EMPTY = "Digite o CPF, a carteirinha, o e-mail, o celular ou o nome."
     SEARCH_TOO_LONG = "Busca longa demais."
     SEARCH_KIND_INVALID = "Tipo de busca inválido."

@@ -18,3 +18,14 @@ def allow(request: Request, sources: list[str]) -> None:
 
 def of_scope(scope) -> list[str]:  # noqa: ANN001 - an ASGI scope
     return list(scope.get("state", {}).get(STATE_KEY) or [])
+
+
+async def allow_flow_redirect(request: Request, next_path: str | None) -> None:
+    """A page whose form resumes an authorization flow (``next`` is the provider's resume
+    path) also allows that flow's redirect: the form's answer redirects to the resume path,
+    which redirects to the client, and CSP checks ``form-action`` on every redirect of the
+    chain (CSP3 §6.3.1). The provider answers through ``app.state.flow_form_targets``
+    (``oidc/form_targets.py``), so that the web pages do not import it."""
+    resolver = getattr(request.app.state, "flow_form_targets", None)
+    if resolver is not None:
+        allow(request, await resolver(request, next_path))

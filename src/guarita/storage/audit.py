@@ -1,4 +1,5 @@
-"""The append-only, keyed hash chain of the audit log (docs/architecture.md › Decisions: audit chain; SECURITY.md › Data).
+"""The append-only, keyed hash chain of the audit log (docs/architecture.md › Decisions: audit
+chain; SECURITY.md › Data).
 
 Each row stores ``hash = HMAC-SHA-256(key, prev_hash ‖ canonical JSON of the row)``; changing
 or deleting any row breaks every hash after it, which ``verify`` finds and names. The key

@@ -95,21 +95,13 @@ async def _app_name(request: Request, next_path: str) -> str | None:
 async def _login_page(request: Request, *, values: dict, next_path: str, status_code: int = 200,
                       errors: dict | None = None, error: GuaritaError | None = None,
                       recovered: bool = False) -> Response:
-    await _allow_flow_redirect(request, next_path)
+    await form_action.allow_flow_redirect(request, next_path)
     return render(
         request, "entrar.html", status_code=status_code, values=values, next=next_path,
         errors=errors or {}, error=error, recovered=recovered,
         app_name=await _app_name(request, next_path),
         govbr=await upstream_sign_in.providers(runtime_of(request)),
     )
-
-
-async def _allow_flow_redirect(request: Request, next_path: str | None) -> None:
-    """A sign-in that resumes an authorization flow ends in that flow's redirect (CSP
-    ``form-action``, ``edge/form_action.py``)."""
-    resolver = getattr(request.app.state, "flow_form_targets", None)
-    if resolver is not None:
-        form_action.allow(request, await resolver(request, next_path))
 
 
 @router.get("/entrar", response_class=HTMLResponse)

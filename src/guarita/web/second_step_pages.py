@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.edge import forms
+from guarita.edge import form_action, forms
 from guarita.edge.auth import (
     load_session,
     request_context,
@@ -91,6 +91,9 @@ async def _page(
         if expired.code not in (ErrorCode.SECOND_STEP_EXPIRED, ErrorCode.FLOW_STATE_INVALID):
             raise
         return response
+    # Its form's answer goes on to the flow it resumes: the sign-in's first step or a
+    # portal's step-up both park the resume path in the pending flow.
+    await form_action.allow_flow_redirect(request, flow.data.get("next"))
     chosen = next((o for o in options if o.id == method_id), options[0] if options else None)
     step = None
     sent = False

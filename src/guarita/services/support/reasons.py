@@ -38,7 +38,7 @@ def parse_reason(code: str | None, text: str | None) -> Reason:
         raise GuaritaError(
             ErrorCode.VALIDATION_ERROR,
             field="reason_text",
-            message="O motivo tem caracteres de controle de direção do texto; digite-o de novo.",
+            message=Message.REASON_HAS_BIDI_CONTROLS,
         )
     if clean_code == "outro" and (clean_text is None or len(clean_text) < 10):
         raise GuaritaError(
