@@ -88,7 +88,8 @@ class TestSetting:
 
 
 async def test_a_route_can_declare_a_larger_limit():
-    """The hook a face-capture upload will use (``routes.larger_bodies``)."""
+    """The hook the face captures use (``routes.larger_bodies``): a path template, matched
+    whole, so the larger limit does not spread to the routes beside it."""
     seen: dict = {}
 
     async def app(scope, receive, send):  # noqa: ANN001
@@ -102,10 +103,40 @@ async def test_a_route_can_declare_a_larger_limit():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    limited = BodyLimitMiddleware(app, default=1024, larger={"/api/v1/face": 10_000})
+    limited = BodyLimitMiddleware(app, default=1024, larger={"/api/v1/recoveries/{recovery_id}/face": 10_000})
     transport = httpx.ASGITransport(app=limited)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        assert (await http.post("/api/v1/face/capture", content=b"x" * 8000)).status_code == 200
+        face = "/api/v1/recoveries/abc-123/face"
+        assert (await http.post(face, content=b"x" * 8000)).status_code == 200
         assert seen["bytes"] == 8000
-        assert (await http.post("/api/v1/face/capture", content=b"x" * 20_000)).status_code == 413
+        assert (await http.post(face, content=b"x" * 20_000)).status_code == 413
+        assert (await http.post(face + "/review", content=b"x" * 8000)).status_code == 413
+        assert (await http.post("/api/v1/recoveries//face", content=b"x" * 8000)).status_code == 413
         assert (await http.post("/api/v1/sessions", content=b"x" * 8000)).status_code == 413
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/recoveries/nao-existe/face",
+        "/esqueci-minha-senha/rosto",
+        "/api/v1/support/people/1/face-reference",
+    ],
+)
+async def test_face_captures_have_their_own_limit(client, runtime, path):
+    """Camera frames and the desk's reference photo pass the 64 KiB cap (they reach the route,
+    which answers for itself), up to ``GUARITA_FACE__MAX_UPLOAD_BYTES``; beyond it, 413 before
+    a byte is parsed. The routes beside them keep the general cap."""
+    photo = b"\xff" * (256 * 1024)
+    files = [("frames", ("f.jpg", photo, "image/jpeg"))]
+    passed = await client.post(path, data={"challenge_id": "x"}, files=files)
+    assert passed.status_code != 413, passed.text
+    assert runtime.settings.face.max_upload_bytes < HUGE
+    stream = Stream(HUGE)
+    refused = await client.post(path, content=stream, headers={
+        "content-type": "multipart/form-data; boundary=x", "content-length": str(HUGE)})
+    _is_payload_too_large(refused)
+    assert stream.pulled <= CHUNK
+    beside = await client.post(path.rstrip("/") + "/revisao" if "rosto" in path
+                               else path + "/review", data={"challenge_id": "x"}, files=files)
+    assert beside.status_code == 413

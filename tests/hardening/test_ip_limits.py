@@ -116,3 +116,34 @@ class TestSharedCarrierAddress:
         async with runtime.db.read() as session:
             keys = (await session.execute(select(Throttle.key))).scalars().all()
         assert ip_key("login", carrier) in keys
+
+
+class TestPasskeySignIn:
+    """Passwordless sign-in counts against the same per-IP limit, failures only."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict:
+        return {"rate_limits": RateLimits(login="10/300")}
+
+    async def test_successes_give_their_count_back_and_failures_are_slowed(self, runtime):
+        from guarita.services import passkey_sign_in
+        from tests.two_step.test_passkeys import enrolled
+
+        _, _, device, _, _ = await enrolled(runtime)
+        carrier = RequestContext(ip="198.51.100.201", user_agent="pytest")
+        for _ in range(12):  # 24 requests, twice the limit
+            options = await passkey_sign_in.options(runtime, carrier)
+            done = await passkey_sign_in.sign_in(runtime, device.get(options), carrier)
+            assert done.session_token
+        async with runtime.db.read() as session:
+            row = await session.get(Throttle, ip_key("login", carrier.ip))
+        assert row.count == 0
+
+        codes = []
+        for _ in range(12):
+            try:
+                await passkey_sign_in.sign_in(runtime, {"id": "forjada"}, carrier)
+            except GuaritaError as error:
+                codes.append(error.code)
+        assert codes[:10] == [ErrorCode.SECOND_FACTOR_INVALID] * 10
+        assert codes[10:] == [ErrorCode.RATE_LIMITED] * 2

@@ -4,8 +4,11 @@
 No identifier is typed: the options allow any passkey of this site, the authenticator picks one
 and returns the user handle it was created with (the account id). A passkey with user
 verification is two factors in one (NIST SP 800-63B-4 §3.1.7), so the session's ``amr`` is
-``hwk`` or ``swk`` plus ``mfa``. Requests are rate-limited per IP like sign-in; a failure says
-nothing about which account, if any, the passkey named.
+``hwk`` or ``swk`` plus ``mfa``. Requests are rate-limited per IP like sign-in, and like
+sign-in the limit counts failures only (SECURITY.md › Throttling): a successful sign-in gives
+back its own count and that of the options request whose challenge it used, so the people
+behind one carrier address are not refused. A failure says nothing about which account, if
+any, the passkey named.
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ async def sign_in(runtime: Runtime, raw_credential: Any, context: RequestContext
         raise invalid
     amr = [outcome.amr, second_step.MFA]
     async with runtime.db.transaction() as session:
+        await throttling.refund_request(session, "login", context.ip)  # this request
+        await throttling.refund_request(session, "login", context.ip)  # its options request
         token, info = await sessions.create(
             session, account_id, runtime.settings.session, context, amr=amr
         )

@@ -6,13 +6,16 @@ byte; a body without one (chunked, streamed) is counted as it arrives and the re
 off at the first chunk that crosses the limit, so the server never holds more than the limit
 plus one chunk. The answer is the error envelope ``payload_too_large``.
 
-Routes that take larger bodies (a face capture) declare their own limit by path prefix
-(``routes.larger_bodies``); everything else gets ``GUARITA_HTTP__MAX_BODY_BYTES``.
+Routes that take larger bodies (the face captures) declare their own limit by path template
+(``routes.larger_bodies``: ``/api/v1/recoveries/{recovery_id}/face``, a ``{name}`` standing for
+one path segment); everything else gets ``GUARITA_HTTP__MAX_BODY_BYTES``. A template matches
+the whole path, so a larger limit never spreads to the routes beside it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -35,16 +38,21 @@ def _envelope() -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
+def _template(path: str) -> re.Pattern[str]:
+    """``/a/{id}/b`` → a pattern of the whole path, ``{id}`` being one non-empty segment."""
+    parts = re.split(r"\{[^/{}]+\}", path)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
 class BodyLimitMiddleware:
     def __init__(self, app, default: int, larger: Mapping[str, int] | None = None):  # noqa: ANN001
         self.app = app
         self.default = default
-        # Longest prefix first, so "/api/v1/face/upload" beats "/api/v1/face".
-        self.larger = sorted((larger or {}).items(), key=lambda item: -len(item[0]))
+        self.larger = [(_template(path), limit) for path, limit in (larger or {}).items()]
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.larger:
-            if path.startswith(prefix):
+        for pattern, limit in self.larger:
+            if pattern.fullmatch(path):
                 return limit
         return self.default
 
