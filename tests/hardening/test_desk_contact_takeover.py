@@ -21,16 +21,16 @@ from datetime import timedelta
 
 import time_machine
 from sqlalchemy import select
-from tests.console.helpers import api_token, bearer, last_code
-from tests.oidc.support import person
-from tests.support.captcha import solve
-from tests.support.factories import format_cpf
-from tests.support.html import submit
 
 from guarita.services import recovery
 from guarita.storage.audit import RequestContext
 from guarita.storage.tables import AccountIdentifier, OutboxMessage
 from guarita.storage.types import utcnow
+from tests.console.helpers import api_token, bearer, last_code
+from tests.oidc.support import person
+from tests.support.captcha import solve
+from tests.support.factories import format_cpf
+from tests.support.html import submit
 
 CTX = RequestContext(ip="198.51.100.77", user_agent="pytest")
 ATTACKER = "golpista@example.net"

@@ -14,12 +14,12 @@ import json
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-from tests.console.helpers import api_token, bearer, person, quick_staff, session_client
-from tests.support.factories import format_cpf
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.services.support.search import search_rate
 from guarita.storage.tables import AuditEvent
+from tests.console.helpers import api_token, bearer, person, quick_staff, session_client
+from tests.support.factories import format_cpf
 
 
 async def _search(client, token, q, **params):  # noqa: ANN001, ANN003, ANN202

@@ -76,6 +76,55 @@ async def enqueue(
 ) -> OutboxMessage:
     """Queues one message. ``discard_after``: past it the worker drops the message instead of
     sending it (one-time codes, which expire)."""
+    message = await _write(session, channel, to, template, context, account_id, discard_after)
+    # Read by the after-commit hook below: a worker in this process starts at once instead of
+    # at its next poll, so a code reaches the person a second sooner.
+    session.info[_ENQUEUED] = True
+    return message
+
+
+# Where a message to nobody is addressed while it is written to the sink.
+SINK_ADDRESS = {Channel.EMAIL: "ninguem@guarita.invalid", Channel.SMS: "+5500000000000"}
+
+
+async def enqueue_or_sink(
+    session: AsyncSession,
+    *,
+    sink: bool,
+    channel: Channel,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    account_id: str | None = None,
+    discard_after: datetime | None = None,
+) -> None:
+    """Renders and writes a message as :func:`enqueue` does, inside a savepoint that is
+    released — or, with ``sink``, rolled back: nothing is queued and no worker wakes.
+
+    For the flows that must not say, by their timing, whether they had someone to send to
+    (SECURITY.md › Account enumeration): an unknown identifier, a contact the account does not
+    have, mismatching data. Both ways run the same rendering and the same statements; a sink
+    leaves no row for the worker, ``/dev/outbox`` or the outbox counters to see.
+    """
+    savepoint = await session.begin_nested()
+    try:
+        address = SINK_ADDRESS[Channel(channel)] if sink else to
+        await _write(session, channel, address, template, context,
+                     None if sink else account_id, discard_after)
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    if sink:
+        await savepoint.rollback()
+        return
+    await savepoint.commit()
+    session.info[_ENQUEUED] = True
+
+
+async def _write(
+    session: AsyncSession, channel: Channel, to: str, template: str, context: dict[str, Any],
+    account_id: str | None, discard_after: datetime | None,
+) -> OutboxMessage:
     if channel not in tuple(Channel):
         raise ValueError(f"canal desconhecido: {channel!r}")
     subject, text, html = render(template, channel, context)
@@ -86,9 +135,6 @@ async def enqueue(
     )
     session.add(message)
     await session.flush()
-    # Read by the after-commit hook below: a worker in this process starts at once instead of
-    # at its next poll, so a code reaches the person a second sooner.
-    session.info[_ENQUEUED] = True
     return message
 
 

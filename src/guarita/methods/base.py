@@ -181,6 +181,12 @@ class CodePort(Protocol):
 
     async def deliver(self, flow: Any, contact: Contact, code: str) -> None: ...
 
+    async def deliver_nowhere(self, flow: Any, channel: Channel) -> None:
+        """The work of :meth:`deliver` for a principal without a contact on ``channel``, into
+        a sink: the answer then takes as long as a real delivery (SECURITY.md › Account
+        enumeration)."""
+        ...
+
     async def redeem(self, flow: Any, raw_code: str) -> bool: ...
 
 

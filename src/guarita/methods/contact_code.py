@@ -3,7 +3,8 @@
 SECURITY.md › One-time codes: the code is made, kept (as an HMAC bound to the flow) and counted
 by the flow (``ctx.codes``); this module decides where it goes and what the person sees. A
 principal without a verified contact on the channel gets the same step and a code that is
-counted but never matches, so the answer says nothing about which contacts exist. Control of a
+counted but never matches, and its message is rendered and written to a sink, so neither the
+answer nor its timing says which contacts exist. Control of a
 mailbox or a phone proves possession of it, not identity: no evidence is recorded.
 """
 
@@ -67,6 +68,10 @@ class ContactCodeMethod:
         code = ctx.codes.issue(flow, real=contact is not None)
         if contact is not None and code is not None:
             await ctx.codes.deliver(flow, contact, code)
+        else:
+            # Nobody to send to: the same rendering and outbox write, into a sink, so that
+            # the answer does not come back sooner (SECURITY.md › Account enumeration).
+            await ctx.codes.deliver_nowhere(flow, self.channel)
         return self.step()
 
     async def verify(self, ctx: MethodContext, flow: Any, answer: Mapping[str, str]) -> Outcome:

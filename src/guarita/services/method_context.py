@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.accounts import Channel, PrincipalKind
 from guarita.domain.contact_trust import may_receive_recovery_codes
+from guarita.methods import codes
 from guarita.methods.base import Contact, Principal, StoredCredential
 from guarita.runtime import Runtime
 from guarita.services import flows
@@ -59,11 +60,14 @@ async def account_principal(
     (``domain/contact_trust.py``; SECURITY.md › Recovery): a method whose only contact is new
     sends nothing, exactly like a method without a contact, and the person uses an older
     contact, the central or the in-person path."""
+    # An unknown principal costs the same query, which finds nothing (SECURITY.md › Account
+    # enumeration: same timing).
+    found = await accounts_repo.identifiers_of(session, account_id or NO_ACCOUNT)
     if not account_id:
         return Principal.unknown()
     now = utcnow()
     contacts: dict[Channel, Contact] = {}
-    for identifier in await accounts_repo.identifiers_of(session, account_id):
+    for identifier in found:
         channel = Channel.for_kind(identifier.kind)
         usable = (
             may_receive_recovery_codes(identifier.verified_at, identifier.recovery_allowed_after, now)
@@ -76,6 +80,7 @@ async def account_principal(
 
 
 Deliver = Callable[[Any, Contact, str], Awaitable[None]]
+NO_ACCOUNT = "-"  # an account id no account has (ids are hex)
 
 
 @dataclass
@@ -93,6 +98,9 @@ class FlowCodes:
     send: Deliver
     now: datetime = field(default_factory=utcnow)
     delivered: Contact | None = None
+    # The same work as ``send``, written to a sink (``outbox.enqueue_to_sink``); None where
+    # every principal the port serves has the contact (nothing to hide).
+    send_to_sink: Deliver | None = None
 
     def issue(self, flow: Any, *, real: bool) -> str | None:
         return flows.issue_code(flow, self.runtime.settings, self.purpose, self.now, real=real)
@@ -101,6 +109,13 @@ class FlowCodes:
         self.delivered = contact
         flow.channel_identifier_id = contact.id
         await self.send(flow, contact, code)
+
+    async def deliver_nowhere(self, flow: Any, channel: Channel) -> None:
+        if self.send_to_sink is None:
+            return
+        # A code of the same shape, never kept: only the rendering and the write are needed.
+        code = codes.generate(self.runtime.settings.codes.digits)
+        await self.send_to_sink(flow, Contact(id=0, channel=channel, value=""), code)
 
     async def redeem(self, flow: Any, raw_code: str) -> bool:
         return await flows.redeem_code(self.session, flow, self.runtime.settings, self.purpose,

@@ -4,7 +4,10 @@ Esqueci minha senha; SECURITY.md › Recovery).
 Every answer before the code is verified is the same for an unknown identifier, a known one
 without the chosen channel and a known one that really got a code: the flow exists in all three
 cases, goes through the same states, counts the same codes and attempts, and the messages are
-queued in the outbox rather than sent inline (SECURITY.md › Account enumeration).
+queued in the outbox rather than sent inline (SECURITY.md › Account enumeration). The timing
+too: a flow with nobody to send to renders its message and writes it and its audit event into
+a sink (``outbox.enqueue_or_sink``, ``audit.record_or_sink``: written in a savepoint that
+a real message releases and a sink rolls back).
 
 Completing a recovery (``set_password``) also: ends every session, clears the lockout and
 re-enables a disabled password, verifies the identifier that was typed and the channel that got
@@ -33,7 +36,7 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.domain.upstreams import UpstreamKind
-from guarita.messaging.outbox import enqueue
+from guarita.messaging.outbox import enqueue_or_sink
 from guarita.methods import captcha, registry, upstream
 from guarita.methods.base import Contact, Method, Principal, Step
 from guarita.methods.contact_code import ContactCodeMethod
@@ -56,7 +59,7 @@ from guarita.services.registration import (
     policy_for,
 )
 from guarita.storage import accounts as accounts_repo
-from guarita.storage.audit import RequestContext, record
+from guarita.storage.audit import RequestContext, record, record_or_sink
 from guarita.storage.tables import Account, AccountIdentifier, Flow
 from guarita.storage.types import utcnow
 
@@ -122,9 +125,10 @@ async def start(
             data={"via": "identifier"},
         )
         session.add(flow)
-        if account_id:
-            await record(session, AuditTag.RECOVERY_STARTED, subject=account_id, context=context,
-                         details={"identifier_kind": flow.identifier_kind})
+        # An unknown identifier's flow makes the same append, into a sink (same timing).
+        await record_or_sink(session, AuditTag.RECOVERY_STARTED, sink=not account_id,
+                             subject=account_id, context=context,
+                             details={"identifier_kind": flow.identifier_kind})
         methods = await _methods(session, runtime, account_id)
     return RecoveryStarted(recovery_id=token, methods=methods, expires_at=flow.expires_at)
 
@@ -166,9 +170,12 @@ def code_port(
     async def send(flow: Flow, contact: Contact, code: str) -> None:
         await _send_code(session, runtime, flow, contact, code, token or "")
 
+    async def send_to_sink(flow: Flow, contact: Contact, code: str) -> None:
+        await _send_code(session, runtime, flow, contact, code, token or "", sink=True)
+
     return FlowCodes(runtime=runtime, session=session, purpose=PURPOSE,
                      expected_state=RecoveryState.CODE_SENT, next_state=RecoveryState.VERIFIED,
-                     send=send, now=now or utcnow())
+                     send=send, send_to_sink=send_to_sink, now=now or utcnow())
 
 
 # -- step 2: method → a code through the outbox ----------------------------------------------
@@ -202,24 +209,26 @@ async def request_code(
         )
         flow.state = RecoveryState.CODE_SENT
         flow.method = chosen.id
-        if codes.delivered is not None:
-            await record(session, AuditTag.RECOVERY_CODE_SENT, subject=flow.account_id,
-                         context=context, details={"method": chosen.id})
+        # Audited when a code went out; otherwise the same append, into a sink (same timing).
+        await record_or_sink(session, AuditTag.RECOVERY_CODE_SENT, sink=codes.delivered is None,
+                             subject=flow.account_id, context=context,
+                             details={"method": chosen.id})
         result = _status(flow, runtime)
         result.step = step
         return result
 
 
 async def _send_code(session, runtime: Runtime, flow: Flow, contact: Contact,  # noqa: ANN001
-                     code: str, token: str) -> None:
+                     code: str, token: str, *, sink: bool = False) -> None:
     settings = runtime.settings
-    await enqueue(
-        session, channel=contact.channel.value, to=contact.value,
+    context = message_context(
+        settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
+        continue_url=f"{settings.base_url.rstrip('/')}/esqueci-minha-senha/continuar?id={token}",
+    )
+    await enqueue_or_sink(
+        session, sink=sink, channel=contact.channel, to=contact.value,
         template="recovery_code", account_id=flow.account_id, discard_after=flow.code_expires_at,
-        context=message_context(
-            settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
-            continue_url=f"{settings.base_url.rstrip('/')}/esqueci-minha-senha/continuar?id={token}",
-        ),
+        context=context,
     )
 
 

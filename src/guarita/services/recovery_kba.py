@@ -3,7 +3,9 @@
 That knowledge leaks easily (payroll-loan scams trade it), so by default matching data only
 opens the code step: the code goes to a verified contact, and the answer is one and the same
 for matching data, mismatching data, and an account without a verified contact — it tells the
-person that a code was sent *if* the data match, and whom to call otherwise.
+person that a code was sent *if* the data match, and whom to call otherwise. It takes the same
+time as well: what is not sent or audited is rendered and written into a sink
+(``services/recovery.py``).
 
 ``recovery.kba_only=true`` reproduces the health-plan app for organisations that insist: the
 form also takes the new password, matching data set it at once, every contact is notified, and
@@ -31,7 +33,7 @@ from guarita.services import code_caps, flows, recovery, throttling
 from guarita.services.method_context import ServiceContext, account_principal
 from guarita.services.registration import policy_for
 from guarita.storage import accounts as accounts_repo
-from guarita.storage.audit import RequestContext, record
+from guarita.storage.audit import RequestContext, record_or_sink
 from guarita.storage.tables import Account, Beneficiary, Flow
 from guarita.storage.types import utcnow
 
@@ -62,6 +64,9 @@ def answer_message(support_phone: str) -> str:
     )
 
 
+NOBODY = -1  # a beneficiary id no row has
+
+
 class _Records:
     """The KBA method's record port: the registry data of the account a typed identifier names.
 
@@ -73,6 +78,8 @@ class _Records:
         self.account: Account | None = None
 
     async def find(self, identifier: ids.Identifier) -> kba.KnownRecord | None:
+        # The same statements whether the identifier is known or not, so that the form's
+        # timing does not tell (SECURITY.md › Account enumeration); NOBODY matches no row.
         session = self.session
         if identifier.kind is IdentifierKind.CARD:
             beneficiary = (await session.execute(
@@ -80,13 +87,19 @@ class _Records:
             )).scalar_one_or_none()
         else:
             found = await accounts_repo.find_identifier(session, [identifier])
-            account = await accounts_repo.account(session, found.account_id) if found else None
-            beneficiary = await accounts_repo.beneficiary_of(session, account) if account else None
+            account = (await session.execute(
+                select(Account).where(Account.id == (found.account_id if found else ""))
+            )).scalar_one_or_none()
+            beneficiary = (await session.execute(
+                select(Beneficiary).where(Beneficiary.id == (
+                    account.beneficiary_id if account and account.beneficiary_id else NOBODY))
+            )).scalar_one_or_none()
+        self.account = (await session.execute(
+            select(Account).where(Account.beneficiary_id == (
+                beneficiary.id if beneficiary else NOBODY))
+        )).scalar_one_or_none()
         if beneficiary is None:
             return None
-        self.account = (await session.execute(
-            select(Account).where(Account.beneficiary_id == beneficiary.id)
-        )).scalar_one_or_none()
         return kba.KnownRecord(account_id=self.account.id if self.account else None,
                                cpf=beneficiary.cpf, birth_date=beneficiary.birth_date)
 
@@ -129,9 +142,10 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
         ):
             usable = False  # over the day's cap: the same answer, nothing sent
         principal = await account_principal(session, account.id if usable else None, recovery=True)
-        # The code goes to the e-mail when there is one, else to the phone.
+        # The code goes to the e-mail when there is one, else to the phone; mismatching data
+        # render (into the sink) the e-mail, what matching data most often render.
         code_method = next((m for m in (email_code.METHOD, sms_code.METHOD)
-                            if m.channel in principal.contacts), sms_code.METHOD)
+                            if m.channel in principal.contacts), email_code.METHOD)
         principal = await code_caps.principal_within_caps(session, settings, principal,
                                                           code_method.channel)
         identifier = typed.identifier
@@ -145,9 +159,12 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
         )
         session.add(flow)
         has_contact = code_method.channel in principal.contacts
-        if usable:
-            await record(session, AuditTag.RECOVERY_STARTED, subject=account.id, context=context,
-                         details={"via": "kba", "has_contact": has_contact})
+        # Mismatching data make the same appends, into a sink: the form's timing must not say
+        # that the data matched (SECURITY.md › Account enumeration).
+        await record_or_sink(
+            session, AuditTag.RECOVERY_STARTED, sink=not usable,
+            subject=account.id if usable else None,
+            context=context, details={"via": "kba", "has_contact": has_contact})
         if settings.recovery.kba_only:
             if not usable:
                 raise GuaritaError(ErrorCode.BENEFICIARY_NOT_MATCHED)
@@ -159,9 +176,10 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
                                codes=recovery.code_port(runtime, session, token, now)),
                 flow, principal,
             )
-            if has_contact:
-                await record(session, AuditTag.RECOVERY_CODE_SENT, subject=account.id,
-                             context=context, details={"method": flow.method, "via": "kba"})
+            await record_or_sink(
+                session, AuditTag.RECOVERY_CODE_SENT, sink=not has_contact,
+                subject=account.id if usable else None,
+                context=context, details={"method": flow.method, "via": "kba"})
     if settings.recovery.kba_only:
         # The organisation chose knowledge alone: set the password now, verify nothing new.
         await recovery.set_password_kba_only(runtime, token, data.password, data.password_confirmation, context)

@@ -22,7 +22,11 @@ def new_account_id() -> str:
 async def find_identifier(
     session: AsyncSession, candidates: Iterable[Identifier]
 ) -> AccountIdentifier | None:
-    """The first stored identifier among ``candidates`` (ordered most likely first)."""
+    """The first stored identifier among ``candidates`` (ordered most likely first).
+
+    Every candidate is looked up even after a match, so that a known identifier is not
+    answered sooner than an unknown one (SECURITY.md › Account enumeration: same timing)."""
+    first: AccountIdentifier | None = None
     for candidate in candidates:
         found = (
             await session.execute(
@@ -32,9 +36,8 @@ async def find_identifier(
                 )
             )
         ).scalar_one_or_none()
-        if found is not None:
-            return found
-    return None
+        first = first or found
+    return first
 
 
 async def sign_in_record(

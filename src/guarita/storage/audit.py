@@ -82,6 +82,48 @@ async def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Appends one event inside the caller's transaction."""
+    event = await _append(session, tag, subject, context, actor, details, at)
+    anchors.after_append(session, event.id, event.hash)
+    return event
+
+
+async def record_or_sink(
+    session: AsyncSession,
+    tag: str,
+    *,
+    sink: bool,
+    subject: str | None = None,
+    context: RequestContext | None = None,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Appends one event as :func:`record` does, inside a savepoint that is released — or,
+    with ``sink``, rolled back, so that nothing is appended and nothing anchored.
+
+    For the flows whose answers must not say whether they named someone (SECURITY.md ›
+    Account enumeration: same timing): an unknown identifier, a contact the account does not
+    have, mismatching data. Both ways run the same statements — the lock, the chain head, the
+    HMAC, the insert, the savepoint — so their timings differ by noise only. On PostgreSQL a
+    sink leaves a gap in the id sequence, as any rolled-back transaction does; the chain links
+    rows by hash, not by id.
+    """
+    savepoint = await session.begin_nested()
+    try:
+        event = await _append(session, tag, subject, context, actor, details, None)
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    if sink:
+        await savepoint.rollback()
+        return
+    await savepoint.commit()
+    anchors.after_append(session, event.id, event.hash)
+
+
+async def _append(
+    session: AsyncSession, tag: str, subject: str | None, context: RequestContext | None,
+    actor: str | None, details: dict[str, Any] | None, at: datetime | None,
+) -> AuditEvent:
     context = context or RequestContext()
     key = _key(session)
     if session.bind.dialect.name == "postgresql":
@@ -102,9 +144,9 @@ async def record(
     event = AuditEvent(**values)
     event.hash = values["hash"] = _chain(key, prev, event)
     # A Core insert, not an ORM flush: every sign-in writes one of these (bench/login.py).
-    seq = (await session.execute(insert(AuditEvent).returning(AuditEvent.id), values)).scalar_one()
-    event.id = seq
-    anchors.after_append(session, seq, event.hash)
+    event.id = (
+        await session.execute(insert(AuditEvent).returning(AuditEvent.id), values)
+    ).scalar_one()
     return event
 
 
