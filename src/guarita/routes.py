@@ -51,11 +51,13 @@ def routers(settings: Settings) -> list[APIRouter]:
 def larger_bodies(settings: Settings) -> dict[str, int]:
     """Path templates whose requests may carry more than ``GUARITA_HTTP__MAX_BODY_BYTES``
     (``web/body_limit.py``): a capability that uploads adds a line here. The face captures
-    (frames of a recovery, the desk's reference photo) get ``GUARITA_FACE__MAX_UPLOAD_BYTES``,
-    which ``edge/uploads.py`` enforces again with its own sentence."""
+    (frames of a recovery, the desk's reference photo by its API and by its page) get
+    ``GUARITA_FACE__MAX_UPLOAD_BYTES``, which ``edge/uploads.py`` enforces again with its own
+    sentence."""
     upload = settings.face.max_upload_bytes
     return {
         "/api/v1/recoveries/{recovery_id}/face": upload,
         "/esqueci-minha-senha/rosto": upload,
         "/api/v1/support/people/{person_id}/face-reference": upload,
+        "/atendimento/pessoas/{person_id}/rosto": upload,
     }

@@ -121,6 +121,7 @@ async def test_a_route_can_declare_a_larger_limit():
         "/api/v1/recoveries/nao-existe/face",
         "/esqueci-minha-senha/rosto",
         "/api/v1/support/people/1/face-reference",
+        "/atendimento/pessoas/1/rosto",
     ],
 )
 async def test_face_captures_have_their_own_limit(client, runtime, path):
@@ -137,6 +138,6 @@ async def test_face_captures_have_their_own_limit(client, runtime, path):
         "content-type": "multipart/form-data; boundary=x", "content-length": str(HUGE)})
     _is_payload_too_large(refused)
     assert stream.pulled <= CHUNK
-    beside = await client.post(path.rstrip("/") + "/revisao" if "rosto" in path
-                               else path + "/review", data={"challenge_id": "x"}, files=files)
+    beside = await client.post(path + ("/revisao" if "rosto" in path else "/review"),
+                               data={"challenge_id": "x"}, files=files)
     assert beside.status_code == 413

@@ -15,10 +15,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from sqlalchemy import func, select
-from tests.console.helpers import api_token, bearer
-from tests.oidc.support import person
-from tests.support.captcha import solve
-from tests.support.factories import format_cpf
 
 from guarita.config import CodePolicy
 from guarita.domain.errors import ErrorCode, GuaritaError
@@ -26,6 +22,10 @@ from guarita.services import contacts, recovery
 from guarita.storage.audit import RequestContext
 from guarita.storage.tables import OutboxMessage
 from guarita.storage.types import utcnow
+from tests.console.helpers import api_token, bearer
+from tests.oidc.support import person
+from tests.support.captcha import solve
+from tests.support.factories import format_cpf
 
 
 @pytest.fixture

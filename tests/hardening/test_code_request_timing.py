@@ -33,7 +33,7 @@ async def _register(client, runtime, **kw):  # noqa: ANN001, ANN003
     b = await add_beneficiary(runtime, **kw)
     response = await client.post("/api/v1/registrations", json={
         "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.isoformat(),
-        "password": STRONG, "password_confirmation": STRONG})
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     assert response.status_code == 201, response.text
     return b
 

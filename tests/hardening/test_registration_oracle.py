@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+
+from guarita.storage.tables import OutboxMessage
 from tests.support.captcha import solve
 from tests.support.factories import add_beneficiary, format_cpf
 from tests.support.html import csrf_of
-
-from guarita.storage.tables import OutboxMessage
 
 STRONG = "uma frase bem comprida para lembrar"
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import secrets
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,23 +67,43 @@ async def code_allowed(
     return not over
 
 
+def _nobody() -> str:
+    """The key of a count made for nobody: a flow without an account or a contact counts what
+    a real one counts, so that its answer does not come sooner (SECURITY.md › Account
+    enumeration: same timing). One of a few rows, so that concurrent requests do not queue
+    behind one hot row; nobody reads them."""
+    return throttling.throttle_key("codes", f"nobody-{secrets.randbelow(64)}")
+
+
 async def principal_within_caps(
     session: AsyncSession, settings: Settings, principal: Principal, channel: Channel
 ) -> Principal:
     """The principal a code method sees: without its contact on ``channel`` when a cap is
     passed, so the method counts a code that is never sent and never matches, exactly as for
-    a principal without a contact there (``methods/contact_code.py``)."""
+    a principal without a contact there (``methods/contact_code.py``). A principal without
+    the contact makes the same two counts, on rows of nobody."""
     contact = principal.contacts.get(channel)
-    if contact is None or await code_allowed(session, settings, principal.id, contact.value):
+    if contact is None:
+        await _over(session, _nobody(), settings.codes.per_destination_per_day)
+        await _over(session, _nobody(), settings.codes.per_account_per_day)
+        return principal
+    if await code_allowed(session, settings, principal.id, contact.value):
         return principal
     kept = {c: v for c, v in principal.contacts.items() if c is not channel}
     return dataclasses.replace(principal, contacts=kept)
 
 
-async def recovery_flow_allowed(session: AsyncSession, settings: Settings, account_id: str) -> bool:
-    """Counts one recovery flow of ``account_id``; False when the day's cap is passed."""
-    over = await _over(session, throttling.throttle_key("recovery_flows", account_id),
-                       settings.codes.recovery_flows_per_account_per_day)
+async def recovery_flow_allowed(
+    session: AsyncSession, settings: Settings, account_id: str | None
+) -> bool:
+    """Counts one recovery flow of ``account_id``; False when the day's cap is passed. A flow
+    of nobody (``None``: an unknown identifier, mismatching data) counts on a row of nobody
+    and is always allowed."""
+    limit = settings.codes.recovery_flows_per_account_per_day
+    if account_id is None:
+        await _over(session, _nobody(), limit)
+        return True
+    over = await _over(session, throttling.throttle_key("recovery_flows", account_id), limit)
     if over:
         log.warning("recovery_cap_reached", account_id=account_id)
     return not over

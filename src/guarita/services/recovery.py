@@ -114,7 +114,8 @@ async def start(
     async with runtime.db.transaction() as session:
         found = await accounts_repo.find_identifier(session, candidates)
         account_id = found.account_id if found else None
-        if account_id and not await code_caps.recovery_flow_allowed(session, settings, account_id):
+        # Counted for an unknown identifier too, on a row of nobody: the same work (same timing).
+        if not await code_caps.recovery_flow_allowed(session, settings, account_id):
             account_id = None  # over the day's cap: the flow goes on as for an unknown identifier
         flow = Flow(
             id_hash=id_hash, kind=FlowKind.RECOVERY, state=RecoveryState.CHOOSE_METHOD,

@@ -137,8 +137,9 @@ async def start(runtime: Runtime, data: KbaInput, context: RequestContext) -> Kb
         )
         account = records.account if outcome.ok else None
         usable = account is not None and account.status == AccountStatus.ACTIVE
-        if usable and not settings.recovery.kba_only and not await code_caps.recovery_flow_allowed(
-            session, settings, account.id
+        # Counted for mismatching data too, on a row of nobody: the same work (same timing).
+        if not settings.recovery.kba_only and not await code_caps.recovery_flow_allowed(
+            session, settings, account.id if usable else None
         ):
             usable = False  # over the day's cap: the same answer, nothing sent
         principal = await account_principal(session, account.id if usable else None, recovery=True)
