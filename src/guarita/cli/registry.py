@@ -155,7 +155,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _serve_demo_bank(cfg) -> None:  # noqa: ANN001
-    """Registers "Banco Exemplo" and serves it with node-oidc-provider until Ctrl+C."""
+    """Registers "Banco Exemplo" and a gov.br stand-in and serves both with node-oidc-provider
+    until Ctrl+C."""
     import json
     import os
     import shutil
@@ -169,21 +170,37 @@ def _serve_demo_bank(cfg) -> None:  # noqa: ANN001
         raise CliError("O banco de demonstração precisa do node e de frontend/node_modules "
                        "(rode make setup).")
     port = demo_bank.next_free_port(int(os.environ.get("GUARITA_DEMO_BANK_PORT", "8100")))
-    issuer = f"http://127.0.0.1:{port}"
+    govbr_port = demo_bank.next_free_port(port + 1)
+    issuer, govbr_issuer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{govbr_port}"
     client = run_async(lambda rt: demo_bank.register(rt, issuer, _operator()), cfg)
+    govbr_client = run_async(lambda rt: demo_bank.register_govbr(rt, govbr_issuer, _operator()),
+                             cfg)
     console.print(
         f"[bold]{demo_bank.DEMO_BANK_NAME}[/bold] em {issuer}\n"
         f"Em {cfg.base_url}/esqueci-minha-senha escolha “Validar pelo meu banco”; no banco, "
         f"entre com o CPF de uma pessoa da demonstração e a senha "
-        f"[bold]{demo_bank.DEMO_BANK_PASSWORD}[/bold]. Ctrl+C encerra o banco.",
+        f"[bold]{demo_bank.DEMO_BANK_PASSWORD}[/bold].\n"
+        f"[bold]{demo_bank.DEMO_GOVBR_NAME}[/bold] em {govbr_issuer}\n"
+        f"Em {cfg.base_url}/entrar escolha “Entrar com gov.br”; entre com o CPF e a senha "
+        f"[bold]{demo_bank.DEMO_GOVBR_PASSWORD}[/bold]. Ctrl+C encerra os dois.",
         highlight=False, soft_wrap=True)
-    env = {**os.environ, "PORT": str(port), "NAME": demo_bank.DEMO_BANK_NAME,
+    common = {**os.environ, "CONTROL": "0", "NODE_ENV": "production"}
+    # gov.br puts reliability_info in its ID token (scope govbr_confiabilidades_idtoken).
+    govbr = subprocess.Popen(  # noqa: S603
+        ["node", str(script)],  # noqa: S607
+        env={**common, "PORT": str(govbr_port), "NAME": demo_bank.DEMO_GOVBR_NAME, "GOVBR": "1",
+             "CPF_IN_ID_TOKEN": "1", "CLIENTS": json.dumps([govbr_client]),
+             "ACCOUNTS": json.dumps(demo_bank.govbr_accounts())})
+    env = {**common, "PORT": str(port), "NAME": demo_bank.DEMO_BANK_NAME,
            "CLIENTS": json.dumps([client]), "ACCOUNTS": json.dumps(demo_bank.bank_accounts()),
-           "CPF_IN_ID_TOKEN": "0", "CONTROL": "0", "NODE_ENV": "production"}
+           "CPF_IN_ID_TOKEN": "0"}
     try:
         subprocess.run(["node", str(script)], env=env, check=False)  # noqa: S603, S607
     except KeyboardInterrupt:
         pass
+    finally:
+        govbr.terminate()
+        govbr.wait(timeout=10)
 
 
 # -- import output ------------------------------------------------------------------------------
