@@ -22,7 +22,8 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
-from guarita.services import recovery
+from guarita.domain.contact_trust import ContactProof
+from guarita.services import contacts, recovery
 from guarita.storage.audit import RequestContext
 from guarita.storage.tables import AccountIdentifier, OutboxMessage
 from guarita.storage.types import utcnow
@@ -30,7 +31,7 @@ from tests.console.helpers import api_token, bearer, last_code
 from tests.oidc.support import person
 from tests.support.captcha import solve
 from tests.support.factories import format_cpf
-from tests.support.html import submit
+from tests.support.html import csrf_of, submit
 
 CTX = RequestContext(ip="198.51.100.77", user_agent="pytest")
 ATTACKER = "golpista@example.net"
@@ -96,6 +97,37 @@ async def test_leaked_cpf_and_birth_date_no_longer_take_over_an_account(runtime,
     )
     assert guessed.json()["error"]["code"] in ("invalid_code", "too_many_attempts")
 
+    async with runtime.db.read() as session:
+        saved = (await session.execute(
+            select(AccountIdentifier).where(AccountIdentifier.value == ATTACKER)
+        )).scalar_one_or_none()
+    assert saved is None
+    assert not await _attacker_recovers(runtime)
+
+
+async def test_the_new_contact_cannot_confirm_a_desk_change_by_itself(runtime, client):
+    """The variant a review found: the desk's change also e-mailed the new address a
+    "Confirmar este contato" link, and following it saved the contact with the existing
+    contact's proof recorded (no cooling-off) before any such proof came back."""
+    victim = await person(runtime)
+    headers = await _desk(runtime, client, victim)
+    started = await client.post(
+        f"/api/v1/support/people/{victim.id}/contact-changes", headers=headers,
+        json={"kind": "email", "value": ATTACKER, "reason": "contato"},
+    )
+    assert started.status_code == 202, started.text
+    [message] = [m for m in await _messages(runtime, ATTACKER) if m.template == "contact_code"]
+    assert "/confirmar-contato" not in message.text  # only the code, read back to the agent
+
+    # Even with a desk flow's own token and code, the link's door refuses it.
+    flow = await contacts.start_verification(
+        runtime, victim.account_id, "email", ATTACKER, source="support", context=CTX,
+        proof=ContactProof.EXISTING_CONTACT)
+    code = await last_code(runtime, ATTACKER)
+    page = await client.get("/confirmar-contato")
+    answer = await client.post("/confirmar-contato", data={
+        "token": flow.id, "code": code, "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 410, answer.text
     async with runtime.db.read() as session:
         saved = (await session.execute(
             select(AccountIdentifier).where(AccountIdentifier.value == ATTACKER)

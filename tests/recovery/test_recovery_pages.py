@@ -127,8 +127,10 @@ async def test_contact_confirmed_by_the_link_in_the_message(client, runtime):
     async with runtime.db.transaction() as s:
         from guarita.storage.tables import Account
         account_id = (await s.execute(select(Account.id))).scalar_one()
+    # A contact the person adds in Minha conta (a desk change is confirmed only at the desk:
+    # tests/hardening/test_desk_contact_takeover.py).
     await contacts.start_verification(runtime, account_id, "email", "nova@example.com",
-                                      source="support", context=RequestContext(actor="staff:1"))
+                                      context=RequestContext(actor=f"account:{account_id}"))
     async with runtime.db.transaction() as s:
         text = (await s.execute(select(OutboxMessage.text).where(OutboxMessage.to == "nova@example.com"))).scalar_one()
     link = re.search(r"http://testserver(/confirmar-contato\?id=[\w-]+&codigo=\d{6})", text).group(1)

@@ -87,7 +87,12 @@ async def start_verification(
             session, channel="email" if kind_ is IdentifierKind.EMAIL else "sms", to=normalized,
             template="contact_code", account_id=account_id, discard_after=flow.code_expires_at,
             context=message_context(settings, code=code, minutes=settings.codes.lifetime_seconds // 60,
-                                    confirm_url=confirm_url(settings, token, code)),
+                                    # A desk change is confirmed only by the code read back to the
+                                    # agent, with the existing contact's proof: a link would let
+                                    # whoever holds the new contact skip both (SECURITY.md ›
+                                    # Recovery; docs/support-desk.md).
+                                    confirm_url=(None if source == "support"
+                                                 else confirm_url(settings, token, code))),
         )
     masked = ids.mask_email(normalized) if kind_ is IdentifierKind.EMAIL else ids.mask_phone(normalized)
     return VerificationStarted(id=token, kind=kind_.value, destination=masked, expires_at=flow.expires_at)
@@ -184,21 +189,25 @@ async def resend(runtime: Runtime, flow_id: str, account_id: str, context: Reque
             discard_after=flow.code_expires_at,
             context=message_context(runtime.settings, code=code,
                                     minutes=runtime.settings.codes.lifetime_seconds // 60,
-                                    confirm_url=confirm_url(runtime.settings, flow_id, code)),
+                                    confirm_url=(None if (flow.data or {}).get("source") == "support"
+                                                 else confirm_url(runtime.settings, flow_id, code))),
         )
 
 
 async def confirm_verification(
     runtime: Runtime, flow_id: str, code: str, context: RequestContext,
-    *, account_id: str | None = None,
+    *, account_id: str | None = None, desk: bool = False,
 ) -> AccountIdentifier:
-    """Saves the contact as verified, replacing the old one of its kind (which is notified)."""
+    """Saves the contact as verified, replacing the old one of its kind (which is notified).
+
+    A contact the desk started is confirmed only through the desk (``desk=True``), where the
+    existing contact's proof is checked first; anywhere else its flow looks expired."""
     settings = runtime.settings
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "code", context.ip)
     now = utcnow()
     try:
-        return await _confirm(runtime, flow_id, code, context, account_id, now)
+        return await _confirm(runtime, flow_id, code, context, account_id, now, desk=desk)
     except IntegrityError as exc:
         # Another account confirmed the same contact at the same moment (PostgreSQL lets both
         # reach the insert; the unique index keeps one).
@@ -206,7 +215,7 @@ async def confirm_verification(
 
 
 async def _confirm(runtime: Runtime, flow_id: str, code: str, context: RequestContext,
-                   account_id: str | None, now: datetime) -> AccountIdentifier:
+                   account_id: str | None, now: datetime, *, desk: bool) -> AccountIdentifier:
     settings = runtime.settings
     async with runtime.db.transaction() as session:
         flow = await flows.load(session, flow_id, FlowKind.CONTACT_VERIFICATION)
@@ -214,6 +223,8 @@ async def _confirm(runtime: Runtime, flow_id: str, code: str, context: RequestCo
             raise flows.expired(FlowKind.CONTACT_VERIFICATION)
         if (flow.data or {}).get("purpose") == PROOF_PURPOSE:
             raise flows.expired(FlowKind.CONTACT_VERIFICATION)  # a proof saves nothing by itself
+        if (flow.data or {}).get("source") == "support" and not desk:
+            raise flows.expired(FlowKind.CONTACT_VERIFICATION)  # the desk's proof comes first
         if flow.state == VerificationState.FAILED:
             raise flows.invalid_code(flow, settings)
         if flow.state != VerificationState.CODE_SENT:

@@ -247,7 +247,7 @@ async def confirm_contact_change(
                 )
             await contacts.confirm_proof(runtime, proof_ref, proof_code, account_id)
         saved = await contacts.confirm_verification(
-            runtime, flow_ref, code, delegated(actor, context), account_id=account_id
+            runtime, flow_ref, code, delegated(actor, context), account_id=account_id, desk=True
         )
     async with runtime.db.transaction() as session:
         await _close(session, change_id, now)
