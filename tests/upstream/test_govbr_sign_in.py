@@ -123,3 +123,24 @@ async def test_no_govbr_button_without_a_govbr_provider(client):
     page = await client.get("/entrar")
     assert "Entrar com gov.br" not in page.text
     assert "Entrar com gov.br" not in (await client.get("/cadastro")).text
+
+
+async def test_a_callback_url_sent_to_another_browser_signs_nobody_in(app, client, runtime,
+                                                                     govbr_server):
+    """Login CSRF (RFC 9700 §4.7): the attacker starts "Entrar com gov.br", signs in at gov.br
+    as themselves, and sends the callback URL to a victim; the victim's browser, which did not
+    start that trip, must not end up in the attacker's account."""
+    upstream_rp.forget_caches()
+    attacker = await add_beneficiary(runtime, card="888000113", seed=43)
+    await register_govbr(runtime, govbr_server)
+    govbr_server.add_account(attacker.cpf, GOV_PASSWORD, attacker.cpf, name=attacker.name,
+                             reliability_info=SILVER)
+    back = await sign_in_at_bank(await _govbr_url(client), attacker.cpf, GOV_PASSWORD)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.14", 50004))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as victim:
+        answer = await victim.get("/upstream/callback", params=back)
+        assert answer.status_code != 303 or answer.headers["location"] not in (
+            "/conta", "/conta?bem-vindo=1")
+        assert (await victim.get("/conta", follow_redirects=False)).status_code == 303
+    async with runtime.db.read() as session:
+        assert (await session.execute(select(Account))).scalars().all() == []

@@ -1,7 +1,9 @@
 """A page's own ``form-action`` sources (CSP3 §6.3.1), read by ``web/middleware.py``.
 
 Every page allows its forms to go to 'self' only; a page of an authorization flow adds the
-redirect of that flow (``oidc/form_targets.py``), because the form's answer redirects there.
+redirect of that flow (``oidc/form_targets.py``), because the form's answer redirects there; a
+page with a form that leads to an outside provider (a bank, gov.br) adds that provider's origin
+(``services/upstreams.origins``), for the same reason.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ STATE_KEY = "form_action"
 
 
 def allow(request: Request, sources: list[str]) -> None:
+    """Adds ``sources`` to the page's own (a sign-in page may resume a flow *and* offer gov.br)."""
     if sources:
-        setattr(request.state, STATE_KEY, list(sources))
+        kept = list(getattr(request.state, STATE_KEY, None) or [])
+        setattr(request.state, STATE_KEY, kept + [s for s in sources if s not in kept])
 
 
 def of_scope(scope) -> list[str]:  # noqa: ANN001 - an ASGI scope

@@ -18,6 +18,7 @@ Every sign-in records gov.br evidence with the level gov.br asserted.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -75,7 +76,11 @@ async def providers(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 async def start(runtime: Runtime, provider_id: str, next_url: str | None,
-                context: RequestContext) -> str:
+                context: RequestContext, *, browser: str = "") -> str:
+    """The authorization URL of gov.br's sign-in. ``browser`` is a secret the page keeps in a
+    cookie of the browser that starts the trip: the callback signs in only that browser, so a
+    callback URL of somebody else's trip cannot sign a victim into the sender's account
+    (RFC 9700 §4.7, login CSRF)."""
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, runtime.settings, "login", context.ip)
     async with runtime.db.read() as session:
@@ -84,7 +89,8 @@ async def start(runtime: Runtime, provider_id: str, next_url: str | None,
     if provider is None:
         raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="provider")
     step = await upstream_flow.begin(runtime, provider, UpstreamKind.GOVBR, PURPOSE,
-                                     {"next": next_url or ""}, context)
+                                     {"next": next_url or "", "browser": _digest(browser)},
+                                     context)
     assert step.redirect_url is not None
     return step.redirect_url
 
@@ -94,7 +100,10 @@ def _digest(token: str) -> str:
 
 
 async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
-                   context: RequestContext) -> GovbrResult:
+                   context: RequestContext, *, browser: str = "") -> GovbrResult:
+    if not browser or not hmac.compare_digest(str(trip.data.get("browser") or ""),
+                                              _digest(browser)):
+        raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "state_invalid"})
     provider_id = trip.pending.provider_id
     next_url = str(trip.data.get("next") or "") or None
     _, outcome = await upstream_flow.verify(runtime, trip, UpstreamKind.GOVBR, params, context)

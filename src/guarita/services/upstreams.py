@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -235,6 +236,22 @@ async def enabled_of_kind(session: AsyncSession, kind: UpstreamKind) -> list[Ups
         select(UpstreamProvider).where(UpstreamProvider.kind == kind.value,
                                        UpstreamProvider.enabled.is_(True))
         .order_by(UpstreamProvider.name))).scalars())
+
+
+async def origins(runtime: Runtime, kind: UpstreamKind) -> list[str]:
+    """The origins of the enabled providers of ``kind``: a page whose form answers with a
+    redirect to one of them must allow it in CSP ``form-action`` (CSP3 §6.3.1 checks every
+    redirect of a form's submission). The issuer's origin stands for the authorization
+    endpoint's, as at gov.br and the banks seen so far (``docs/upstreams.md`` › Limits)."""
+    async with runtime.db.read() as session:
+        rows = await enabled_of_kind(session, kind)
+    found = []
+    for row in rows:
+        parts = urlsplit(row.issuer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in found:
+            found.append(origin)
+    return found
 
 
 async def public_jwks(runtime: Runtime, provider_id: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
+from guarita.domain.upstreams import UpstreamKind
 from guarita.edge import form_action, forms, sign_in_context
 from guarita.edge.auth import (
     clear_session_cookie,
@@ -26,6 +27,7 @@ from guarita.services import (
     sessions,
     upstream_account,
     upstream_sign_in,
+    upstreams,
 )
 from guarita.services import login as login_service
 from guarita.web.second_step_pages import set_pending
@@ -39,12 +41,20 @@ def _redirect(request: Request, target: str) -> RedirectResponse:
     return response
 
 
+async def _govbr(request: Request) -> list[dict]:
+    """The "Entrar com gov.br" buttons of Entrar and Cadastro; their form's answer redirects to
+    gov.br, so the page's ``form-action`` allows it."""
+    runtime = runtime_of(request)
+    form_action.allow(request, await upstreams.origins(runtime, UpstreamKind.GOVBR))
+    return await upstream_sign_in.providers(runtime)
+
+
 # -- Cadastro ---------------------------------------------------------------------------------
 @router.get("/cadastro", response_class=HTMLResponse)
 async def registration_form(request: Request) -> Response:
     await load_session(request)
     return render(request, "cadastro.html", values={}, errors={},
-                  govbr=await upstream_sign_in.providers(runtime_of(request)))
+                  govbr=await _govbr(request))
 
 
 @router.post("/cadastro", response_class=HTMLResponse)
@@ -66,7 +76,7 @@ async def registration_submit(request: Request) -> Response:
     except GuaritaError as error:
         kept = {k: values.get(k, "") for k in ("card_number", "cpf", "birth_date", "no_cpf")}
         return render(request, "cadastro.html", status_code=error.status, values=kept,
-                      govbr=await upstream_sign_in.providers(runtime),
+                      govbr=await _govbr(request),
                       errors=forms.field_errors(error), error=error)
     response = _redirect(request, "/conta?bem-vindo=1")
     set_session_cookie(response, runtime.settings, result.session_token)
@@ -100,7 +110,7 @@ async def _login_page(request: Request, *, values: dict, next_path: str, status_
         request, "entrar.html", status_code=status_code, values=values, next=next_path,
         errors=errors or {}, error=error, recovered=recovered,
         app_name=await _app_name(request, next_path),
-        govbr=await upstream_sign_in.providers(runtime_of(request)),
+        govbr=await _govbr(request),
     )
 
 

@@ -12,13 +12,15 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from guarita.domain.errors import ErrorCode, GuaritaError
-from guarita.edge import forms
+from guarita.domain.upstreams import UpstreamKind
+from guarita.edge import form_action, forms
 from guarita.edge.auth import (
     load_session,
     request_context,
@@ -61,6 +63,7 @@ async def chooser(request: Request) -> Response:
     banks = await _banks(request)
     if banks is None:
         return _restart(request)
+    form_action.allow(request, await upstreams.origins(runtime_of(request), UpstreamKind.BANK))
     return _page(request, "recovery/bank.html", banks=banks)
 
 
@@ -120,8 +123,11 @@ async def callback(request: Request) -> Response:
             finish(request, response)
             return response
         if purpose == upstream_sign_in.PURPOSE:
-            return _govbr_answer(request, await upstream_sign_in.complete(
-                runtime, trip, params, request_context(request)))
+            answer = _govbr_answer(request, await upstream_sign_in.complete(
+                runtime, trip, params, request_context(request),
+                browser=request.cookies.get(TRIP_COOKIE, "")))
+            answer.delete_cookie(TRIP_COOKIE, path=upstreams.CALLBACK_PATH)
+            return answer
         if purpose != upstream_recovery.PURPOSE:
             raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "purpose_unknown"})
         result = await upstream_recovery.complete(runtime, trip, params,
@@ -139,6 +145,8 @@ async def callback(request: Request) -> Response:
 # -- Entrar com gov.br --------------------------------------------------------------------------
 GOVBR = "/entrar/govbr"
 CONFIRM_COOKIE = "guarita_govbr_link"
+# The secret of the browser that started a gov.br sign-in; only that browser's callback signs in.
+TRIP_COOKIE = "guarita_upstream_trip"
 
 
 def _redirect(request: Request, target: str) -> RedirectResponse:
@@ -172,13 +180,20 @@ def _govbr_answer(request: Request, result: upstream_sign_in.GovbrResult) -> Res
 async def govbr_start(request: Request) -> Response:
     await load_session(request)
     values = await forms.read(request)
+    browser = secrets.token_urlsafe(32)
     try:
         url = await upstream_sign_in.start(runtime_of(request), values.get("provider", ""),
                                            safe_next(values.get("next"), ""),
-                                           request_context(request))
+                                           request_context(request), browser=browser)
     except GuaritaError as error:
         return _failed(request, error, upstream_sign_in.PURPOSE)
-    return _redirect(request, url)
+    response = _redirect(request, url)
+    # SameSite=Lax: sent on the top-level GET back from gov.br, never on a cross-site POST.
+    response.set_cookie(TRIP_COOKIE, browser, httponly=True, samesite="lax",
+                        secure=runtime_of(request).settings.secure_cookies,
+                        path=upstreams.CALLBACK_PATH,
+                        max_age=runtime_of(request).settings.upstream.request_minutes * 60)
+    return response
 
 
 @router.get(f"{GOVBR}/vincular", response_class=HTMLResponse)
@@ -228,6 +243,7 @@ async def _account_page(request: Request, account_id: str,
                         error: GuaritaError | None = None) -> HTMLResponse:
     runtime = runtime_of(request)
     found = await upstream_account.overview(runtime, account_id)
+    form_action.allow(request, await upstreams.origins(runtime, UpstreamKind.BANK))
     return render(request, "upstream/account.html", status_code=error.status if error else 200,
                   error=error, banks=found.banks, links=found.links,
                   validated="validado" in request.query_params,
