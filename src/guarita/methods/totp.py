@@ -20,10 +20,8 @@ The QR code is an SVG made with segno, with classes and presentation attributes 
 
 from __future__ import annotations
 
-import base64
 import hmac
 import io
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,10 +29,10 @@ from typing import Any
 import pyotp
 import segno
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from guarita.domain.evidence import EvidenceKind
+from guarita.methods import sealing
 from guarita.methods.base import (
     N_,
     MethodContext,
@@ -145,22 +143,13 @@ def _key(master: bytes) -> bytes:
 
 
 def seal(master: bytes, secret: str, *, bound_to: str) -> str:
-    """``v1:<base64(nonce ‖ ciphertext ‖ tag)>`` of ``secret``; ``bound_to`` names its row."""
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key(master)).encrypt(nonce, secret.encode(), bound_to.encode())
-    return f"{_SEAL_VERSION}:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+    """``secret`` sealed at rest (``methods/sealing.py``); ``bound_to`` names its row."""
+    return sealing.seal(_key(master), secret, bound_to=bound_to, version=_SEAL_VERSION)
 
 
 def unseal(master: bytes, sealed: str, *, bound_to: str) -> str:
-    """The secret sealed by :func:`seal`; raises ``ValueError`` when it does not open."""
-    version, _, body = sealed.partition(":")
-    if version != _SEAL_VERSION:
-        raise ValueError("formato de segredo desconhecido")
-    raw = base64.urlsafe_b64decode(body.encode())
-    try:
-        return AESGCM(_key(master)).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
-    except Exception as exc:  # InvalidTag: wrong key, wrong row or altered value
-        raise ValueError("o segredo não abre com esta chave") from exc
+    """What :func:`seal` sealed; raises ``ValueError`` when it does not open."""
+    return sealing.unseal(_key(master), sealed, bound_to=bound_to, version=_SEAL_VERSION)
 
 
 def issuer_label(name: str) -> str:

@@ -18,20 +18,18 @@ raise ``upstream_failed`` / ``upstream_cancelled`` with the reason in ``details`
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from guarita.domain import identifiers as ids
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.evidence import EvidenceKind
 from guarita.domain.upstreams import UpstreamKind, bank_amr
+from guarita.methods import sealing
 from guarita.methods.base import (
     N_,
     MethodContext,
@@ -61,22 +59,13 @@ def _key(master: bytes) -> bytes:
 
 
 def seal(master: bytes, text: str, *, bound_to: str) -> str:
-    """AES-256-GCM under a key derived from ``GUARITA_SECRET_KEY``; ``bound_to`` (the provider
-    id and what it is) is the associated data, so a sealed value moved to another row fails."""
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key(master)).encrypt(nonce, text.encode(), bound_to.encode())
-    return f"{_SEAL_VERSION}:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+    """``text`` sealed at rest (``methods/sealing.py``); ``bound_to`` names its row."""
+    return sealing.seal(_key(master), text, bound_to=bound_to, version=_SEAL_VERSION)
 
 
 def unseal(master: bytes, sealed: str, *, bound_to: str) -> str:
-    version, _, body = sealed.partition(":")
-    if version != _SEAL_VERSION:
-        raise ValueError("formato de segredo desconhecido")
-    raw = base64.urlsafe_b64decode(body.encode())
-    try:
-        return AESGCM(_key(master)).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
-    except Exception as exc:  # InvalidTag: another key, another row, or an altered value
-        raise ValueError("o segredo não abre com esta chave") from exc
+    """What :func:`seal` sealed; raises ``ValueError`` when it does not open."""
+    return sealing.unseal(_key(master), sealed, bound_to=bound_to, version=_SEAL_VERSION)
 
 
 # -- the port the service fills ----------------------------------------------------------------
