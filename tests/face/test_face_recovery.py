@@ -274,6 +274,14 @@ async def test_an_in_person_reference_replaces_the_lost_second_factor(client, ru
     ok = await send(client, rid, challenge["challenge_id"],
                     faces.movement_frames("astronaut", challenge["movements"], seed=22))
     assert ok.status_code == 200 and ok.json()["state"] == "verified"
+    # The face alone changes nothing: the factors go with the new password.
+    async with runtime.db.transaction() as session:
+        assert "totp" in await credentials_repo.types_of(session, "account", account_id)
+    assert not await _tags(runtime, "account.second_factor.removed")
+    done = await client.post(f"/api/v1/recoveries/{ok.json()['recovery_id']}/password",
+                             json={"password": NEW, "password_confirmation": NEW})
+    assert done.status_code == 204, done.text
     async with runtime.db.transaction() as session:
         assert await credentials_repo.types_of(session, "account", account_id) == ["password"]
-    assert await _tags(runtime, "account.second_factor.removed")
+    removed = await _tags(runtime, "account.second_factor.removed")
+    assert removed and removed[-1].get("by") == "face"

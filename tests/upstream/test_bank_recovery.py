@@ -209,6 +209,11 @@ async def test_a_bank_down_at_the_start_answers_at_once_and_a_disabled_bank_is_n
     assert "bank" not in methods
 
 
+async def _kinds(runtime) -> list[str]:  # noqa: ANN001
+    async with runtime.db.read() as session:
+        return [c.kind for c in (await session.execute(select(Credential))).scalars()]
+
+
 async def test_a_bank_validation_replaces_a_lost_second_factor(client, runtime, bank):
     b, _session, _secret, _codes = await with_totp(runtime)
     bank.add_account(b.cpf, BANK_PASSWORD, f"cliente-{b.cpf}", cpf=b.cpf)
@@ -217,15 +222,47 @@ async def test_a_bank_validation_replaces_a_lost_second_factor(client, runtime, 
     back = await sign_in_at_bank(await _to_bank(client, rid), b.cpf, BANK_PASSWORD)
     answer = await client.get("/upstream/callback", params=back)
     assert answer.headers["location"] == "/esqueci-minha-senha/nova-senha"
+    # The bank's answer alone changes nothing: the factors go with the new password.
+    assert "totp" in await _kinds(runtime)
+    assert not await _tags(runtime, "account.second_factor.removed")
     new_rid = answer.cookies["guarita_recovery"]
     done = await client.post(f"/api/v1/recoveries/{new_rid}/password",
                              json={"password": NEW, "password_confirmation": NEW})
     assert done.status_code == 204, done.text
-    async with runtime.db.read() as session:
-        kinds = [c.kind for c in (await session.execute(select(Credential))).scalars()]
+    kinds = await _kinds(runtime)
     assert "totp" not in kinds and "recovery_codes" not in kinds
     removed = await _tags(runtime, "account.second_factor.removed")
     assert removed and removed[-1].get("by") == "bank"
+    assert removed[-1].get("provider") == "banco-exemplo"
+
+
+async def test_a_callback_opened_in_another_browser_verifies_nothing(client, app, runtime, bank):
+    """An attacker who knows the password starts the recovery and sends the bank's address to
+    the victim ("confirme no seu banco"): the victim's browser comes back without the trip's
+    cookie, so the flow is not verified and the victim's second factor stays."""
+    import httpx
+
+    b, _session, _secret, _codes = await with_totp(runtime)
+    bank.add_account(b.cpf, BANK_PASSWORD, f"cliente-{b.cpf}", cpf=b.cpf)
+    await register_bank(runtime, bank)
+    rid, _ = await _recovery(client, runtime, b.cpf)
+    back = await sign_in_at_bank(await _to_bank(client, rid), b.cpf, BANK_PASSWORD)
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as victim:
+        answer = await victim.get("/upstream/callback", params=back)
+    assert answer.status_code == 502
+    assert "guarita_recovery" not in answer.cookies
+    assert "totp" in await _kinds(runtime)
+    async with runtime.db.read() as session:
+        rows = (await session.execute(select(IdentityEvidence))).scalars().all()
+    assert not [r for r in rows if r.kind == "bank"]
+    # The trip is spent: the attacker's own browser cannot replay it either.
+    again = await client.get("/upstream/callback", params=back)
+    assert again.status_code >= 400
+    refused = await client.post(f"/api/v1/recoveries/{rid}/password",
+                                json={"password": NEW, "password_confirmation": NEW})
+    assert refused.status_code in (409, 410), refused.text
+    assert "totp" in await _kinds(runtime)
 
 
 async def test_the_app_gets_the_new_recovery_id_at_its_registered_return_uri(

@@ -5,8 +5,9 @@
 person could not tell the bank's page from an imitation and the bank's own session is missing
 (RFC 8252 §8.12). The bank sends the browser to ``/upstream/callback``, which moves the recovery
 to ``verified`` and, when ``return_uri`` is a redirect URI registered for a native client, sends
-the browser back to the app with the new ``recovery_id``; otherwise the browser continues on
-Guarita's pages.
+the browser back to the app with the new ``recovery_id``. Without ``return_uri`` the caller is a
+web page: the answer sets the trip's cookie and only that browser's callback counts
+(``edge/trip_cookie.py``), so an app must always name its ``return_uri``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from guarita.edge import trip_cookie
 from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
 from guarita.services import upstream_recovery
@@ -37,6 +39,11 @@ class UpstreamStartOut(BaseModel):
 async def start(recovery_id: str, body: UpstreamStartIn, request: Request,
                 response: Response) -> UpstreamStartOut:
     response.headers["Cache-Control"] = "no-store"
+    browser = trip_cookie.new_secret()
     url = await upstream_recovery.start(runtime_of(request), recovery_id, body.provider,
-                                        request_context(request), return_uri=body.return_uri)
+                                        request_context(request), return_uri=body.return_uri,
+                                        browser=browser)
+    if not body.return_uri:
+        # A web page calling the API: the trip is bound to this browser, as the page's own is.
+        trip_cookie.attach(response, runtime_of(request).settings, browser)
     return UpstreamStartOut(authorization_url=url)

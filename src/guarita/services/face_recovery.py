@@ -239,9 +239,10 @@ async def verify(runtime: Runtime, token: str, challenge_id: str, frames: list[b
         if await second_factors.has_second_factor(session, flow.account_id):
             if source in STRONG_SOURCES and outcome.evidence in second_factors.STRONG_EVIDENCE:
                 # SECURITY.md › Recovery: losing the second factor too needs facial validation;
-                # a face trusted as much as a document replaces it (docs/two-step.md › Seam).
-                await second_factors.remove_all(session, runtime, flow.account_id, context,
-                                                by="face", details={"source": source})
+                # a face trusted as much as a document replaces it (docs/two-step.md › Seam),
+                # once the new password is set (recovery.complete).
+                flow.data = second_factors.replace_on_completion(flow.data, by="face",
+                                                                source=source)
             else:
                 # A registry photo was never checked against a document by anyone: it opens the
                 # recovery like a code would, and the second factor is still asked.

@@ -366,7 +366,10 @@ async def set_password(
         account = await accounts_repo.account(session, flow.account_id)
         beneficiary = await accounts_repo.beneficiary_of(session, account)
         identifiers = await accounts_repo.identifiers_of(session, account.id)
-        with_factor = await second_factors.has_second_factor(session, account.id)
+        # Factors that completing this recovery removes no longer protect the account, so the
+        # new password meets the policy of an account without them.
+        with_factor = (await second_factors.has_second_factor(session, account.id)
+                       and second_factors.replacement_of(flow.data) is None)
     if password != confirmation:
         raise GuaritaError(ErrorCode.PASSWORD_MISMATCH, field="password_confirmation")
     email = next((i.value for i in identifiers if i.kind == IdentifierKind.EMAIL), None)
@@ -402,13 +405,20 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
         )
         if won.rowcount != 1:
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
+        replacement = second_factors.replacement_of(flow.data)
         if (await second_factors.has_second_factor(session, flow.account_id)
                 and not (flow.data or {}).get("second_factor")):
-            # Whatever path led here (a code, the data check, knowledge only), a password is
-            # never set on an account with a second factor that was not proven in this flow.
-            raise GuaritaError(ErrorCode.FLOW_STATE_INVALID, message=(
-                "Esta conta usa verificação em duas etapas: confirme com o aplicativo, a chave "
-                "de acesso ou um código de recuperação antes de criar a nova senha."))
+            if replacement is None:
+                # Whatever path led here (a code, the data check, knowledge only), a password is
+                # never set on an account with a second factor that was not proven in this flow.
+                raise GuaritaError(ErrorCode.FLOW_STATE_INVALID, message=(
+                    "Esta conta usa verificação em duas etapas: confirme com o aplicativo, a "
+                    "chave de acesso ou um código de recuperação antes de criar a nova senha."))
+            # A face or a bank proved the person (SECURITY.md › Recovery): the lost factor goes
+            # now, in the transaction that sets the password, never at the proof itself.
+            by = str(replacement.pop("by", "recovery"))
+            await second_factors.remove_all(session, runtime, flow.account_id, context, by=by,
+                                            details=replacement)
         account = await accounts_repo.account(session, flow.account_id)
         await accounts_repo.set_password(session, account.id, hashed, at=now,
                                          long_enough=long_enough)

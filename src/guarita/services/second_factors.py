@@ -463,6 +463,24 @@ async def remove_totp(
 
 
 # -- the strong path: every second factor removed ---------------------------------------------
+REPLACES = "replaces_second_factor"
+
+
+def replace_on_completion(data: dict[str, Any] | None, *, by: str, **details: str) -> dict[str, Any]:
+    """A recovery's data, marked so that completing it removes the second factors: strong
+    evidence of identity (:data:`STRONG_EVIDENCE`) stands for the lost factor, but nothing
+    changes until the person sets the new password (``recovery.complete``). Removing at the
+    moment of the proof would let an attacker who knows the password ask the victim to "confirm
+    at the bank" and strip the victim's factor without ever holding the recovery."""
+    return {**(data or {}), REPLACES: {"by": by, **details}}
+
+
+def replacement_of(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What :func:`replace_on_completion` kept, or ``None``."""
+    found = (data or {}).get(REPLACES)
+    return dict(found) if isinstance(found, dict) else None
+
+
 async def remove_all(
     session: AsyncSession,
     runtime: Runtime,

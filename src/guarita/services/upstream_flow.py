@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,23 @@ class Trip:
     pending: Pending
     purpose: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def browser_digest(secret: str) -> str:
+    """What a trip keeps of the secret its browser holds in a cookie (never the secret)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_browser(trip: Trip, secret: str) -> None:
+    """Refuses a callback that comes back to a browser other than the one that started the trip
+    (RFC 9700 §4.7.1, CSRF and login CSRF): a callback URL of somebody else's trip — sent to a
+    victim as "confirme no seu banco" — finishes nothing. Trips started for an app's registered
+    ``return_uri`` keep no browser: the app's own address is what binds them."""
+    kept = str(trip.data.get("browser") or "")
+    if not kept:
+        return
+    if not secret or not hmac.compare_digest(kept, browser_digest(secret)):
+        raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "state_invalid"})
 
 
 @dataclass

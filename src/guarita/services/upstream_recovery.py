@@ -69,8 +69,12 @@ async def _native_return_uri(session, return_uri: str | None) -> str | None:  # 
 
 
 async def start(runtime: Runtime, token: str, provider_id: str, context: RequestContext,
-                *, return_uri: str | None = None) -> str:
-    """The bank's authorization URL for the recovery ``token``."""
+                *, return_uri: str | None = None, browser: str = "") -> str:
+    """The bank's authorization URL for the recovery ``token``.
+
+    ``browser`` is the secret of the browser that starts the trip, kept in its cookie: only that
+    browser's callback verifies the flow (``upstream_flow.check_browser``). An app's trip is
+    bound by its registered ``return_uri`` instead, where the new recovery id is delivered."""
     settings = runtime.settings
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "code", context.ip)
@@ -86,8 +90,11 @@ async def start(runtime: Runtime, token: str, provider_id: str, context: Request
             raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="provider")
         back_to = await _native_return_uri(session, return_uri)
         flow_hash = flow.id_hash
-    step = await upstream_flow.begin(runtime, provider, UpstreamKind.BANK, PURPOSE,
-                                     {"flow": flow_hash, "return_uri": back_to}, context)
+    data = {"flow": flow_hash, "return_uri": back_to}
+    if back_to is None:
+        data["browser"] = upstream_flow.browser_digest(browser)
+    step = await upstream_flow.begin(runtime, provider, UpstreamKind.BANK, PURPOSE, data,
+                                     context)
     async with runtime.db.transaction() as session:
         moved = await session.execute(
             update(Flow).where(Flow.id_hash == flow_hash,
@@ -127,8 +134,9 @@ async def _refuse(runtime: Runtime, flow_hash: str, account_id: str | None, prov
 
 
 async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
-                   context: RequestContext) -> BankResult:
+                   context: RequestContext, *, browser: str = "") -> BankResult:
     """The callback of a recovery's trip to the bank."""
+    upstream_flow.check_browser(trip, browser)
     flow_hash = str(trip.data.get("flow") or "")
     async with runtime.db.read() as session:
         flow = await session.get(Flow, flow_hash)
@@ -178,9 +186,12 @@ async def _verified(runtime: Runtime, flow_hash: str, outcome: Outcome, trip: Tr
         if (await second_factors.has_second_factor(session, flow.account_id)
                 and outcome.evidence in second_factors.STRONG_EVIDENCE):
             # SECURITY.md › Recovery: losing the second factor too needs facial or bank
-            # validation; the bank confirmed the person (docs/two-step.md › Seam).
-            await second_factors.remove_all(session, runtime, flow.account_id, context,
-                                            by="bank", details={"provider": provider_id})
+            # validation; the bank confirmed the person (docs/two-step.md › Seam). The factors
+            # go only when the new password is set (recovery.complete), by whoever holds the
+            # rotated recovery id: a callback alone changes nothing about how the account is
+            # reached.
+            flow.data = second_factors.replace_on_completion(flow.data, by="bank",
+                                                            provider=provider_id)
         return BankResult(recovery_id=new_token, state=str(flow.state),
                           expires_at=flow.expires_at,
                           return_uri=trip.data.get("return_uri") or None)

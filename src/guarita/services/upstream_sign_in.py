@@ -18,7 +18,6 @@ Every sign-in records gov.br evidence with the level gov.br asserted.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -89,7 +88,8 @@ async def start(runtime: Runtime, provider_id: str, next_url: str | None,
     if provider is None:
         raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="provider")
     step = await upstream_flow.begin(runtime, provider, UpstreamKind.GOVBR, PURPOSE,
-                                     {"next": next_url or "", "browser": _digest(browser)},
+                                     {"next": next_url or "",
+                                      "browser": upstream_flow.browser_digest(browser)},
                                      context)
     assert step.redirect_url is not None
     return step.redirect_url
@@ -101,9 +101,7 @@ def _digest(token: str) -> str:
 
 async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
                    context: RequestContext, *, browser: str = "") -> GovbrResult:
-    if not browser or not hmac.compare_digest(str(trip.data.get("browser") or ""),
-                                              _digest(browser)):
-        raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "state_invalid"})
+    upstream_flow.check_browser(trip, browser)
     provider_id = trip.pending.provider_id
     next_url = str(trip.data.get("next") or "") or None
     _, outcome = await upstream_flow.verify(runtime, trip, UpstreamKind.GOVBR, params, context)

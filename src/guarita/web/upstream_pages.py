@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.upstreams import UpstreamKind
-from guarita.edge import form_action, forms
+from guarita.edge import form_action, forms, trip_cookie
 from guarita.edge.auth import (
     load_session,
     request_context,
@@ -71,15 +70,18 @@ async def chooser(request: Request) -> Response:
 async def choose(request: Request) -> Response:
     await load_session(request)
     values = await forms.read(request)
+    browser = trip_cookie.new_secret()
     try:
         url = await upstream_recovery.start(runtime_of(request), _token(request) or "",
-                                            values.get("provider", ""), request_context(request))
+                                            values.get("provider", ""), request_context(request),
+                                            browser=browser)
     except GuaritaError as error:
         if error.code is ErrorCode.RECOVERY_EXPIRED:
             return _restart(request)
         return _page(request, "recovery/bank.html", error=error,
                      banks=(await _banks(request)) or [])
     response = RedirectResponse(url, status_code=303)
+    trip_cookie.attach(response, runtime_of(request).settings, browser)
     finish(request, response)
     return response
 
@@ -125,13 +127,14 @@ async def callback(request: Request) -> Response:
         if purpose == upstream_sign_in.PURPOSE:
             answer = _govbr_answer(request, await upstream_sign_in.complete(
                 runtime, trip, params, request_context(request),
-                browser=request.cookies.get(TRIP_COOKIE, "")))
-            answer.delete_cookie(TRIP_COOKIE, path=upstreams.CALLBACK_PATH)
+                browser=trip_cookie.of(request)))
+            trip_cookie.clear(answer)
             return answer
         if purpose != upstream_recovery.PURPOSE:
             raise GuaritaError(ErrorCode.UPSTREAM_FAILED, details={"reason": "purpose_unknown"})
         result = await upstream_recovery.complete(runtime, trip, params,
-                                                  request_context(request))
+                                                  request_context(request),
+                                                  browser=trip_cookie.of(request))
     except GuaritaError as error:
         return _failed(request, error, purpose)
     if result.return_uri:
@@ -139,14 +142,14 @@ async def callback(request: Request) -> Response:
         finish(request, response)
         return response
     target = "nova-senha" if result.state == "verified" else "segunda-etapa"
-    return _go(request, f"{BASE}/{target}", token=result.recovery_id)
+    response = _go(request, f"{BASE}/{target}", token=result.recovery_id)
+    trip_cookie.clear(response)
+    return response
 
 
 # -- Entrar com gov.br --------------------------------------------------------------------------
 GOVBR = "/entrar/govbr"
 CONFIRM_COOKIE = "guarita_govbr_link"
-# The secret of the browser that started a gov.br sign-in; only that browser's callback signs in.
-TRIP_COOKIE = "guarita_upstream_trip"
 
 
 def _redirect(request: Request, target: str) -> RedirectResponse:
@@ -180,7 +183,7 @@ def _govbr_answer(request: Request, result: upstream_sign_in.GovbrResult) -> Res
 async def govbr_start(request: Request) -> Response:
     await load_session(request)
     values = await forms.read(request)
-    browser = secrets.token_urlsafe(32)
+    browser = trip_cookie.new_secret()
     try:
         url = await upstream_sign_in.start(runtime_of(request), values.get("provider", ""),
                                            safe_next(values.get("next"), ""),
@@ -188,11 +191,7 @@ async def govbr_start(request: Request) -> Response:
     except GuaritaError as error:
         return _failed(request, error, upstream_sign_in.PURPOSE)
     response = _redirect(request, url)
-    # SameSite=Lax: sent on the top-level GET back from gov.br, never on a cross-site POST.
-    response.set_cookie(TRIP_COOKIE, browser, httponly=True, samesite="lax",
-                        secure=runtime_of(request).settings.secure_cookies,
-                        path=upstreams.CALLBACK_PATH,
-                        max_age=runtime_of(request).settings.upstream.request_minutes * 60)
+    trip_cookie.attach(response, runtime_of(request).settings, browser)
     return response
 
 
