@@ -228,6 +228,26 @@ class FaceSettings(BaseModel):
     fixed_movements: list[str] = []
 
 
+class StepUpSettings(BaseModel):
+    """Confirming one's identity again before a service or an action (``docs/trust-levels.md`` ›
+    Step-up): ``GUARITA_STEP_UP__<NAME>``.
+
+    ``actions`` names the actions inside Guarita that need a fresh proof of identity, with the
+    level from which the rule applies: an account at that level or above must have proven its
+    identity strongly (bank, face, agency, gov.br) within ``fresh_minutes`` before the action,
+    because a stolen password alone must not be enough to change how a proven account is
+    reached. ``contact_change`` (adding or replacing an e-mail or phone in Minha conta) is the
+    one applied today; ``off`` (or removing the entry) turns a rule off.
+    """
+
+    actions: dict[str, str] = {"contact_change": "prata"}
+    fresh_minutes: int = 15
+    # How long "Para continuar, confirme sua identidade" waits for the person to come back.
+    ticket_minutes: int = 30
+    # "Vá a uma agência": the addresses shown on the page (one line each), none by default.
+    agencies: list[str] = []
+
+
 class SupportSettings(BaseModel):
     """The support desk's numbers (docs/support-desk.md › Settings and numbers).
 
@@ -417,6 +437,7 @@ class Settings(BaseSettings):
             self.base_url = served_address(self.host, self.port)
         return self
     face: FaceSettings = FaceSettings()
+    step_up: StepUpSettings = StepUpSettings()
 
     @property
     def development(self) -> bool:

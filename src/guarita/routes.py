@@ -19,6 +19,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         recovery_pages,
         second_step_pages,
         security_pages,
+        step_up_pages,
         upstream_pages,
     )
 
@@ -35,6 +36,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         contact_pages.router,
         face_pages.router,
         upstream_pages.router,
+        step_up_pages.router,
         connected_apps_pages.router,
         second_step_pages.router,
         security_pages.router,

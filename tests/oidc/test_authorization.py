@@ -409,13 +409,15 @@ async def test_acr_values_met(runtime, client):
     assert claims["acr"] == "urn:guarita:loa:bronze" and claims["amr"] == ["pwd"]
 
 
-async def test_acr_values_above_the_account_level_is_unmet(runtime, client):
+async def test_acr_values_above_the_account_level_leads_to_the_step_up(runtime, client):
+    """The branches of the step-up are in tests/oidc/test_step_up.py."""
     b = await person(runtime)
     c = await add_client(runtime)
     await sign_in(client, b.card_number)
     _, challenge = pkce()
     response = await authorize(client, c, challenge, acr_values="urn:guarita:loa:prata")
-    assert_error_redirect(response, c, "unmet_authentication_requirements")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/confirmar-identidade?pedido=")
 
 
 async def test_higher_level_satisfies_lower_request(runtime, client):

@@ -70,6 +70,8 @@ class ErrorCode(StrEnum):
     SECOND_STEP_EXPIRED = "second_step_expired"
     # support desk: a contact added to an account that already has a verified one
     CONTACT_PROOF_REQUIRED = "contact_proof_required"
+    # an action that needs the identity confirmed again first (docs/trust-levels.md › Step-up)
+    STEP_UP_REQUIRED = "step_up_required"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -122,6 +124,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.PASSWORD_CHANGE_REQUIRED: 409,
     ErrorCode.SECOND_STEP_EXPIRED: 410,
     ErrorCode.CONTACT_PROOF_REQUIRED: 422,
+    ErrorCode.STEP_UP_REQUIRED: 403,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -209,6 +212,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CONTACT_PROOF_REQUIRED: (
         "Esta conta já tem um contato confirmado: o novo contato precisa do código enviado a "
         "ele, ou de uma conferência presencial de documento por um supervisor."
+    ),
+    ErrorCode.STEP_UP_REQUIRED: (
+        "Para continuar, confirme sua identidade de novo: pelo banco, pelo rosto ou numa agência."
     ),
 }
 

@@ -304,6 +304,7 @@ async def _run(v: Validation, checks: list[Callable]) -> dict:
 class Need(StrEnum):
     NOTHING = "nothing"  # issue the code
     LOGIN = "login"
+    STEP_UP = "step_up"  # the account's level is below acr_values: confirm the identity first
     CONSENT = "consent"
 
 
@@ -361,6 +362,13 @@ LOGIN_CHECKS = [no_session, account_unusable, login_prompted, max_age_exceeded, 
                 second_factor_missing]
 
 
+def level_unmet(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:
+    """Core §3.1.2.1 ``acr_values``: the account's trust level is below every level asked. The
+    person is taken to confirm their identity (face, bank, an agency) and comes back here; the
+    level is read again on return, so nothing is granted on the way out."""
+    return None if acr.satisfies(s.person.trust_level, r.acr_levels) else "acr"
+
+
 def consent_prompted(r: AuthorizationRequest, c: Client, s: Situation) -> str | None:
     return "prompt_consent" if "consent" in r.prompt and not s.consented else None
 
@@ -381,21 +389,23 @@ class Decision:
 
 
 def decide(request: AuthorizationRequest, client: Client, situation: Situation) -> Decision:
-    """What the request still needs. Raises the errors that end it (``login_required``,
-    ``consent_required`` under ``prompt=none``; ``unmet_authentication_requirements``)."""
+    """What the request still needs. Raises the errors that end it under ``prompt=none``
+    (Core §3.1.2.6: ``login_required``, ``interaction_required``, ``consent_required``)."""
     for check in LOGIN_CHECKS:
         reason = check(request, client, situation)
         if reason:
             if "none" in request.prompt:
                 raise OAuthError(OAuthErrorCode.LOGIN_REQUIRED, "e preciso entrar com a conta")
             return Decision(Need.LOGIN, reason)
-    if not acr.satisfies(situation.person.trust_level, request.acr_levels):
-        # "OpenID Connect Core Error Code unmet_authentication_requirements 1.0" §1: the account's
-        # level is below every level asked. Later, a step-up (face, bank) instead of the error.
-        raise OAuthError(
-            OAuthErrorCode.UNMET_AUTHENTICATION_REQUIREMENTS,
-            "o nivel da conta e menor que o pedido em acr_values",
-        )
+    reason = level_unmet(request, client, situation)
+    if reason:
+        if "none" in request.prompt:
+            # Core §3.1.2.6: the person is signed in, but only a page could raise the level.
+            raise OAuthError(
+                OAuthErrorCode.INTERACTION_REQUIRED,
+                "o nivel da conta e menor que o pedido em acr_values",
+            )
+        return Decision(Need.STEP_UP, reason)
     for check in CONSENT_CHECKS:
         reason = check(request, client, situation)
         if reason:

@@ -24,6 +24,7 @@ from guarita.edge import form_action, forms, sign_in_context
 from guarita.edge.auth import clear_session_cookie, load_session, request_context, runtime_of
 from guarita.edge.render import render
 from guarita.oidc import (
+    acr,
     authorization,
     authorization_code,
     client_auth,
@@ -47,6 +48,7 @@ from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
 from guarita.oidc.events import OidcEvent
 from guarita.oidc.token_response import sub_for
 from guarita.runtime import Runtime
+from guarita.services import step_up
 from guarita.services.sessions import SessionInfo
 from guarita.storage import plain_sql as sql
 from guarita.storage.audit import record
@@ -354,9 +356,10 @@ async def _proceed(
     interaction: OidcInteraction | None,
     *,
     consented: bool = False,
+    gave_up: bool = False,
 ) -> Response:
-    """Decide, then: issue the code, or park the request and send the person to sign in or to
-    the consent page (Core §3.1.2.3–§3.1.2.5)."""
+    """Decide, then: issue the code, or park the request and send the person to sign in, to
+    confirm their identity (step-up) or to the consent page (Core §3.1.2.3–§3.1.2.5)."""
     runtime = runtime_of(request)
     current = await load_session(request)
     since = interaction.created_at if interaction is not None else None
@@ -403,11 +406,12 @@ async def _proceed(
                 browser_token=browser,
                 ttl=_interaction_ttl(runtime),
             )
-        target = (
-            _login_target(areq, interaction.id, decision)
-            if decision.need is Need.LOGIN
-            else RESUME_PATH + "?" + urlencode({"interaction": interaction.id})
-        )
+        if decision.need is Need.LOGIN:
+            target = _login_target(areq, interaction.id, decision)
+        elif decision.need is Need.STEP_UP:
+            target = await _step_up_target(runtime, client, areq, interaction.id, current)
+        else:
+            target = RESUME_PATH + "?" + urlencode({"interaction": interaction.id})
         response = _redirect(target)
         response.set_cookie(
             _browser_cookie(runtime),
@@ -420,6 +424,19 @@ async def _proceed(
         return response
     if decision.need is Need.LOGIN:
         return _redirect(_login_target(areq, interaction.id, decision))
+    if decision.need is Need.STEP_UP:
+        if gave_up:
+            # The person chose "Voltar sem confirmar": the client hears that its acr_values
+            # could not be met ("OpenID Connect Core Error Code
+            # unmet_authentication_requirements 1.0" §1).
+            async with runtime.db.transaction() as session:
+                await interactions.complete(session, interaction.id)
+            error = OAuthError(OAuthErrorCode.UNMET_AUTHENTICATION_REQUIREMENTS,
+                               "a pessoa nao confirmou a identidade no nivel pedido")
+            return _redirect(
+                authorization.error_redirect(runtime, areq.redirect_uri, error, areq.state)
+            )
+        return _redirect(await _step_up_target(runtime, client, areq, interaction.id, current))
     form_action.allow(request, form_targets.of_redirect(client, areq.redirect_uri))
     return render(
         request,
@@ -429,6 +446,27 @@ async def _proceed(
         data=[label(s) for s in areq.scopes],
         prompted=decision.reason == "prompt_consent",
     )
+
+
+async def _step_up_target(
+    runtime: Runtime,
+    client: Client,
+    areq: AuthorizationRequest,
+    interaction_id: str,
+    current: SessionInfo,
+) -> str:
+    """"Para continuar, confirme sua identidade" (docs/trust-levels.md › Step-up): the way back
+    is this interaction's resume address, kept with the ticket on the server."""
+    resume = RESUME_PATH + "?" + urlencode({"interaction": interaction_id})
+    ticket = await step_up.begin(
+        runtime,
+        current.account_id,
+        acr.minimum(areq.acr_levels) or acr.LEVELS[-1],
+        resume,
+        cancel_to=resume + "&" + urlencode({"desistir": "1"}),
+        app=client.name,
+    )
+    return step_up.page_url(ticket)
 
 
 def _interaction_ttl(runtime: Runtime) -> timedelta:
@@ -488,7 +526,9 @@ async def authorize_resume(request: Request) -> Response:
     if found is None:
         return _error_page(request, EXPIRED_INTERACTION)
     interaction, client, areq = found
-    return await _proceed(request, client, areq, interaction)
+    return await _proceed(
+        request, client, areq, interaction, gave_up=request.query_params.get("desistir") == "1"
+    )
 
 
 @router.post("/oauth/authorize/consent")

@@ -45,7 +45,10 @@ async def offered(runtime: Runtime, account_id: str) -> bool:
 
 
 async def start(runtime: Runtime, account_id: str, provider_id: str,
-                context: RequestContext) -> str:
+                context: RequestContext, *, step_up: str | None = None) -> str:
+    """The bank's authorization URL for a proofing trip of ``account_id``; ``step_up`` is the
+    ticket of "Para continuar, confirme sua identidade" the trip comes back to
+    (``services/step_up.py``), kept with the trip on the server."""
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, runtime.settings, "code", context.ip)
     async with runtime.db.read() as session:
@@ -54,7 +57,9 @@ async def start(runtime: Runtime, account_id: str, provider_id: str,
     if provider is None:
         raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="provider")
     step = await upstream_flow.begin(runtime, provider, UpstreamKind.BANK, PURPOSE,
-                                     {"account": account_id}, context)
+                                     {"account": account_id,
+                                      **({"step_up": step_up[:64]} if step_up else {})},
+                                     context)
     assert step.redirect_url is not None
     return step.redirect_url
 

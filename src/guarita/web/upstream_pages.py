@@ -31,6 +31,7 @@ from guarita.edge.render import finish, render
 from guarita.methods import upstream as upstream_method
 from guarita.services import (
     recovery,
+    step_up,
     upstream_account,
     upstream_flow,
     upstream_links,
@@ -86,13 +87,16 @@ async def choose(request: Request) -> Response:
     return response
 
 
-def _failed(request: Request, error: GuaritaError, purpose: str | None) -> HTMLResponse:
+def _failed(request: Request, error: GuaritaError, purpose: str | None,
+            step_up_ticket: str = "") -> HTMLResponse:
     retry = other = None
     if purpose == upstream_recovery.PURPOSE:
         retry, other = CHOOSER, f"{BASE}/metodo"
         if error.code in (ErrorCode.RECOVERY_EXPIRED, ErrorCode.FLOW_STATE_INVALID,
                           ErrorCode.TOO_MANY_ATTEMPTS):
             retry, other = None, BASE
+    elif purpose == upstream_account.PURPOSE and step_up_ticket:
+        retry = other = step_up.page_url(step_up_ticket)
     elif purpose == upstream_account.PURPOSE:
         retry, other = ACCOUNT, "/conta"
     elif purpose == upstream_sign_in.PURPOSE:
@@ -118,10 +122,15 @@ async def callback(request: Request) -> Response:
         trip = await upstream_flow.consume(runtime, params.get("state", ""))
         purpose = trip.purpose
         if purpose == upstream_account.PURPOSE:
+            ticket = str(trip.data.get("step_up") or "")
             await upstream_account.complete(runtime, trip, params,
                                             current.account_id if current else None,
                                             request_context(request))
-            response = RedirectResponse(f"{ACCOUNT}?validado=1", status_code=303)
+            # Back to "Para continuar, confirme sua identidade" when the trip started there: it
+            # reads the level again and returns to the service, or says it is still too low.
+            target = (step_up.page_url(ticket, after=True) if ticket
+                      else f"{ACCOUNT}?validado=1")
+            response = RedirectResponse(target, status_code=303)
             finish(request, response)
             return response
         if purpose == upstream_sign_in.PURPOSE:
@@ -136,7 +145,8 @@ async def callback(request: Request) -> Response:
                                                   request_context(request),
                                                   browser=trip_cookie.of(request))
     except GuaritaError as error:
-        return _failed(request, error, purpose)
+        ticket = str(trip.data.get("step_up") or "") if purpose is not None else ""
+        return _failed(request, error, purpose, step_up_ticket=ticket)
     if result.return_uri:
         response = _to_app(result.return_uri, result)
         finish(request, response)
