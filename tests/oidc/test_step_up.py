@@ -16,6 +16,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from guarita.methods import upstream_rp
 from guarita.services import step_up, support
 from tests.console.helpers import CTX as DESK_CTX
 from tests.console.helpers import quick_staff
@@ -30,7 +31,7 @@ from tests.oidc.support import (
 )
 from tests.support.html import csrf_of
 from tests.support.upstream import sign_in_at_bank
-from tests.upstream.conftest import BOUND, bank, register_bank  # noqa: F401 - a fixture
+from tests.upstream.conftest import BOUND, register_bank
 
 PRATA = "urn:guarita:loa:prata"
 OURO = "urn:guarita:loa:ouro"
@@ -40,6 +41,14 @@ BANK_PASSWORD = "senha-do-banco"  # noqa: S105 - the test bank's account
 @pytest.fixture
 def settings_overrides() -> dict:
     return {"upstream": BOUND}
+
+
+@pytest.fixture
+def bank(bank_server):  # noqa: ANN001, ANN201
+    """The session's "Banco Exemplo" (tests/support/upstream.py), behaving."""
+    upstream_rp.forget_caches()
+    bank_server.set_mode("normal")
+    return bank_server
 
 
 async def id_token_claims(client, token: str) -> dict:  # noqa: ANN001
