@@ -11,7 +11,7 @@ def routers(settings: Settings) -> list[APIRouter]:
     from guarita.api import accounts, face, meta, recovery, upstream
     from guarita.api import second_factors as second_factors_api
     from guarita.console import routers as support_desk
-    from guarita.oidc import connected_apps_pages, endpoints
+    from guarita.oidc import connected_apps_pages, endpoints, govbr_endpoints
     from guarita.web import (
         account_pages,
         contact_pages,
@@ -26,6 +26,7 @@ def routers(settings: Settings) -> list[APIRouter]:
     found: list[APIRouter] = [
         # First: the provider's hot endpoints match before the ~80 other routes.
         endpoints.router,
+        govbr_endpoints.router,
         meta.router,
         accounts.router,
         recovery.router,

@@ -22,6 +22,10 @@ app = typer.Typer(
 
 DEMO_PORTAL_ID = "portal-demo"
 DEMO_PORTAL_NAME = "Portal do Beneficiário (demonstração)"
+GOVBR_SUB_WARNING = (
+    "neste perfil o sub é o CPF da pessoa, como no gov.br: o cliente recebe o CPF de todos que "
+    "entrarem. Use-o só para portais que já recebiam o CPF do gov.br (docs/govbr-profile.md)."
+)
 
 
 def _operator() -> RequestContext:
@@ -115,6 +119,11 @@ def add(
         None, "--sector", help="Setor do sub pairwise (padrão: host do endereço de retorno)."
     ),
     id_token_alg: str = typer.Option("RS256", "--id-token-alg", help="RS256 (padrão) ou ES256."),
+    profile: str = typer.Option(
+        "standard",
+        "--profile",
+        help="standard (padrão) ou govbr: fala como o Login Único do gov.br, em /govbr/.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Cadastra um cliente e mostra o client_id e, uma única vez, o segredo."""
@@ -140,12 +149,16 @@ def add(
         sector_identifier=sector,
         id_token_alg=id_token_alg,
         jwks=keys,
+        profile=profile,
     )
     client, secret = _register(spec)
+    warnings = [GOVBR_SUB_WARNING] if client["profile"] == "govbr" else []
     if as_json:
-        print_json({**client, "client_secret": secret})
+        print_json({**client, "client_secret": secret, "warnings": warnings})
     else:
         _show(client, secret)
+        for warning in warnings:
+            console.print(f"  [yellow]Atenção: {warning}[/yellow]", highlight=False)
 
 
 @app.command("ensure-demo-portal")

@@ -28,6 +28,7 @@ from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
 from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
+from guarita.oidc.profiles import STANDARD, Profile
 from guarita.oidc.tokens import UnreadableToken, read_id_token_hint
 from guarita.runtime import Runtime
 from guarita.services.sessions import SessionInfo
@@ -57,6 +58,7 @@ class AuthorizationRequest:
     acr_levels: list[str] = field(default_factory=list)
     hint_sub: str | None = None
     mfa: bool = False  # acr_values named urn:guarita:mfa
+    issuer: str | None = None  # the client's profile's issuer (oidc/profiles.py)
 
     @property
     def scope(self) -> str:
@@ -80,6 +82,7 @@ class Validation:
     client: Client | None = None
     redirect_uri: str | None = None
     request: AuthorizationRequest | None = None
+    profile: Profile = STANDARD  # the profile whose authorization endpoint was called
 
     @property
     def state(self) -> str | None:
@@ -116,6 +119,11 @@ async def check_client(v: Validation) -> None:
     if "authorization_code" not in client.grant_types:
         raise OAuthError(
             OAuthErrorCode.UNAUTHORIZED_CLIENT, "cliente sem authorization_code", redirectable=False
+        )
+    if client.profile != v.profile.name:
+        # A client uses the endpoints of the profile it was registered for (oidc/profiles.py).
+        raise OAuthError(
+            OAuthErrorCode.UNAUTHORIZED_CLIENT, "cliente de outro perfil", redirectable=False
         )
     v.client = client
 
@@ -257,9 +265,11 @@ REDIRECTABLE: list[Callable] = [
 ]
 
 
-def start(runtime: Runtime, pairs: list[tuple[str, str]]) -> Validation:
+def start(
+    runtime: Runtime, pairs: list[tuple[str, str]], profile: Profile = STANDARD
+) -> Validation:
     values, repeated = parameters(pairs)
-    return Validation(runtime, values, repeated)
+    return Validation(runtime, values, repeated, profile=profile)
 
 
 async def validate(v: Validation) -> AuthorizationRequest:
@@ -286,6 +296,7 @@ async def validate(v: Validation) -> AuthorizationRequest:
         acr_levels=acr.requested_levels(values.get("acr_values")),
         hint_sub=results["check_id_token_hint"],
         mfa=acr.wants_mfa(values.get("acr_values")),
+        issuer=v.profile.issuer(v.runtime),
     )
     return v.request
 
@@ -440,5 +451,6 @@ def error_redirect(
 
 def code_redirect(runtime: Runtime, request: AuthorizationRequest, code: str) -> str:
     return redirect_to(
-        request.redirect_uri, {"code": code, "state": request.state, "iss": issuer(runtime)}
+        request.redirect_uri,
+        {"code": code, "state": request.state, "iss": request.issuer or issuer(runtime)},
     )

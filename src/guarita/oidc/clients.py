@@ -31,6 +31,12 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 ID_TOKEN_ALGS = ("RS256", "ES256")
+# The provider faces a client may be registered for (``oidc/profiles.py``).
+PROFILES = ("standard", "govbr")
+# What a gov.br client may ask (Manual do Login Único, "Escopos"): no Guarita-only scopes, whose
+# claims a gov.br library would refuse in UserInfo.
+GOVBR_SCOPES = ("openid", "profile", "email", "phone", "govbr_confiabilidades",
+                "govbr_confiabilidades_idtoken")
 # Clients change rarely; a few seconds of cache keeps a query off every token request.
 CACHE_SECONDS = 5.0
 _CACHE = "oidc.clients"
@@ -57,6 +63,7 @@ class Client:
     id_token_alg: str
     jwks: dict | None
     active: bool
+    profile: str = "standard"
 
     @property
     def public(self) -> bool:
@@ -81,6 +88,7 @@ class Client:
             "subject_type": self.subject_type,
             "sector_identifier": self.sector_identifier,
             "id_token_signed_response_alg": self.id_token_alg,
+            "profile": self.profile,
             "active": self.active,
         }
 
@@ -106,6 +114,7 @@ def _from_row(row: OidcClient) -> Client:
         id_token_alg=row.id_token_signed_response_alg,
         jwks=row.jwks,
         active=row.disabled_at is None,
+        profile=row.profile or "standard",
     )
 
 
@@ -127,6 +136,7 @@ class ClientSpec:
     id_token_alg: str = "RS256"  # noqa: S105 - an algorithm name
     jwks: dict | None = None
     client_id: str | None = None
+    profile: str = "standard"
 
 
 def _checked(spec: ClientSpec) -> ClientSpec:
@@ -142,7 +152,12 @@ def _checked(spec: ClientSpec) -> ClientSpec:
         problems.append("Um cliente público não tem segredo: use o método 'none'.")
     if method == "private_key_jwt" and not (spec.jwks and spec.jwks.get("keys")):
         problems.append("private_key_jwt precisa das chaves públicas do cliente (JWKS).")
-    grants = list(dict.fromkeys(spec.grant_types or ["authorization_code", "refresh_token"]))
+    govbr = spec.profile == "govbr"
+    if spec.profile not in PROFILES:
+        problems.append("Perfil desconhecido: use standard ou govbr.")
+    # gov.br hands out no refresh token: a gov.br client gets one only when it asks for it.
+    default_grants = ["authorization_code"] if govbr else ["authorization_code", "refresh_token"]
+    grants = list(dict.fromkeys(spec.grant_types or default_grants))
     for grant in grants:
         if grant not in GRANT_TYPES:
             problems.append(f"Tipo de concessão desconhecido: {grant}.")
@@ -168,7 +183,20 @@ def _checked(spec: ClientSpec) -> ClientSpec:
             )
     if spec.id_token_alg not in ID_TOKEN_ALGS:
         problems.append("O algoritmo do ID token deve ser RS256 ou ES256.")
-    scopes = list(dict.fromkeys(spec.scopes or DEFAULT_CLIENT_SCOPES))
+    if govbr:
+        # gov.br's clients accept RS256 only, and their sub is the CPF (docs/govbr-profile.md).
+        if spec.id_token_alg != "RS256":  # noqa: S105 - an algorithm name
+            problems.append("Um cliente do perfil gov.br recebe ID tokens RS256.")
+        if spec.subject_type != "public":
+            problems.append("No perfil gov.br o sub é o CPF: não há sub por setor (pairwise).")
+        if "client_credentials" in grants:
+            problems.append("O perfil gov.br é só para entrar (authorization_code).")
+        unknown = [s for s in (spec.scopes or ()) if s not in GOVBR_SCOPES]
+        if unknown:
+            problems.append(
+                "Escopos do perfil gov.br: " + " ".join(GOVBR_SCOPES) + f" (não {unknown[0]})."
+            )
+    scopes = list(dict.fromkeys(spec.scopes or (GOVBR_SCOPES if govbr else DEFAULT_CLIENT_SCOPES)))
     if "authorization_code" in grants and "openid" not in scopes:
         scopes.insert(0, "openid")
     if any(not s or len(s) > 64 or not s.isprintable() or " " in s for s in scopes):
@@ -190,6 +218,7 @@ def _checked(spec: ClientSpec) -> ClientSpec:
         id_token_alg=spec.id_token_alg,
         jwks=spec.jwks,
         client_id=spec.client_id,
+        profile=spec.profile,
     )
 
 
@@ -206,6 +235,7 @@ def _apply(row: OidcClient, spec: ClientSpec) -> None:
     row.sector_identifier = spec.sector_identifier
     row.id_token_signed_response_alg = spec.id_token_alg
     row.jwks = spec.jwks
+    row.profile = spec.profile
     row.updated_at = utcnow()
 
 
@@ -265,7 +295,7 @@ async def names(session: AsyncSession, client_ids: list[str]) -> dict[str, Clien
 _FIND = sql.Sql(
     "SELECT id, name, secret_hash, token_endpoint_auth_method, application_type, redirect_uris, "
     "post_logout_redirect_uris, grant_types, scopes, first_party, subject_type, sector_identifier, "
-    "id_token_signed_response_alg, jwks, disabled_at FROM oidc_clients WHERE id = :id"
+    "id_token_signed_response_alg, jwks, disabled_at, profile FROM oidc_clients WHERE id = :id"
 )
 
 
@@ -286,6 +316,7 @@ def _from_values(v: tuple) -> Client:
         id_token_alg=v[12],
         jwks=sql.data(v[13]),
         active=v[14] is None,
+        profile=v[15] or "standard",
     )
 
 

@@ -46,6 +46,7 @@ from guarita.oidc.claims import Person, label, load_person
 from guarita.oidc.clients import Client
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
 from guarita.oidc.events import OidcEvent
+from guarita.oidc.profiles import STANDARD, Profile
 from guarita.oidc.token_response import sub_for
 from guarita.runtime import Runtime
 from guarita.services import step_up
@@ -473,10 +474,13 @@ def _interaction_ttl(runtime: Runtime) -> timedelta:
     return timedelta(seconds=runtime.settings.oidc.interaction_ttl_seconds)
 
 
-async def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
+async def _authorize(
+    request: Request, pairs: list[tuple[str, str]], profile: Profile = STANDARD
+) -> Response:
+    """Both profiles' authorization endpoints (``oidc/profiles.py``)."""
     runtime = runtime_of(request)
     await load_session(request)
-    v = authorization.start(runtime, pairs)
+    v = authorization.start(runtime, pairs, profile)
     try:
         areq = await authorization.validate(v)
     except OAuthError as error:

@@ -103,6 +103,11 @@ class KeyStore:
         ]
         self.jwks = json.dumps({"keys": published}, separators=(",", ":")).encode()
         self.etag = '"' + hashlib.sha256(self.jwks).hexdigest()[:32] + '"'
+        # The gov.br profile's set (oidc/govbr.py): RSA keys only, since strict gov.br clients
+        # check every key of the set is an RS256 RSA key before they look for the ``kid``.
+        rsa_only = [k for k in published if k["alg"] == "RS256"]
+        self.jwks_rs256 = json.dumps({"keys": rsa_only}, separators=(",", ":")).encode()
+        self.etag_rs256 = '"' + hashlib.sha256(self.jwks_rs256).hexdigest()[:32] + '"'
 
     def _published(self, key: LoadedKey, now: datetime) -> bool:
         return key.superseded_at is None or now < key.superseded_at + retention(self.settings)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from guarita.oidc import authorization_code, client_auth, client_credentials, refresh_token
 from guarita.oidc.errors import OAuthError, OAuthErrorCode, invalid_request
 from guarita.oidc.issuer import issuer
+from guarita.oidc.profiles import STANDARD, Profile
 from guarita.runtime import Runtime
 from guarita.storage.audit import RequestContext
 
@@ -30,8 +31,19 @@ def audiences(runtime: Runtime, path: str = PATH) -> tuple[str, ...]:
     return (base, base + path, base + "/")
 
 
+def profile_audiences(runtime: Runtime, profile: Profile) -> tuple[str, ...]:
+    """A profile's token endpoint: its issuer or the endpoint's own URL (RFC 7523 §3)."""
+    if profile is STANDARD:
+        return audiences(runtime)
+    return (profile.issuer(runtime), profile.url(runtime, "token_endpoint"))
+
+
 async def handle(
-    runtime: Runtime, authorization: str | None, form: dict[str, str], context: RequestContext
+    runtime: Runtime,
+    authorization: str | None,
+    form: dict[str, str],
+    context: RequestContext,
+    profile: Profile = STANDARD,
 ) -> dict:
     grant_type = form.get("grant_type")
     if not grant_type:
@@ -42,8 +54,13 @@ async def handle(
             OAuthErrorCode.UNSUPPORTED_GRANT_TYPE, f"grant_type nao suportado: {grant_type[:40]}"
         )
     client = await client_auth.authenticate_request(
-        runtime, authorization, form, audiences(runtime)
+        runtime, authorization, form, profile_audiences(runtime, profile)
     )
+    if client.profile != profile.name:
+        # Each profile's clients use its own endpoints (oidc/profiles.py).
+        raise OAuthError(
+            OAuthErrorCode.UNAUTHORIZED_CLIENT, f"cliente do perfil {client.profile}: use o seu endpoint"
+        )
     if grant_type not in client.grant_types:
         raise OAuthError(
             OAuthErrorCode.UNAUTHORIZED_CLIENT, f"cliente sem permissao para {grant_type}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from guarita.domain.accounts import TrustLevel
 from guarita.oidc import acr as acr_values
+from guarita.oidc import profiles
 from guarita.oidc.clients import Client
 from guarita.oidc.grants import GrantRow
 from guarita.oidc.issuer import issuer
@@ -41,8 +42,11 @@ async def for_grant(
 ) -> dict:
     settings = runtime.settings.oidc
     store = await keystore(runtime)
+    # The client's profile names the issuer, the sub and what the ID token adds (oidc/profiles.py).
+    profile = profiles.of(client)
+    found = await profile.authenticated(runtime, client, grant, scope)
     auth = Authentication(
-        sub=sub_for(runtime, client, grant.account_id),
+        sub=found.sub,
         auth_time=int(grant.auth_time.timestamp()),
         acr=grant.acr or acr_values.value_of(TrustLevel.BRONZE),
         amr=grant.amr,
@@ -50,10 +54,10 @@ async def for_grant(
     )
     token, _ = access_token(
         store,
-        issuer=issuer(runtime),
-        audience=audience(runtime),
+        issuer=profile.issuer(runtime),
+        audience=profile.audience(runtime),
         client_id=client.id,
-        alg=settings.access_token_alg,
+        alg=profile.access_token_alg(runtime),
         sub=auth.sub,
         scope=scope,
         ttl=settings.access_token_ttl_seconds,
@@ -69,12 +73,13 @@ async def for_grant(
     if with_id_token and "openid" in scope.split():
         body["id_token"] = id_token(
             store,
-            issuer=issuer(runtime),
+            issuer=profile.issuer(runtime),
             client_id=client.id,
             alg=client.id_token_alg,
             auth=auth,
             nonce=nonce,
             ttl=settings.id_token_ttl_seconds,
+            extra=found.id_token_claims,
         )
     if refresh_token:
         body["refresh_token"] = refresh_token

@@ -67,7 +67,10 @@ def id_token(
     nonce: str | None,
     ttl: int,
     now: int | None = None,
+    extra: dict | None = None,
 ) -> str:
+    """``extra``: claims a profile adds (``oidc/profiles.py``); they never replace ``iss``,
+    ``sub``, ``aud``, ``azp``, ``iat``, ``exp``, ``auth_time`` or ``nonce``."""
     now = int(now if now is not None else time.time())
     claims = {
         "iss": issuer,
@@ -86,7 +89,12 @@ def id_token(
         claims["amr"] = list(auth.amr)
     if auth.sid:
         claims["sid"] = auth.sid
+    if extra:
+        claims.update({k: v for k, v in extra.items() if k not in _FIXED_CLAIMS})
     return _sign(store.signing(alg), claims, "JWT")
+
+
+_FIXED_CLAIMS = frozenset({"iss", "sub", "aud", "azp", "iat", "exp", "auth_time", "nonce"})
 
 
 def access_token(

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from guarita.domain.accounts import AccountStatus
 from guarita.oidc import clients
-from guarita.oidc.claims import Person, claims_for, needs_identifiers, person_of_token
+from guarita.oidc.claims import Person, needs_identifiers, person_of_token
 from guarita.oidc.errors import insufficient_scope, invalid_request, invalid_token
-from guarita.oidc.issuer import issuer
 from guarita.oidc.keys import keystore
-from guarita.oidc.token_response import audience
+from guarita.oidc.profiles import STANDARD, Profile
 from guarita.oidc.tokens import UnreadableToken, read_access_token
 from guarita.runtime import Runtime
 from guarita.storage import plain_sql as sql
@@ -38,13 +37,14 @@ def bearer(authorization: str | None, form_token: str | None) -> str:
     return token
 
 
-async def verified_claims(runtime: Runtime, token: str) -> dict:
-    """The claims of an unexpired access token Guarita signed, or ``invalid_token``."""
+async def verified_claims(runtime: Runtime, token: str, profile: Profile = STANDARD) -> dict:
+    """The claims of an unexpired access token Guarita signed for this profile's issuer, or
+    ``invalid_token``."""
     store = await keystore(runtime)
     for attempt in (1, 2):
         try:
             return read_access_token(
-                store, token, issuer=issuer(runtime), audience=audience(runtime)
+                store, token, issuer=profile.issuer(runtime), audience=profile.audience(runtime)
             )
         except UnreadableToken as exc:
             if attempt == 1 and str(exc) == "kid desconhecido":
@@ -55,13 +55,13 @@ async def verified_claims(runtime: Runtime, token: str) -> dict:
     raise invalid_token()  # pragma: no cover
 
 
-async def userinfo(runtime: Runtime, token: str) -> dict:
-    claims = await verified_claims(runtime, token)
+async def userinfo(runtime: Runtime, token: str, profile: Profile = STANDARD) -> dict:
+    claims = await verified_claims(runtime, token, profile)
     scopes = claims.get("scope", "").split()
     if "openid" not in scopes or not claims.get("gid"):
         raise insufficient_scope("openid")
     client = await clients.cached(runtime, claims.get("client_id", ""))
-    if client is None or not client.active:
+    if client is None or not client.active or client.profile != profile.name:
         raise invalid_token()
 
     async def person_behind(tx: sql.Tx) -> Person | None:
@@ -72,4 +72,4 @@ async def userinfo(runtime: Runtime, token: str) -> dict:
     person = await sql.read(runtime.db, person_behind)
     if person is None or person.status != AccountStatus.ACTIVE:
         raise invalid_token("token revogado ou conta indisponivel")
-    return claims_for(person, scopes, claims["sub"])
+    return profile.userinfo_claims(person, scopes, claims["sub"])

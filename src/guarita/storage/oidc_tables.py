@@ -47,6 +47,9 @@ class OidcClient(Base):
     sector_identifier: Mapped[str | None] = mapped_column(String(255))
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")
     jwks: Mapped[dict | None] = mapped_column(JSON)  # public keys for private_key_jwt
+    # Which provider face the client talks to: "standard" (/oauth/*) or "govbr" (/govbr/*, the
+    # paths, issuer, claims and token shape of gov.br's Login Único; docs/govbr-profile.md).
+    profile: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

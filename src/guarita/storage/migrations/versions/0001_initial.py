@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:57:04.568835
+Create Date: 2026-12-07 01:04:29.361070
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("sector_identifier", sa.String(length=255), nullable=True),
         sa.Column("id_token_signed_response_alg", sa.String(length=8), nullable=False),
         sa.Column("jwks", sa.JSON(), nullable=True),
+        sa.Column("profile", sa.String(length=16), server_default="standard", nullable=False),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
