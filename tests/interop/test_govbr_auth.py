@@ -181,3 +181,29 @@ async def test_govbr_auth_portal_signs_in_and_out(live_server, govbr_portal):
         assert gone.headers["location"] == portal + "/saiu"
         assert (await browser.get(live_server.base_url + "/conta")).status_code == 303
         assert (await browser.get(portal + "/")).json() == {"signed_in": False}
+
+
+async def test_govbr_auth_portal_leads_through_the_catalogue(live_server, govbr_portal):
+    """"Autorizar consignado" needs prata: the portal sends a bronze person to gov.br's
+    catalogue URL, which leads to "Para continuar, confirme sua identidade"; once the level is
+    met the person comes back to the portal, whose new ID token says ``silver``."""
+    portal, _ = govbr_portal
+    async with httpx.AsyncClient(timeout=30) as browser:
+        home = await _sign_in(browser, live_server, portal)
+        assert home["claims"]["reliability_info"]["level"] == "bronze"
+        led = await _follow(browser, portal + "/consignado", live_server.base_url + "/nada")
+        assert led.status_code == 200 and led.url.path == "/confirmar-identidade", led.url
+        assert "confirme sua identidade" in led.text.lower()
+        assert "Portal feito para o gov.br" in led.text  # the service is named
+        # Still bronze: the page stays; nothing goes back to the portal yet.
+        again = await browser.get(str(led.url))
+        assert again.status_code == 200
+        _raise_to_prata(live_server)  # what a facial validation against the CNH leaves
+        back = await _follow(browser, str(led.url), portal + "/auth/govbr/callback")
+        done = await browser.get(back.headers["location"])
+        assert done.status_code == 303, done.text
+        info = (await browser.get(portal + "/")).json()["claims"]["reliability_info"]
+        assert info["level"] == "silver" and "401" in [r["id"] for r in info["reliabilities"]]
+        assert (await browser.get(portal + "/consignado")).json() == {
+            "autorizado": True, "level": "silver",
+        }

@@ -16,6 +16,7 @@ from guarita.domain.evidence import EvidenceKind
 from guarita.oidc import clients as clients_repo
 from guarita.oidc.clients import ClientRegistrationError, ClientSpec
 from guarita.oidc.govbr import amr_of, required_level, updated_at
+from guarita.services import step_up
 from guarita.storage.tables import Account, IdentityEvidence
 from guarita.storage.types import utcnow
 from tests.oidc.support import (
@@ -349,18 +350,32 @@ async def test_catalogue_checks_client_and_redirect_uri(runtime, client):
     assert first.status_code == 303 and first.headers["location"].startswith("/entrar?")
     back = query_of(first.headers["location"])["next"]
     assert back == "/govbr/confiabilidades?" + urlencode(good)
-    # Signed in at bronze: led to raise the level, told where to come back.
+    # Signed in at bronze: led to "Para continuar, confirme sua identidade" for prata.
     await follow_login(client, first, someone.card_number)
     bronze = await client.get("/govbr/confiabilidades", params=good)
-    assert bronze.status_code == 303 and "nivel=prata" in bronze.headers["location"]
-    # At prata: straight back to the registered redirect_uri.
+    assert bronze.status_code == 303
+    location = bronze.headers["location"]
+    assert location.startswith(step_up.PAGE_PATH + "?pedido=")
+    found = await step_up.load(runtime, query_of(location)["pedido"], someone.account_id)
+    assert found.level == "prata" and found.return_to == back and not found.met
+    page = await client.get(location)
+    assert page.status_code == 200 and "confirme sua identidade" in page.text.lower()
+    # "Voltar sem confirmar": back to the client, unchanged.
+    assert found.cancel_to and "desistir=1" in found.cancel_to
+    gave_up = await client.get(found.cancel_to)
+    assert gave_up.status_code == 303 and gave_up.headers["location"] == registered.redirect_uri
+    # At prata (the desk's check, say): the page returns to the catalogue, which returns to
+    # the registered redirect_uri.
     async with runtime.db.transaction() as session:
         (await session.get(Account, someone.account_id)).trust_level = "prata"
-    done = await client.get("/govbr/confiabilidades", params=good)
+    again = await client.get(location)
+    assert again.status_code == 303 and again.headers["location"] == back
+    done = await client.get(back)
     assert done.status_code == 303 and done.headers["location"] == registered.redirect_uri
     # "2,3" asks for both, so ouro: prata is not enough.
     both = await client.get("/govbr/confiabilidades", params={**good, "niveis": "2,3"})
-    assert "nivel=ouro" in both.headers["location"]
+    ticket = query_of(both.headers["location"])["pedido"]
+    assert (await step_up.load(runtime, ticket, someone.account_id)).level == "ouro"
 
 
 async def test_token_at_oauth_token_refused_for_govbr_client(runtime, client):

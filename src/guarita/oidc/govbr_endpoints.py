@@ -35,6 +35,7 @@ from guarita.oidc.endpoints import (
 from guarita.oidc.govbr import GOVBR, PREFIX, required_level
 from guarita.oidc.keys import cached, keystore
 from guarita.runtime import Runtime
+from guarita.services import step_up
 from guarita.storage import plain_sql as sql
 
 router = APIRouter(include_in_schema=False)
@@ -225,15 +226,18 @@ async def logout_post(request: Request) -> Response:
 
 
 # -- the catalogue of reliabilities ------------------------------------------------------------
-def step_up_url(level: TrustLevel, back: str) -> str:
-    """Where a person below ``level`` is led through the ways to raise it, then to ``back``."""
-    return "/conta/confirmar-identidade?" + urlencode({"nivel": level.value, "next": back})
+GIVE_UP = "desistir"
 
 
 async def _catalogue(request: Request, values: dict[str, str]) -> Response:
     """gov.br's Passo 12: ``?client_id=&niveis=2,3&redirect_uri=``. The person comes back to
     ``redirect_uri`` (registered for that client) once their level meets ``niveis``; without
-    ``niveis``, prata (the first level above what registration gives)."""
+    ``niveis``, prata (the first level above what registration gives).
+
+    Below it, the person is led through "Para continuar, confirme sua identidade"
+    (``services/step_up.py``), whose way back is this very address: it checks the level again
+    and so returns to the client only when it is met. "Voltar sem confirmar" comes here with
+    ``desistir=1`` and goes back to the client unchanged, which sees the level in its tokens."""
     runtime = runtime_of(request)
     client = await clients.cached(runtime, values.get("client_id", ""))
     uri = values.get("redirect_uri")
@@ -251,9 +255,10 @@ async def _catalogue(request: Request, values: dict[str, str]) -> Response:
             return _error_page(request, BAD_CATALOGUE)
     else:
         level = TrustLevel.PRATA
-    here = PREFIX + "/confiabilidades?" + urlencode(
-        {k: values[k] for k in ("client_id", "niveis", "redirect_uri") if k in values}
-    )
+    if values.get(GIVE_UP) == "1":
+        return _redirect(uri)
+    kept = {k: values[k] for k in ("client_id", "niveis", "redirect_uri") if k in values}
+    here = PREFIX + "/confiabilidades?" + urlencode(kept)
     current = await load_session(request)
     if current is None:
         return _redirect("/entrar?" + urlencode({"next": here}))
@@ -266,7 +271,15 @@ async def _catalogue(request: Request, values: dict[str, str]) -> Response:
         return _error_page(request, BAD_CATALOGUE)
     if acr.satisfies(person.trust_level, [level.value]):
         return _redirect(uri)
-    return _redirect(step_up_url(level, here))
+    ticket = await step_up.begin(
+        runtime,
+        current.account_id,
+        level,
+        here,
+        cancel_to=PREFIX + "/confiabilidades?" + urlencode({**kept, GIVE_UP: "1"}),
+        app=client.name,
+    )
+    return _redirect(step_up.page_url(ticket))
 
 
 @router.get(PREFIX + "/confiabilidades")
