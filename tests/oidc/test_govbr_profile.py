@@ -384,3 +384,30 @@ async def test_token_at_oauth_token_refused_for_govbr_client(runtime, client):
     query, verifier = await govbr_code(client, registered, someone.card_number)
     response = await exchange(client, registered, query["code"], verifier)
     assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+
+
+async def test_id_token_hint_and_errors_speak_for_the_govbr_issuer(runtime, client):
+    someone = await person(runtime)
+    registered = await govbr_client(runtime)
+    _, response = await govbr_tokens(client, registered, someone.card_number)
+    hint = response.json()["id_token"]
+    verifier, challenge = pkce()
+    params = {
+        "response_type": "code",
+        "client_id": registered.id,
+        "redirect_uri": registered.redirect_uri,
+        "scope": "openid",
+        "state": "s2",
+        "nonce": "n2",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    # Its own ID token names the person signed in (sub = CPF): single sign-on, no new sign-in.
+    again = await client.get("/govbr/authorize", params={**params, "id_token_hint": hint})
+    assert again.status_code == 303, again.text
+    assert query_of(again.headers["location"])["code"]
+    assert query_of(again.headers["location"])["iss"] == ISSUER
+    # An error sent back to the client names the gov.br issuer too (RFC 9207).
+    bad = await client.get("/govbr/authorize", params={**params, "prompt": "talvez"})
+    error = query_of(bad.headers["location"])
+    assert error["error"] == "invalid_request" and error["iss"] == ISSUER

@@ -226,7 +226,7 @@ async def check_id_token_hint(v: Validation) -> str | None:
         return None
     store = await keystore(v.runtime)
     try:
-        claims = read_id_token_hint(store, hint, issuer=issuer(v.runtime))
+        claims = read_id_token_hint(store, hint, issuer=v.profile.issuer(v.runtime))
     except UnreadableToken:
         raise invalid_request("id_token_hint invalido") from None
     aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
@@ -434,9 +434,14 @@ def redirect_to(redirect_uri: str, params: dict[str, str | None]) -> str:
 
 
 def error_redirect(
-    runtime: Runtime, redirect_uri: str, error: OAuthError, state: str | None
+    runtime: Runtime,
+    redirect_uri: str,
+    error: OAuthError,
+    state: str | None,
+    iss: str | None = None,
 ) -> str:
-    """§4.1.2.1 error response, with ``iss`` (RFC 9207 §2)."""
+    """§4.1.2.1 error response, with ``iss`` (RFC 9207 §2): the issuer of the client's profile
+    (``AuthorizationRequest.issuer``), Guarita's own when not given."""
     body = error.body()
     return redirect_to(
         redirect_uri,
@@ -444,7 +449,7 @@ def error_redirect(
             "error": body["error"],
             "error_description": body.get("error_description"),
             "state": state,
-            "iss": issuer(runtime),
+            "iss": iss or issuer(runtime),
         },
     )
 

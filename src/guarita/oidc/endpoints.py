@@ -37,6 +37,7 @@ from guarita.oidc import (
     interactions,
     introspection,
     keys,
+    profiles,
     revocation,
     token_endpoint,
     userinfo,
@@ -328,7 +329,15 @@ async def _situation(
             remembered = await consent.covers(
                 session, current.account_id, client.id, request.scopes
             )
-    sub = sub_for(runtime, client, current.account_id) if person else None
+    sub = None
+    if person is not None:
+        # The profile's sub (the gov.br profile's is the CPF, read only when a hint needs it).
+        profile = profiles.of(client)
+        sub = (
+            sub_for(runtime, client, current.account_id)
+            if profile is STANDARD or request.hint_sub is None
+            else await profile.subject(runtime, client, current.account_id)
+        )
     return Situation(current, person, sub, since, consented, remembered)
 
 
@@ -372,7 +381,9 @@ async def _proceed(
             async with runtime.db.transaction() as session:
                 await interactions.complete(session, interaction.id)
         return _redirect(
-            authorization.error_redirect(runtime, areq.redirect_uri, error, areq.state)
+            authorization.error_redirect(
+                runtime, areq.redirect_uri, error, areq.state, areq.issuer
+            )
         )
 
     if decision.need is Need.NOTHING:
@@ -435,7 +446,9 @@ async def _proceed(
             error = OAuthError(OAuthErrorCode.UNMET_AUTHENTICATION_REQUIREMENTS,
                                "a pessoa nao confirmou a identidade no nivel pedido")
             return _redirect(
-                authorization.error_redirect(runtime, areq.redirect_uri, error, areq.state)
+                authorization.error_redirect(
+                runtime, areq.redirect_uri, error, areq.state, areq.issuer
+            )
             )
         return _redirect(await _step_up_target(runtime, client, areq, interaction.id, current))
     form_action.allow(request, form_targets.of_redirect(client, areq.redirect_uri))
@@ -485,7 +498,11 @@ async def _authorize(
         areq = await authorization.validate(v)
     except OAuthError as error:
         if error.redirectable and v.redirect_uri:
-            return _redirect(authorization.error_redirect(runtime, v.redirect_uri, error, v.state))
+            return _redirect(
+                authorization.error_redirect(
+                    runtime, v.redirect_uri, error, v.state, v.profile.issuer(runtime)
+                )
+            )
         log.info("authorization_refused", error=str(error.code), detail=error.description)
         return _error_page(request, UNTRUSTED_CLIENT)
     return await _proceed(request, v.client, areq, None)
@@ -553,7 +570,9 @@ async def authorize_consent(request: Request) -> Response:
             await interactions.complete(session, interaction.id)
         error = OAuthError(OAuthErrorCode.ACCESS_DENIED, "a pessoa nao autorizou")
         return _redirect(
-            authorization.error_redirect(runtime, areq.redirect_uri, error, areq.state)
+            authorization.error_redirect(
+                runtime, areq.redirect_uri, error, areq.state, areq.issuer
+            )
         )
     return await _proceed(request, client, areq, interaction, consented=True)
 

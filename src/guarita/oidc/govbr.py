@@ -203,6 +203,10 @@ class GovbrProfile(Profile):
     def access_token_alg(self, runtime: Runtime) -> str:
         return "RS256"
 
+    async def subject(self, runtime: Runtime, client: Client, account_id: str) -> str | None:
+        found = await load(runtime, account_id, evidence=False)
+        return found.cpf if found is not None else None
+
     async def authenticated(
         self, runtime: Runtime, client: Client, grant: GrantRow, scope: str
     ) -> Authenticated:

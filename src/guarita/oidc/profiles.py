@@ -69,6 +69,11 @@ class Profile:
     def audience(self, runtime: Runtime) -> str:
         return runtime.settings.oidc.access_token_audience or self.issuer(runtime)
 
+    async def subject(self, runtime: Runtime, client: Client, account_id: str) -> str | None:
+        from guarita.oidc.token_response import sub_for
+
+        return sub_for(runtime, client, account_id)
+
     async def authenticated(
         self, runtime: Runtime, client: Client, grant: GrantRow, scope: str
     ) -> Authenticated:
