@@ -15,7 +15,7 @@ export GUARITA_PORT=$port
 base_url=${GUARITA_BASE_URL:-http://127.0.0.1:$port}
 smtp_port=${GUARITA_SMTP__PORT:-1025}
 # The demo offers facial validation too (Raimunda has a reference photo; docs/face.md).
-export GUARITA_RECOVERY__METHODS=${GUARITA_RECOVERY__METHODS:-'["email","sms","face"]'}
+export GUARITA_RECOVERY__METHODS=${GUARITA_RECOVERY__METHODS:-'["email","sms","face","bank"]'}
 portal_url=http://127.0.0.1:$portal_port
 
 $GUARITA migrate

@@ -174,7 +174,8 @@ class RecoverySettings(BaseModel):
     kba_only: bool = False
     # The methods offered after the identifier, in order: ids of ``methods/registry.py``,
     # checked against it when the server or a command starts (``registry.check_settings``).
-    methods: list[str] = ["email", "sms"]
+    # ``bank`` is offered only while a bank is enabled (``guarita upstreams add``).
+    methods: list[str] = ["email", "sms", "bank"]
     # A contact added by the desk or the person, not proven by an existing contact, receives
     # no recovery code for this long (SECURITY.md › Recovery).
     new_contact_cooling_off_hours: int = 72

@@ -115,7 +115,7 @@ def _to_capture(journey: Journey, stack: Stack, identifier: str) -> None:
     solve_captcha(page)
     press(page, "Continuar", r"/metodo")
     choose(page, "Validação facial (selfie)")
-    press(page, "Enviar código", r"/rosto")
+    press(page, "Continuar", r"/rosto")
     expect(page.get_by_role("heading", level=1)).to_have_text("Validação facial")
     expect(page.get_by_text("Toque em “Permitir”")).to_be_visible()
 

@@ -293,3 +293,26 @@ async def test_the_app_gets_the_new_recovery_id_at_its_registered_return_uri(
     done = await client.post(f"/api/v1/recoveries/{given['recovery_id']}/password",
                              json={"password": NEW, "password_confirmation": NEW})
     assert done.status_code == 204, done.text
+
+
+async def test_the_bank_is_offered_only_where_the_deployment_lists_it(client, runtime, bank):
+    """``GUARITA_RECOVERY__METHODS`` decides, as for every other method: an organisation that
+    leaves ``bank`` out offers no bank, even with one enabled, and refuses a trip to it."""
+    b = await _person(client, runtime, seed=11)
+    bank.add_account(b.cpf, BANK_PASSWORD, f"cliente-{b.cpf}", cpf=b.cpf)
+    await register_bank(runtime, bank)
+    rid, methods = await _recovery(client, runtime, b.cpf)
+    assert list(methods) == ["email", "sms", "bank"]
+    client.cookies.set("guarita_recovery", rid)
+    page = await client.get("/esqueci-minha-senha/metodo")
+    assert "Como quer confirmar que é você?" in page.text
+    assert "Como quer receber o código?" not in page.text
+    runtime.settings.recovery.methods = ["email", "sms"]
+    rid, methods = await _recovery(client, runtime, b.cpf)
+    assert list(methods) == ["email", "sms"]
+    refused = await client.post(f"/api/v1/recoveries/{rid}/upstream",
+                                json={"provider": "banco-exemplo"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "method_unavailable"
+    client.cookies.set("guarita_recovery", rid)
+    page = await client.get("/esqueci-minha-senha/metodo")
+    assert "Como quer receber o código?" in page.text

@@ -143,17 +143,17 @@ async def _methods(session, runtime: Runtime, account_id: str | None) -> list[Me
     options = []
     for method_id in runtime.settings.recovery.methods:
         if method_id == upstream.BANK.id:
-            continue  # offered below, when a bank is enabled
+            # Validação pelo banco: listed, and offered while a bank is enabled.
+            banks = await upstreams.enabled_of_kind(session, UpstreamKind.BANK)
+            if banks:
+                options.append(MethodOption(
+                    id=upstream.BANK.id, label=upstream.BANK.label,
+                    providers=[{"id": b.id, "name": b.name, "logo_url": upstreams.logo_url(b)}
+                               for b in banks]))
+            continue
         method = registry.METHODS[method_id]
         hint = method.hint(principal) if principal is not None else None
         options.append(MethodOption(id=method.id, label=method.label, destination=hint))
-    # Validação pelo banco appears as soon as one bank is enabled (guarita upstreams add).
-    banks = await upstreams.enabled_of_kind(session, UpstreamKind.BANK)
-    if banks:
-        options.append(MethodOption(
-            id=upstream.BANK.id, label=upstream.BANK.label,
-            providers=[{"id": b.id, "name": b.name, "logo_url": upstreams.logo_url(b)}
-                       for b in banks]))
     return options
 
 

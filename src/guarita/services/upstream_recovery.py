@@ -86,7 +86,7 @@ async def start(runtime: Runtime, token: str, provider_id: str, context: Request
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         provider = await upstreams.enabled_provider(session, runtime, provider_id,
                                                     UpstreamKind.BANK)
-        if provider is None:
+        if provider is None or METHOD not in settings.recovery.methods:
             raise GuaritaError(ErrorCode.METHOD_UNAVAILABLE, field="provider")
         back_to = await _native_return_uri(session, return_uri)
         flow_hash = flow.id_hash
