@@ -136,6 +136,7 @@ async def test_sign_in_token_shape_id_token_and_userinfo(runtime, client):
     # The access token is RS256 too: a client checking it against /govbr/jwk finds its key.
     access = jwt.decode(body["access_token"], keys, algorithms=["RS256"])
     assert access.claims["iss"] == ISSUER and access.claims["sub"] == someone.cpf
+    assert access.claims["amr"] == ["passwd"]
 
     info = await client.get(
         "/govbr/userinfo/", headers={"Authorization": "Bearer " + body["access_token"]}
@@ -411,3 +412,31 @@ async def test_id_token_hint_and_errors_speak_for_the_govbr_issuer(runtime, clie
     bad = await client.get("/govbr/authorize", params={**params, "prompt": "talvez"})
     error = query_of(bad.headers["location"])
     assert error["error"] == "invalid_request" and error["iss"] == ISSUER
+
+
+async def test_second_factor_is_mfa_and_otp_in_both_tokens(runtime, client):
+    from tests.oidc.support import sign_in
+    from tests.two_step.test_oidc import enrol_totp, second_step
+
+    someone = await person(runtime)
+    secret = await enrol_totp(runtime, someone)
+    registered = await govbr_client(runtime)
+    verifier, challenge = pkce()
+    start = await client.get("/govbr/authorize", params={
+        "response_type": "code", "client_id": registered.id,
+        "redirect_uri": registered.redirect_uri, "scope": GOVBR_SCOPE, "state": "s",
+        "nonce": "n", "code_challenge": challenge, "code_challenge_method": "S256",
+    })
+    next_path = query_of(start.headers["location"])["next"]
+    signed = await sign_in(client, someone.card_number, next_path=next_path)
+    assert signed.headers["location"] == "/entrar/confirmar"
+    done = await second_step(client, secret)
+    back = await client.get(done.headers["location"])
+    code = query_of(back.headers["location"])["code"]
+    response = await client.post("/govbr/token", headers=registered.basic(), data={
+        "grant_type": "authorization_code", "code": code,
+        "redirect_uri": registered.redirect_uri, "code_verifier": verifier,
+    })
+    body = response.json()
+    for token in (body["id_token"], body["access_token"]):
+        assert claims_of(token)["amr"] == ["passwd", "otp", "mfa"]

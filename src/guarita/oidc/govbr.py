@@ -218,7 +218,6 @@ class GovbrProfile(Profile):
             raise invalid_grant("conta sem CPF: clientes do perfil gov.br identificam pelo CPF")
         claims: dict = {
             "preferred_username": found.cpf,
-            "amr": amr_of(grant.amr or ("pwd",)),
             "scope": scopes,
             **contact_claims(found.person, scopes),
         }
@@ -226,7 +225,8 @@ class GovbrProfile(Profile):
             claims["reliability_info"] = reliability_info(
                 found.person.trust_level, found.evidence
             )
-        return Authenticated(found.cpf, claims)
+        # gov.br's amr in both tokens: its manual reads the second factor in the access token's.
+        return Authenticated(found.cpf, claims, tuple(amr_of(grant.amr or ("pwd",))))
 
     def userinfo_claims(self, person: Person, scopes: list[str], sub: str) -> dict:
         """Standard claims only (OpenID Connect Core §5.1): gov.br's libraries validate

@@ -38,6 +38,7 @@ class Authenticated:
 
     sub: str
     id_token_claims: dict = field(default_factory=dict)
+    amr: tuple[str, ...] | None = None  # the profile's words for both tokens; None: the grant's
 
 
 @dataclass(frozen=True)

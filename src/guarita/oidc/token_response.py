@@ -49,7 +49,7 @@ async def for_grant(
         sub=found.sub,
         auth_time=int(grant.auth_time.timestamp()),
         acr=grant.acr or acr_values.value_of(TrustLevel.BRONZE),
-        amr=grant.amr,
+        amr=found.amr if found.amr is not None else grant.amr,
         sid=grant.sid,
     )
     token, _ = access_token(
