@@ -23,7 +23,7 @@ from guarita.domain.flows import FlowKind, VerificationState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.messaging.outbox import enqueue
 from guarita.runtime import Runtime
-from guarita.services import code_caps, flows, throttling
+from guarita.services import code_caps, flows, step_up, throttling
 from guarita.services.notifications import create_lock_link, lock_url, message_context
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -64,6 +64,10 @@ async def start_verification(
     cooling-off, ``domain/contact_trust.py``)."""
     settings = runtime.settings
     kind_, normalized = normalize_contact(kind, value)
+    if source == "self":
+        # A password alone must not change how a proven account is reached
+        # (docs/trust-levels.md › Step-up: GUARITA_STEP_UP__ACTIONS).
+        await step_up.check_action(runtime, account_id, step_up.CONTACT_CHANGE)
     async with runtime.db.transaction() as session:
         await throttling.hit_rate_limit(session, settings, "code", context.ip)
     now = utcnow()

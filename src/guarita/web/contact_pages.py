@@ -9,7 +9,7 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of
 from guarita.edge.render import finish, render
-from guarita.services import contacts
+from guarita.services import contacts, step_up
 from guarita.services.reauthentication import confirm_password
 
 router = APIRouter(include_in_schema=False)
@@ -35,10 +35,26 @@ def _kind(request: Request, values: dict | None = None) -> str:
     return "phone" if kind in ("phone", "celular") else "email"
 
 
+async def _confirm_identity_first(request: Request, account_id: str, kind: str) -> Response:
+    """"Para continuar, confirme sua identidade": a fresh proof, then back to this form
+    (docs/trust-levels.md › Step-up, ``GUARITA_STEP_UP__ACTIONS``)."""
+    back = f"{BASE}?tipo={'celular' if kind == 'phone' else 'email'}"
+    ticket = await step_up.begin_for_action(runtime_of(request), account_id,
+                                            step_up.CONTACT_CHANGE, back)
+    return _go(request, step_up.page_url(ticket))
+
+
 @router.get(BASE, response_class=HTMLResponse)
 async def contact_form(request: Request) -> Response:
-    if await load_session(request) is None:
+    current = await load_session(request)
+    if current is None:
         return _go(request, f"/entrar?next={BASE}")
+    try:
+        await step_up.check_action(runtime_of(request), current.account_id, step_up.CONTACT_CHANGE)
+    except GuaritaError as error:
+        if error.code is ErrorCode.STEP_UP_REQUIRED:
+            return await _confirm_identity_first(request, current.account_id, _kind(request))
+        raise
     return render(request, "contact/start.html", kind=_kind(request), values={}, errors={}, error=None)
 
 
@@ -56,6 +72,8 @@ async def contact_submit(request: Request) -> Response:
         started = await contacts.start_verification(runtime, current.account_id, kind,
                                                     values.get("value", ""), source="self", context=context)
     except GuaritaError as error:
+        if error.code is ErrorCode.STEP_UP_REQUIRED:
+            return await _confirm_identity_first(request, current.account_id, kind)
         if error.field == "value" or error.code in (ErrorCode.INVALID_EMAIL, ErrorCode.INVALID_PHONE):
             error.field = "value"
         return render(request, "contact/start.html", status_code=error.status, kind=kind,
