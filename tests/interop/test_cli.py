@@ -72,3 +72,22 @@ def test_keys_rotate_adds_keys_that_start_later(live_server):
     # The running server still signs with the old keys: the new ones only start after the JWKS
     # cache time, so every relying party sees them first.
     assert all(k["superseded_at"] for k in after if k["kid"] in before)
+
+
+def test_clients_add_govbr_profile_warns_that_sub_is_the_cpf(live_server):
+    done = subprocess.run(
+        [str(GUARITA), "clients", "add", "--name", "Portal legado do gov.br", "--profile", "govbr",
+         "--redirect-uri", "https://portal.example.gov.br/callback"],
+        env=live_server.env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sub é o CPF" in " ".join(done.stdout.split())
+    listed = subprocess.run(
+        [str(GUARITA), "clients", "list"], env=live_server.env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert "gov.br" in listed.stdout
+    # A standard client is warned of nothing.
+    plain = live_server.cli("clients", "add", "--name", "Portal", "--redirect-uri",
+                            "https://portal.example.gov.br/cb2")
+    assert plain["profile"] == "standard" and plain["warnings"] == []

@@ -200,13 +200,16 @@ def list_command(as_json: bool = JsonOption) -> None:
     if not found:
         console.print("Nenhum cliente cadastrado. Use [bold]guarita clients add[/bold].")
         return
-    table = Table("client_id", "nome", "autenticação", "tipo", "endereços de retorno", "situação")
+    table = Table(
+        "client_id", "nome", "autenticação", "tipo", "perfil", "endereços de retorno", "situação"
+    )
     for c in found:
         table.add_row(
             c["client_id"],
             c["client_name"],
             c["token_endpoint_auth_method"],
             "própria" if c["first_party"] else "terceiros",
+            "gov.br" if c["profile"] == "govbr" else "Guarita",
             "\n".join(c["redirect_uris"]),
             "ativo" if c["active"] else "desativado",
         )
