@@ -5,6 +5,12 @@ A small Starlette app that signs people in with Guarita through authlib's Starle
 name, card number and trust level from the UserInfo endpoint, and signs out through Guarita's
 end-session endpoint (RP-Initiated Logout 1.0), so that leaving the portal also leaves Guarita.
 
+"Autorizar consignado" (``/consignado``) is a service that needs a stronger account: it asks for
+``acr_values=urn:guarita:loa:prata``. A bronze person is led by Guarita through "Para
+continuar, confirme sua identidade" (a bank, the face, an agency) and comes back; the portal
+then checks the ID token's ``acr`` itself (OpenID Connect Core 1.0 §2, §3.1.2.1: a relying
+party must not trust a level it did not check) and shows it.
+
 Configuration (``make run`` sets all of it; see scripts/run-dev.sh):
 
 * ``PORTAL_URL`` — where this portal is served (``http://127.0.0.1:8001``);
@@ -35,6 +41,15 @@ from starlette.routing import Route
 
 SCOPES = "openid profile beneficiary trust"
 LEVELS = {"bronze": "Bronze", "prata": "Prata", "ouro": "Ouro"}
+# Guarita's levels as acr values, weakest first (docs/oidc.md › Trust levels).
+ACR = "urn:guarita:loa:"
+ORDER = ["bronze", "prata", "ouro"]
+LOAN_LEVEL = "prata"
+
+
+def _level_of(acr: str | None) -> str | None:
+    value = (acr or "").removeprefix(ACR)
+    return value if (acr or "").startswith(ACR) and value in ORDER else None
 
 
 def _client_credentials() -> tuple[str, str]:
@@ -83,24 +98,66 @@ def create_app() -> Starlette:
   <dt>Carteirinha</dt><dd id="card">{html.escape(person.get("card_number") or "—")}</dd>
   <dt>Nível da conta</dt><dd id="trust">{html.escape(level)}</dd>
 </dl>
+<p><a class="button" href="/consignado">Autorizar consignado</a></p>
 <form method="post" action="/sair"><button type="submit">Sair</button></form>""",
         )
 
     async def sign_in(request: Request) -> Response:
+        request.session.pop("purpose", None)
         return await guarita.authorize_redirect(request, portal_url + "/callback")
 
+    async def loan(request: Request) -> Response:
+        """"Autorizar consignado": a payroll-loan authorisation needs a prata account."""
+        done = request.session.get("loan")
+        if done:
+            level = LEVELS.get(done["level"], "—")
+            return _page(
+                "Consignado autorizado",
+                f"""
+<p role="status">A autorização de consignado foi registrada com a sua conta no nível
+<strong id="loan-level">{html.escape(level)}</strong>.</p>
+<dl>
+  <dt>Nível confirmado pelo {html.escape(organisation)} (acr)</dt>
+  <dd id="acr"><code>{html.escape(done["acr"])}</code></dd>
+</dl>
+<p><a href="/">Voltar ao início</a></p>""",
+            )
+        return _page(
+            "Autorizar consignado",
+            f"""
+<p>Para autorizar um empréstimo consignado, o {html.escape(organisation)} pede que a sua
+identidade esteja confirmada no nível <strong>Prata</strong> ou acima (por um banco, pelo
+rosto ou numa agência).</p>
+<p>Se a sua conta ainda não estiver nesse nível, vamos pedir que você confirme a identidade
+antes de continuar.</p>
+<form method="post" action="/consignado"><button type="submit">Autorizar consignado</button></form>
+<p><a href="/">Voltar</a></p>""",
+        )
+
+    async def loan_start(request: Request) -> Response:
+        request.session["purpose"] = "loan"
+        request.session.pop("loan", None)
+        return await guarita.authorize_redirect(
+            request, portal_url + "/callback", acr_values=ACR + LOAN_LEVEL
+        )
+
     async def callback(request: Request) -> Response:
+        purpose = request.session.pop("purpose", None)
         try:
             token = await guarita.authorize_access_token(request)
             info = await guarita.userinfo(token=token)
         except OAuthError as error:
-            message = (
-                "Você não autorizou o acesso."
-                if error.error == "access_denied"
-                else "Não foi possível entrar agora. Tente de novo."
-            )
+            if error.error == "access_denied":
+                message = "Você não autorizou o acesso."
+            elif error.error == "unmet_authentication_requirements":
+                message = (
+                    "O consignado não foi autorizado: a sua identidade não foi confirmada no "
+                    "nível Prata. Você pode tentar de novo quando quiser."
+                )
+            else:
+                message = "Não foi possível entrar agora. Tente de novo."
             return _page(
-                "Não foi possível entrar",
+                "Não foi possível continuar",
                 f'<p>{html.escape(message)}</p><p><a href="/">Voltar</a></p>',
                 status=400,
             )
@@ -111,6 +168,19 @@ def create_app() -> Starlette:
             "sub": info["sub"],
         }
         request.session["id_token"] = token["id_token"]
+        if purpose == "loan":
+            # The ID token's acr (checked by authlib with its signature) says the level met.
+            acr = str(token.get("userinfo", {}).get("acr") or "")
+            level = _level_of(acr)
+            if level is None or ORDER.index(level) < ORDER.index(LOAN_LEVEL):
+                return _page(
+                    "Não foi possível continuar",
+                    "<p>O nível da conta não basta para autorizar o consignado.</p>"
+                    '<p><a href="/consignado">Tentar de novo</a></p>',
+                    status=403,
+                )
+            request.session["loan"] = {"acr": acr, "level": level}
+            return RedirectResponse("/consignado", status_code=303)
         return RedirectResponse("/", status_code=303)
 
     async def sign_out(request: Request) -> Response:
@@ -136,6 +206,8 @@ def create_app() -> Starlette:
         routes=[
             Route("/", home),
             Route("/entrar", sign_in),
+            Route("/consignado", loan),
+            Route("/consignado", loan_start, methods=["POST"]),
             Route("/callback", callback),
             Route("/sair", sign_out, methods=["POST"]),
             Route("/saiu", signed_out),
@@ -161,6 +233,7 @@ h1{color:#1351b4}
   padding:.7rem 1.6rem;font-size:1.1rem;text-decoration:none;cursor:pointer}
 dt{font-weight:700;margin-top:.6rem}
 dd{margin:0}
+code{font-size:1rem}
 .hint{color:#555;font-size:1rem}
 """
 
