@@ -440,3 +440,11 @@ async def test_second_factor_is_mfa_and_otp_in_both_tokens(runtime, client):
     body = response.json()
     for token in (body["id_token"], body["access_token"]):
         assert claims_of(token)["amr"] == ["passwd", "otp", "mfa"]
+
+
+async def test_a_person_without_cpf_gets_no_tokens_from_a_govbr_client(runtime, client):
+    someone = await person(runtime, cpf="", card="100200399")
+    registered = await govbr_client(runtime)
+    _, response = await govbr_tokens(client, registered, someone.card_number)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert "CPF" in response.json()["error_description"]
