@@ -249,6 +249,55 @@ class StepUpSettings(BaseModel):
     agencies: list[str] = []
 
 
+def _default_trust_rules() -> dict[str, list[list[str]]]:
+    from guarita.domain.trust_levels import DEFAULT_RULES
+
+    return {level: [list(rule) for rule in rules] for level, rules in DEFAULT_RULES.items()}
+
+
+def _default_level_opens() -> dict[str, list[str]]:
+    # pt-BR; the pages translate these defaults (``web/locale``), an organisation's own text is
+    # shown as written.
+    return {
+        "bronze": ["Consultar seus dados e a carteirinha", "Ver o andamento de pedidos"],
+        "prata": ["Pedir benefícios e segunda via de documentos",
+                  "Trocar e-mail e celular sem ir a uma agência"],
+        "ouro": ["Autorizar empréstimo consignado", "Trocar a conta bancária do benefício"],
+    }
+
+
+class TrustSettings(BaseModel):
+    """Trust levels from evidence (``docs/trust-levels.md``): ``GUARITA_TRUST__<NAME>``.
+
+    ``rules`` is the table of ``domain/trust_levels.py`` (JSON: level → list of rules, each a
+    list of evidence names that must all be present); a level left out keeps its default rules.
+    An organisation may tighten it, not loosen it (``problems()``).
+    """
+
+    rules: dict[str, list[list[str]]] = Field(default_factory=_default_trust_rules)
+    # Days after which evidence of a kind stops counting (absent or 0: never), e.g.
+    # ``{"bank": 730, "face": 365}``.
+    expiry_days: dict[str, int] = Field(default_factory=dict)
+    # A recovery by a code sent by e-mail or SMS proves the mailbox or the phone, not the
+    # person: by default it keeps the level; set a level to cap the account at it.
+    recovery_code_lowers_to: Literal["bronze", "prata"] | None = None
+    # A contact changed by the desk without an in-person document check is how takeovers
+    # start: it caps the account (None: keeps the level).
+    desk_contact_change_lowers_to: Literal["bronze", "prata"] | None = "bronze"
+    # What each level opens, shown in Minha conta (the organisation's services).
+    level_opens: dict[str, list[str]] = Field(default_factory=_default_level_opens)
+
+    @model_validator(mode="after")
+    def _complete_and_known(self) -> TrustSettings:
+        from guarita.domain.trust_levels import rule_problems
+
+        self.rules = {**_default_trust_rules(), **self.rules}
+        problems = rule_problems(self.rules)
+        if problems:
+            raise ValueError(" ".join(problems))
+        return self
+
+
 class SupportSettings(BaseModel):
     """The support desk's numbers (docs/support-desk.md › Settings and numbers).
 
@@ -439,6 +488,7 @@ class Settings(BaseSettings):
         return self
     face: FaceSettings = FaceSettings()
     step_up: StepUpSettings = StepUpSettings()
+    trust: TrustSettings = TrustSettings()
 
     @property
     def development(self) -> bool:
@@ -518,6 +568,11 @@ class Settings(BaseSettings):
                 f"O captcha {self.captcha} precisa de GUARITA_CAPTCHA_SITE_KEY e "
                 "GUARITA_CAPTCHA_SECRET."
             )
+        from guarita.domain.trust_levels import tighter_or_equal
+
+        for loose in tighter_or_equal(self.trust.rules):
+            found.append(f"GUARITA_TRUST__RULES afrouxa a tabela de níveis ({loose}); "
+                         "só é possível exigir mais evidências.")
         if self.sms.adapter == "webhook" and not self.sms.webhook_url:
             found.append("O SMS por webhook precisa de GUARITA_SMS__WEBHOOK_URL.")
         if self.face.provider == "datavalid" and (

@@ -60,9 +60,13 @@ async def test_an_existing_account_links_once_then_signs_in_with_govbr(app, clie
     assert (await client.get("/conta")).status_code == 200
     async with runtime.db.read() as session:
         link = (await session.execute(select(UpstreamLink))).scalar_one()
-        evidence = (await session.execute(select(IdentityEvidence))).scalars().all()
+        evidence = (await session.execute(select(IdentityEvidence).where(
+            IdentityEvidence.kind != "registry_match"))).scalars().all()
+        account = (await session.execute(select(Account))).scalar_one()
     assert (link.issuer, link.subject) == (govbr_server.issuer, b.cpf)
-    assert [(e.kind, e.source) for e in evidence] == [("govbr", "silver")]
+    # gov.br's silver is kept as the level it asserted; the source is the provider.
+    assert [(e.kind, e.source, e.level) for e in evidence] == [("govbr", link.provider_id, "prata")]
+    assert account.trust_level == "prata"
 
     # Another browser, later: gov.br alone signs the linked account in.
     transport = httpx.ASGITransport(app=app, client=("203.0.113.12", 50002))

@@ -24,6 +24,7 @@ class AuditTag(StrEnum):
     RECOVERY_COMPLETED = "account.recovery.completed"
     ACCOUNT_LOCKED_BY_OWNER = "account.locked_by_owner"
     IDENTIFIER_VERIFIED = "account.identifier.verified"
+    TRUST_LEVEL_CHANGED = "account.trust_level.changed"
     FACE_VERIFIED = "account.face.verified"
     FACE_FAILED = "account.face.failed"
     FACE_REVIEW_REQUESTED = "account.face.review_requested"

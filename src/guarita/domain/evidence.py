@@ -20,3 +20,7 @@ class EvidenceKind(StrEnum):
     FACE = "face"                              # a selfie matched a trusted photo
     BANK = "bank"                              # a partner bank asserted the CPF
     GOVBR = "govbr"                            # gov.br asserted the CPF (with its level)
+    # Not a proof: a lowering. What was proven before it counts at most up to its level
+    # (``domain/trust_levels.py``): a recovery by code, a desk contact change without an
+    # in-person check.
+    LEVEL_CAP = "level_cap"

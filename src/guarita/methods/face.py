@@ -232,7 +232,10 @@ class FaceMethod:
             raise GuaritaError(ErrorCode.LIVENESS_FAILED, details={"reason": failure.value})
         assert first.descriptor is not None
         match = await matcher_for(settings).match(faces, Probe(frames[0], first.descriptor))
-        details = {"source": match.source, "score": match.score, "matcher": matcher_for(settings).name}
+        # ``liveness``: the movements were checked above, so a pass is a face proven alive
+        # (the trust table tells a live face from a photo compared once).
+        details = {"source": match.source, "score": match.score,
+                   "matcher": matcher_for(settings).name, "liveness": True}
         if not match.matched:
             return Outcome(ok=False, method=self.id, amr=self.amr, proof=self.proves,
                            details=details)

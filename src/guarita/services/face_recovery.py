@@ -30,8 +30,8 @@ from guarita.methods import face as face_method
 from guarita.methods import face_liveness
 from guarita.methods.base import Principal
 from guarita.runtime import Runtime
-from guarita.services import flows, second_factors, throttling
-from guarita.services.face_references import AccountFaces, record_evidence
+from guarita.services import flows, second_factors, throttling, trust
+from guarita.services.face_references import AccountFaces
 from guarita.services.method_context import ServiceContext, account_principal
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Flow, KeyValue
@@ -232,7 +232,10 @@ async def verify(runtime: Runtime, token: str, challenge_id: str, frames: list[b
         await session.refresh(flow)
         new_token = await flows.rotate(session, flow)
         source = str(outcome.details.get("source") or "")
-        await record_evidence(session, flow.account_id, outcome.evidence, source, outcome.method)
+        await trust.record_evidence(session, runtime.settings, flow.account_id, outcome.evidence,
+                                    method=outcome.method, source=source,
+                                    liveness=bool(outcome.details.get("liveness")),
+                                    context=context)
         await record(session, AuditTag.FACE_VERIFIED, subject=flow.account_id, context=context,
                      details={"during": "recovery", "source": source, "outcome": "verified",
                               "matcher": outcome.details.get("matcher")})

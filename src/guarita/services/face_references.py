@@ -18,12 +18,11 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guarita.domain.evidence import EvidenceKind
 from guarita.methods import face_engine as engine
 from guarita.methods import face_templates
 from guarita.methods.face import Reference
 from guarita.runtime import Runtime
-from guarita.storage.tables import Account, Beneficiary, FaceReference, IdentityEvidence
+from guarita.storage.tables import Account, Beneficiary, FaceReference
 from guarita.storage.types import utcnow
 
 
@@ -130,14 +129,6 @@ async def template_from_photo(runtime: Runtime, photo: bytes) -> np.ndarray:
     if problem is not None or descriptor is None:
         raise quality_error(problem or engine.QualityProblem.NO_FACE)
     return descriptor
-
-
-async def record_evidence(session: AsyncSession, account_id: str, kind: EvidenceKind | None,
-                          source: str | None, method: str | None) -> None:
-    if kind is None:
-        return
-    session.add(IdentityEvidence(account_id=account_id, kind=kind.value, source=source or None,
-                                 method=method, recorded_at=utcnow()))
 
 
 async def beneficiary_of_account(session: AsyncSession, account_id: str) -> int | None:

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.evidence import EvidenceKind
 from guarita.domain.flows import ChallengeState, FlowKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.methods import passkey
 from guarita.runtime import Runtime
-from guarita.services import flows, sessions
+from guarita.services import flows, sessions, trust
 from guarita.services.second_factors import (
     ACCOUNT,
     PasskeyView,
@@ -181,6 +182,9 @@ async def register_passkey(
             context=context,
             details={"method": passkey.METHOD.id, "name": key["name"]},
         )
+        await trust.record_evidence(session, runtime.settings, account_id,
+                                    EvidenceKind.SECOND_FACTOR, method=passkey.METHOD.id,
+                                    source="passkey", context=context, now=now)
         await notify_change(session, runtime, account_id, "passkey_enrolled", now)
     return views({"keys": [key]})[0], codes
 

@@ -33,6 +33,7 @@ from guarita.domain.accounts import (
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.contact_trust import may_receive_recovery_codes
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.evidence import EvidenceKind
 from guarita.domain.flows import FlowKind, RecoveryState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.domain.upstreams import UpstreamKind
@@ -48,6 +49,7 @@ from guarita.services import (
     second_step,
     sessions,
     throttling,
+    trust,
     upstreams,
 )
 from guarita.services.method_context import FlowCodes, ServiceContext, account_principal
@@ -423,8 +425,7 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
         await accounts_repo.set_password(session, account.id, hashed, at=now,
                                          long_enough=long_enough)
         account.password_disabled_at = None
-        if via == "kba_only":
-            account.trust_level = TrustLevel.BRONZE
+        await _evidence_of(session, runtime, account.id, flow, via, context, now)
         ended = await sessions.end_all(session, account.id, now=now)
         await throttling.reset(session, throttling.sign_in_key(account.id))
         if verify_identifiers:
@@ -441,6 +442,30 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
             when=runtime.settings.local_time(now),
             lock_url=f"{runtime.settings.base_url.rstrip('/')}/nao-fui-eu?token={lock_token}",
         )
+
+
+async def _evidence_of(session, runtime: Runtime, account_id: str, flow: Flow, via: str,  # noqa: ANN001
+                       context: RequestContext, now: datetime) -> None:
+    """What a completed recovery does to the trust level (docs/trust-levels.md › Lowering).
+
+    The health-plan form's data check is evidence (bronze), recorded only now: written when the
+    form matched, it would make matching data slower than mismatching ones. Knowledge alone
+    (``kba_only``) caps the account at bronze; a code by e-mail or SMS proves a mailbox or a
+    phone, not the person: it keeps the level unless ``GUARITA_TRUST__RECOVERY_CODE_LOWERS_TO``
+    caps it. Face and bank recoveries recorded their own evidence when they passed.
+    """
+    settings = runtime.settings
+    if (flow.data or {}).get("via") == "kba":
+        await trust.record_evidence(session, settings, account_id, EvidenceKind.DATA_CHECK,
+                                    method="kba", source="registry", context=context, now=now)
+    if via == "kba_only":
+        await trust.lower(session, settings, account_id, TrustLevel.BRONZE, reason="kba_only",
+                          recorded_by=trust.SELF, context=context, now=now)
+    elif flow.method in (Channel.EMAIL.value, Channel.SMS.value) and \
+            settings.trust.recovery_code_lowers_to:
+        await trust.lower(session, settings, account_id, settings.trust.recovery_code_lowers_to,
+                          reason="recovery_code", recorded_by=trust.SELF, context=context,
+                          now=now)
 
 
 async def _verify_used_identifiers(session, account: Account, flow: Flow, now: datetime) -> None:  # noqa: ANN001

@@ -30,11 +30,12 @@ from guarita.domain import identifiers as ids
 from guarita.domain.accounts import AccountStatus, TrustLevel, initial_identifiers
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
+from guarita.domain.evidence import EvidenceKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.domain.passwords import PasswordContext, PasswordPolicy, person_context
 from guarita.methods import captcha
 from guarita.runtime import Runtime
-from guarita.services import sessions, throttling
+from guarita.services import sessions, throttling, trust
 from guarita.services.notifications import notify_contacts
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -219,6 +220,9 @@ async def _create(
             ))
         await session.flush()
         await accounts_repo.set_password(session, account.id, hashed, at=now, long_enough=True)
+        await trust.record_evidence(session, runtime.settings, account.id,
+                                    EvidenceKind.REGISTRY_MATCH, method="registration",
+                                    source="registry", context=context, now=now)
         await record(session, AuditTag.ACCOUNT_CREATED, subject=account.id, context=context,
                      details={"method": "registry_match", "no_cpf": beneficiary.cpf is None})
         await notify_contacts(session, runtime.settings, account.id, "welcome",

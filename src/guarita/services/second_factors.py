@@ -32,7 +32,7 @@ from guarita.domain.identifiers import IdentifierKind
 from guarita.methods import passkey, recovery_codes, totp
 from guarita.methods.base import Principal
 from guarita.runtime import Runtime
-from guarita.services import flows, sessions
+from guarita.services import flows, sessions, trust
 from guarita.services.notifications import create_lock_link, lock_url, notify_contacts
 from guarita.services.registration import (
     first_name,
@@ -312,6 +312,9 @@ async def confirm_totp(
             context=context,
             details={"method": totp.METHOD.id},
         )
+        await trust.record_evidence(session, runtime.settings, account_id,
+                                    EvidenceKind.SECOND_FACTOR, method=totp.METHOD.id,
+                                    source="totp", context=context, now=now)
         await notify_change(session, runtime, account_id, "totp_enrolled", now)
     return codes
 

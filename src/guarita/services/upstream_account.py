@@ -16,8 +16,7 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.upstreams import UpstreamKind
 from guarita.runtime import Runtime
-from guarita.services import throttling, upstream_flow, upstream_links, upstreams
-from guarita.services.face_references import record_evidence
+from guarita.services import throttling, trust, upstream_flow, upstream_links, upstreams
 from guarita.services.upstream_flow import Trip
 from guarita.services.upstream_recovery import account_cpf
 from guarita.storage.audit import RequestContext, record
@@ -85,8 +84,8 @@ async def complete(runtime: Runtime, trip: Trip, params: dict[str, str],
                              str(outcome.details.get("reason")), context)
         raise GuaritaError(ErrorCode.UPSTREAM_CPF_MISMATCH)
     async with runtime.db.transaction() as session:
-        await record_evidence(session, account_id, outcome.evidence, provider_id[:24],
-                              outcome.method)
+        await trust.record_evidence(session, runtime.settings, account_id, outcome.evidence,
+                                    method=outcome.method, source=provider_id, context=context)
         await upstream_links.confirm(session, account_id, provider_id,
                                      str(outcome.details["issuer"]),
                                      str(outcome.details["subject"]), context)

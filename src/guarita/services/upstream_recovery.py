@@ -30,11 +30,11 @@ from guarita.services import (
     flows,
     second_factors,
     throttling,
+    trust,
     upstream_flow,
     upstream_links,
     upstreams,
 )
-from guarita.services.face_references import record_evidence
 from guarita.services.upstream_flow import Trip
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -175,8 +175,8 @@ async def _verified(runtime: Runtime, flow_hash: str, outcome: Outcome, trip: Tr
             raise GuaritaError(ErrorCode.FLOW_STATE_INVALID)
         new_token = await flows.rotate(session, flow)
         provider_id = str(details.get("provider"))
-        await record_evidence(session, flow.account_id, outcome.evidence, provider_id[:24],
-                              outcome.method)
+        await trust.record_evidence(session, runtime.settings, flow.account_id, outcome.evidence,
+                                    method=outcome.method, source=provider_id, context=context)
         await upstream_links.confirm(session, flow.account_id, provider_id,
                                      str(details["issuer"]), str(details["subject"]), context)
         await record(session, AuditTag.UPSTREAM_VERIFIED, subject=flow.account_id,

@@ -20,8 +20,7 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.evidence import EvidenceKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
-from guarita.services import sessions, upstream_links
-from guarita.services.face_references import record_evidence
+from guarita.services import sessions, trust, upstream_links
 from guarita.services.notifications import notify_contacts
 from guarita.services.registration import first_name
 from guarita.storage import accounts as accounts_repo
@@ -46,9 +45,8 @@ async def create(session, runtime: Runtime, beneficiary: Beneficiary,  # noqa: A
         Account.beneficiary_id == beneficiary.id))).scalar_one_or_none()
     if existing is not None:
         raise GuaritaError(ErrorCode.ALREADY_REGISTERED)
-    level = trust_level_of(details.get("reliability"))
     account = Account(id=accounts_repo.new_account_id(), beneficiary_id=beneficiary.id,
-                      status=AccountStatus.ACTIVE, legacy=False, trust_level=level,
+                      status=AccountStatus.ACTIVE, legacy=False, trust_level=TrustLevel.BRONZE,
                       created_at=now, updated_at=now)
     session.add(account)
     await session.flush()
@@ -68,8 +66,13 @@ async def create(session, runtime: Runtime, beneficiary: Beneficiary,  # noqa: A
     await session.flush()
     await upstream_links.confirm(session, account.id, provider_id, str(details["issuer"]),
                                  str(details["subject"]), context)
-    await record_evidence(session, account.id, EvidenceKind.GOVBR,
-                          str(details.get("reliability") or provider_id)[:24], "govbr")
+    await trust.record_evidence(session, runtime.settings, account.id,
+                                EvidenceKind.REGISTRY_MATCH, method="govbr", source="registry",
+                                context=context, now=now)
+    level = await trust.record_evidence(
+        session, runtime.settings, account.id, EvidenceKind.GOVBR, method="govbr",
+        source=provider_id, level=str(details.get("reliability") or "bronze"), context=context,
+        now=now)
     await record(session, AuditTag.ACCOUNT_CREATED, subject=account.id, context=context,
                  details={"method": "govbr", "trust_level": level.value})
     await notify_contacts(session, runtime.settings, account.id, "welcome",

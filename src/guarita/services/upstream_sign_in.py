@@ -29,6 +29,7 @@ from sqlalchemy import delete, select
 from guarita.domain.accounts import AccountStatus
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
+from guarita.domain.evidence import EvidenceKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.domain.upstreams import UpstreamKind
 from guarita.methods.base import Outcome
@@ -39,12 +40,12 @@ from guarita.services import (
     second_step,
     sessions,
     throttling,
+    trust,
     upstream_flow,
     upstream_links,
     upstream_registration,
     upstreams,
 )
-from guarita.services.face_references import record_evidence
 from guarita.services.upstream_flow import Trip
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -148,9 +149,10 @@ async def _signed_in(session, runtime: Runtime, account_id: str, outcome: Outcom
     account = await session.get(Account, account_id)
     if account is None or account.status != AccountStatus.ACTIVE:
         raise GuaritaError(ErrorCode.ACCOUNT_LOCKED)
-    await record_evidence(session, account_id, outcome.evidence,
-                          str(outcome.details.get("reliability") or provider_id)[:24],
-                          outcome.method)
+    await trust.record_evidence(session, runtime.settings, account_id, outcome.evidence,
+                                method=outcome.method, source=provider_id,
+                                level=str(outcome.details.get("reliability") or "bronze"),
+                                context=context)
     amr = [outcome.amr]
     if await second_factors.has_second_factor(session, account_id):
         pending = await second_step.begin(session, runtime, account_id, amr, context,
@@ -186,12 +188,8 @@ async def confirm_link(runtime: Runtime, confirmation: str, password: str,
             raise GuaritaError(ErrorCode.FLOW_EXPIRED)
         await upstream_links.confirm(session, kept["account"], kept["provider"], kept["issuer"],
                                      kept["subject"], context)
-        await record_evidence(session, kept["account"], _govbr_evidence(),
-                              str(kept.get("reliability") or kept["provider"])[:24], "govbr")
+        await trust.record_evidence(session, runtime.settings, kept["account"], EvidenceKind.GOVBR,
+                                    method="govbr", source=kept["provider"],
+                                    level=str(kept.get("reliability") or "bronze"),
+                                    context=context)
     return result, kept.get("next")
-
-
-def _govbr_evidence():  # noqa: ANN202
-    from guarita.domain.evidence import EvidenceKind
-
-    return EvidenceKind.GOVBR

@@ -71,7 +71,10 @@ class Account(Base):
     )
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | disabled
     legacy: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Computed from ``identity_evidence`` by ``services/trust.py`` in the transaction that adds
+    # a row; ``trust_level_until`` is when an expiring row may change it (recompute then).
     trust_level: Mapped[str] = mapped_column(String(8), default="bronze")
+    trust_level_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     password_disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Apps' grants made before this moment are dead (refresh and access tokens alike): set by
     # a password change, a recovery, a lock and a disable (sessions.end_all). Re-enabling the
@@ -309,9 +312,15 @@ class FaceReference(Base):
 
 
 class IdentityEvidence(Base):
-    """Evidence of who a person is, as methods yield it (``domain/evidence.py``): what the trust
-    level will be computed from. ``source`` says against what it was proven (a face: the
-    registry photo, a capture in person, Datavalid)."""
+    """Evidence of who a person is (``domain/evidence.py``), written only by
+    ``services/trust.py``, which computes ``accounts.trust_level`` from these rows
+    (``domain/trust_levels.py``; ``docs/trust-levels.md``).
+
+    ``source`` says against what or by whom it was proven (a face: ``registry``, ``in_person``
+    or ``datavalid``; a bank or gov.br: the provider id; a document: its type); ``level`` is
+    the level gov.br asserted, or the level a ``level_cap`` row caps at; ``liveness`` whether a
+    face was proven alive; ``recorded_by`` who recorded it (``self``, ``staff:12``,
+    ``token:3``, ``system``)."""
 
     __tablename__ = "identity_evidence"
 
@@ -320,6 +329,9 @@ class IdentityEvidence(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(24))
-    source: Mapped[str | None] = mapped_column(String(24))
-    method: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[str | None] = mapped_column(String(8))
+    liveness: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[str] = mapped_column(String(64), default="self")
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

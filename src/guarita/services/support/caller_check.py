@@ -15,7 +15,9 @@ from guarita.domain import identifiers as ids
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
+from guarita.domain.evidence import EvidenceKind
 from guarita.runtime import Runtime
+from guarita.services import trust
 from guarita.services.support.action import audit_context
 from guarita.services.support.grants import person_of, recent_failures
 from guarita.services.support.masking import subject_of
@@ -133,6 +135,13 @@ async def caller_check(
                 expires_at=now + timedelta(minutes=desk.grant_minutes) if matched else now,
             )
             session.add(row)
+            if matched and account is not None:
+                # Evidence of knowledge only (it leaks): recorded, and no level in the default
+                # table counts it (docs/trust-levels.md).
+                await trust.record_evidence(
+                    session, runtime.settings, account.id, EvidenceKind.CALLER_CHECK,
+                    method="desk", source="registry", recorded_by=actor.audit_id,
+                    context=audit_context(actor, context), now=now)
             await record(
                 session,
                 AuditTag.SUPPORT_CALLER_CHECKED,

@@ -29,8 +29,8 @@ from guarita.domain.contact_trust import ContactProof
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import totp
 from guarita.runtime import Runtime
-from guarita.services import contacts
-from guarita.services.support.action import DeskAction, delegated
+from guarita.services import contacts, trust
+from guarita.services.support.action import DeskAction, audit_context, delegated
 from guarita.services.support.history import PendingChange
 from guarita.services.support.person_view import IdentifierItem, identifier_item
 from guarita.services.support.reasons import Reason
@@ -219,6 +219,7 @@ async def confirm_contact_change(
         )
         reason = Reason(row.reason, row.reason_text)
         account_id = row.account_id
+        proof = row.proof
         details = {"kind": row.kind, "destination": row.destination, "change_id": change_id}
 
     async def close_if_over(session: AsyncSession, error: GuaritaError) -> None:
@@ -252,4 +253,11 @@ async def confirm_contact_change(
     async with runtime.db.transaction() as session:
         await _close(session, change_id, now)
         await action.audit(session, account_id, outcome="verified", **details)
+        cap = runtime.settings.trust.desk_contact_change_lowers_to
+        if cap and proof != ContactProof.IN_PERSON:
+            # How takeovers start: a new way to reach the account without anyone seeing the
+            # person. The level is capped until new strong evidence (docs/trust-levels.md).
+            await trust.lower(session, runtime.settings, account_id, cap,
+                              reason="desk_contact_change", recorded_by=actor.audit_id,
+                              context=audit_context(actor, context), now=now)
     return identifier_item(saved, unmasked=False)

@@ -1,17 +1,19 @@
 """Supervisor: record an in-person check of an official photo document (SECURITY.md › Recovery:
-"an in-person check by a supervisor"; gov.br trust levels: identity validated in person makes a
-bronze account prata)."""
+"an in-person check by a supervisor"; gov.br's "balcão presencial": recorded as evidence of kind
+``in_person_document``, which makes prata, and ouro together with a face validated alive against
+a photo the desk took in person — ``docs/trust-levels.md``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from guarita.domain.accounts import TrustLevel
 from guarita.domain.actors import Actor
 from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
+from guarita.domain.evidence import EvidenceKind
 from guarita.runtime import Runtime
+from guarita.services import trust
 from guarita.services.support import labels
 from guarita.services.support.action import DeskAction
 from guarita.services.support.reasons import Reason
@@ -52,16 +54,19 @@ async def record_identity_check(
     reason: Reason,
     context: RequestContext,
 ) -> IdentityChecked:
-    """Supervisor: the person showed an official photo document in person. Stored as evidence;
-    a bronze account becomes prata (gov.br: identity validated in person)."""
+    """Supervisor: the person showed an official photo document in person. Stored as evidence
+    (the document in ``support_identity_checks``, the proof in ``identity_evidence``); the
+    level is recomputed from the evidence (prata at least, with the default table)."""
     tag = AuditTag.SUPPORT_IDENTITY_CHECKED
     async with DeskAction(runtime, actor, beneficiary_id, tag, reason, context) as action:
         kind, number = normalize_document(document_type, document_number)
         async with action.opened() as person:
             account = person.account
             before = account.trust_level
-            after = TrustLevel.PRATA if before == TrustLevel.BRONZE else before
-            account.trust_level = after
+            after = (await trust.record_evidence(
+                person.session, runtime.settings, account.id, EvidenceKind.IN_PERSON_DOCUMENT,
+                method="desk", source=kind, recorded_by=actor.audit_id, context=action.audit_context,
+                now=action.now)).value
             person.session.add(
                 SupportIdentityCheck(
                     account_id=account.id,

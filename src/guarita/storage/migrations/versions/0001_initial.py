@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 01:04:29.361070
+Create Date: 2026-12-07 01:20:28.183540
 """
 
 from __future__ import annotations
@@ -205,6 +205,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("legacy", sa.Boolean(), nullable=False),
         sa.Column("trust_level", sa.String(length=8), nullable=False),
+        sa.Column("trust_level_until", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("password_disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("tokens_valid_after", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
@@ -378,8 +379,11 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
-        sa.Column("source", sa.String(length=24), nullable=True),
-        sa.Column("method", sa.String(length=16), nullable=True),
+        sa.Column("source", sa.String(length=64), nullable=True),
+        sa.Column("method", sa.String(length=32), nullable=True),
+        sa.Column("level", sa.String(length=8), nullable=True),
+        sa.Column("liveness", sa.Boolean(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=64), nullable=False),
         sa.Column("recorded_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_identity_evidence_account_id_accounts"), ondelete="CASCADE"
