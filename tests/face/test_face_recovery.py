@@ -11,6 +11,9 @@ from tests.face.helpers import new_challenge, person_with_face, recovery_for, se
 from tests.support import faces
 from tests.support.factories import format_cpf
 
+# Every account has its registry match from registration; these tests look at the rest.
+PROOFS = IdentityEvidence.kind != "registry_match"
+
 NEW = "outra frase nova para a conta"
 
 
@@ -46,7 +49,7 @@ async def test_the_right_face_doing_the_movements_recovers_the_account(client, r
     signed = await client.post("/api/v1/sessions", json={"identifier": b.cpf, "password": NEW})
     assert signed.status_code == 201
     async with runtime.db.transaction() as session:
-        evidence = (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).scalars().all()
+        evidence = (await session.execute(select(IdentityEvidence).where(PROOFS))).scalars().all()
     assert [(e.kind, e.source, e.method) for e in evidence] == [("face", "registry", "face")]
     verified = await _tags(runtime, "account.face.verified")
     assert verified and verified[0]["source"] == "registry"

@@ -15,6 +15,9 @@ from tests.support.html import csrf_of, submit
 from tests.support.upstream import sign_in_at_bank
 from tests.upstream.conftest import register_bank
 
+# Every account has its registry match from registration; these tests look at the rest.
+PROOFS = IdentityEvidence.kind != "registry_match"
+
 BANK_PASSWORD = "senha-do-banco"  # noqa: S105 - the test bank's account
 
 
@@ -54,7 +57,7 @@ async def test_validate_identity_with_the_bank_then_unlink(client, runtime, bank
     assert "Seu banco confirmou sua identidade" in page.text
     assert "Desvincular" in page.text and f"cliente-{b.cpf}" not in page.text  # never the sub
     async with runtime.db.read() as session:
-        evidence = (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).scalars().all()
+        evidence = (await session.execute(select(IdentityEvidence).where(PROOFS))).scalars().all()
         link = (await session.execute(select(UpstreamLink))).scalar_one()
     assert [(e.kind, e.source) for e in evidence] == [("bank", "banco-exemplo")]
 
@@ -76,7 +79,7 @@ async def test_another_cpf_at_the_bank_records_nothing(client, runtime, bank):
     assert refused.status_code == 403 and "não é o desta conta" in refused.text
     assert b.cpf not in refused.text and "/conta/bancos" in refused.text
     async with runtime.db.read() as session:
-        assert (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).first() is None
+        assert (await session.execute(select(IdentityEvidence).where(PROOFS))).first() is None
         assert (await session.execute(select(UpstreamLink))).first() is None
 
 
@@ -92,4 +95,4 @@ async def test_the_trip_completes_only_in_the_browser_of_the_account_that_starte
         answer = await other.get("/upstream/callback", params=back)
     assert answer.status_code == 401
     async with runtime.db.read() as session:
-        assert (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).first() is None
+        assert (await session.execute(select(IdentityEvidence).where(PROOFS))).first() is None

@@ -18,6 +18,9 @@ from tests.support.upstream import sign_in_at_bank
 from tests.two_step.helpers import with_totp
 from tests.upstream.conftest import BOUND, register_bank
 
+# Every account has its registry match from registration; these tests look at the rest.
+PROOFS = IdentityEvidence.kind != "registry_match"
+
 NEW = "uma frase nova para minha conta"
 BANK_PASSWORD = "senha-do-banco"  # noqa: S105 - the test bank's account
 
@@ -84,7 +87,7 @@ async def test_recovery_by_bank_end_to_end(client, runtime, bank):
     assert signed.status_code == 201
 
     async with runtime.db.read() as session:
-        evidence = (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).scalars().all()
+        evidence = (await session.execute(select(IdentityEvidence).where(PROOFS))).scalars().all()
         links = (await session.execute(select(UpstreamLink))).scalars().all()
     assert [(e.kind, e.source, e.method) for e in evidence] == [("bank", "banco-exemplo", "bank")]
     assert [(link.issuer, link.subject) for link in links] == [(bank.issuer, f"cliente-{b.cpf}")]
@@ -116,7 +119,7 @@ async def test_a_bank_asserting_another_cpf_is_refused_without_saying_whose_acco
                        "reason": "cpf_mismatch"}]
     async with runtime.db.read() as session:
         assert (await session.execute(select(UpstreamLink))).first() is None
-        assert (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).first() is None
+        assert (await session.execute(select(IdentityEvidence).where(PROOFS))).first() is None
     assert (await recovery.status(runtime, rid)).state == "code_sent"
 
 
@@ -164,7 +167,7 @@ async def test_an_answer_that_cannot_be_trusted_is_refused_within_the_bound(
     assert [f["reason"] for f in failed] == [reason]
     assert (await recovery.status(runtime, rid)).state == "code_sent"  # nothing failed open
     async with runtime.db.read() as session:
-        assert (await session.execute(select(IdentityEvidence).where(IdentityEvidence.kind != "registry_match"))).first() is None
+        assert (await session.execute(select(IdentityEvidence).where(PROOFS))).first() is None
 
 
 async def test_the_person_cancels_at_the_bank(client, runtime, bank):

@@ -18,6 +18,9 @@ from tests.support.html import csrf_of
 from tests.support.upstream import sign_in_at_bank
 from tests.upstream.conftest import register_govbr
 
+# Every account has its registry match from registration; these tests look at the rest.
+PROOFS = IdentityEvidence.kind != "registry_match"
+
 GOV_PASSWORD = "senha-do-gov"  # noqa: S105 - the stand-in's account
 SILVER = {"level": "silver", "reliabilities": [{"id": "201", "level": "silver"}]}
 
@@ -60,8 +63,7 @@ async def test_an_existing_account_links_once_then_signs_in_with_govbr(app, clie
     assert (await client.get("/conta")).status_code == 200
     async with runtime.db.read() as session:
         link = (await session.execute(select(UpstreamLink))).scalar_one()
-        evidence = (await session.execute(select(IdentityEvidence).where(
-            IdentityEvidence.kind != "registry_match"))).scalars().all()
+        evidence = (await session.execute(select(IdentityEvidence).where(PROOFS))).scalars().all()
         account = (await session.execute(select(Account))).scalar_one()
     assert (link.issuer, link.subject) == (govbr_server.issuer, b.cpf)
     # gov.br's silver is kept as the level it asserted; the source is the provider.
