@@ -132,7 +132,8 @@ async def test_sign_in_token_shape_id_token_and_userinfo(runtime, client):
     assert claims["email_verified"] is True and claims["email"] == "maria@example.com"
     assert "phone_number_verified" in claims
     assert claims["reliability_info"]["level"] == "bronze"
-    assert claims["reliability_info"]["reliabilities"] == []
+    # Registration matched the registry: gov.br's "cadastro básico" seal, nothing more.
+    assert [r["id"] for r in claims["reliability_info"]["reliabilities"]] == ["201"]
     # The access token is RS256 too: a client checking it against /govbr/jwk finds its key.
     access = jwt.decode(body["access_token"], keys, algorithms=["RS256"])
     assert access.claims["iss"] == ISSUER and access.claims["sub"] == someone.cpf

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guarita.storage.types import UtcDateTime, utcnow
@@ -332,6 +333,6 @@ class IdentityEvidence(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     method: Mapped[str | None] = mapped_column(String(32))
     level: Mapped[str | None] = mapped_column(String(8))
-    liveness: Mapped[bool] = mapped_column(Boolean, default=False)
-    recorded_by: Mapped[str] = mapped_column(String(64), default="self")
+    liveness: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
+    recorded_by: Mapped[str] = mapped_column(String(64), default="self", server_default="self")
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

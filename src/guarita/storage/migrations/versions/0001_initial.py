@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 01:20:28.183540
+Create Date: 2026-12-07 01:23:51.383162
 """
 
 from __future__ import annotations
@@ -382,8 +382,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("method", sa.String(length=32), nullable=True),
         sa.Column("level", sa.String(length=8), nullable=True),
-        sa.Column("liveness", sa.Boolean(), nullable=False),
-        sa.Column("recorded_by", sa.String(length=64), nullable=False),
+        sa.Column("liveness", sa.Boolean(), server_default=sa.text("(false)"), nullable=False),
+        sa.Column("recorded_by", sa.String(length=64), server_default="self", nullable=False),
         sa.Column("recorded_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_identity_evidence_account_id_accounts"), ondelete="CASCADE"
