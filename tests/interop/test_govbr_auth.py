@@ -1,8 +1,9 @@
 """A portal built for gov.br's Login Único with a real gov.br client library — ``govbr-auth``
 1.0.2 from PyPI, its FastAPI adapter — switches to Guarita by pointing its ``GOVBR_*`` settings
 at ``{GUARITA}/govbr/`` (docs/govbr-profile.md). Both run as real servers on 127.0.0.1; a
-person in a browser signs in, the portal reads ``reliability_info``, is led through the
-catalogue of reliabilities to prata and comes back, and signs out.
+person in a browser signs in, the portal reads ``reliability_info``, signs out; and, asked for
+prata, is led by the catalogue of reliabilities to validate at a bank ("Banco Exemplo",
+node-oidc-provider on loopback) and comes back to the portal at ``silver``.
 
 The library is strict where gov.br's clients are: RS256 only and every key of the JWKS an RS256
 RSA key, the token response exactly ``access_token id_token token_type expires_in scope``,
@@ -14,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import sqlite3
+import re
 import subprocess
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from tests.interop.conftest import ROOT, browse_sign_in, free_port, stop, wait_u
 pytestmark = [pytest.mark.interop]
 
 CARD = "300400777"
+BANK_PASSWORD = "senha-do-banco"  # noqa: S105 - the test bank's account
 SCOPE = "openid email phone profile govbr_confiabilidades govbr_confiabilidades_idtoken"
 
 
@@ -54,26 +56,6 @@ async def _register_person(url: str) -> str:
         return b.cpf
     finally:
         await runtime.close()
-
-
-def _database_file(server) -> str:  # noqa: ANN001
-    return server.env["GUARITA_DATABASE_URL"].split("///", 1)[1]
-
-
-def _raise_to_prata(server) -> None:  # noqa: ANN001
-    """What a facial validation against the CNH photo leaves behind: its evidence, and the level
-    it gives (``docs/trust-levels.md``)."""
-    with sqlite3.connect(_database_file(server)) as db:
-        (account_id,) = db.execute(
-            "SELECT account_id FROM account_identifiers WHERE kind = 'card' AND value = ?",
-            (CARD,),
-        ).fetchone()
-        db.execute(
-            "INSERT INTO identity_evidence (account_id, kind, source, method, recorded_at) "
-            "VALUES (?, 'face', 'datavalid', 'face', CURRENT_TIMESTAMP)",
-            (account_id,),
-        )
-        db.execute("UPDATE accounts SET trust_level = 'prata' WHERE id = ?", (account_id,))
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +114,10 @@ def govbr_portal(live_server, tmp_path_factory):  # noqa: ANN001, ANN201
         stop(process)
 
 
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
 async def _follow(browser: httpx.AsyncClient, start: str, stop_at: str) -> httpx.Response:
     """Follows redirects by hand (across the two servers) until one leaves for ``stop_at``."""
     response = await browser.get(start)
@@ -183,11 +169,47 @@ async def test_govbr_auth_portal_signs_in_and_out(live_server, govbr_portal):
         assert (await browser.get(portal + "/")).json() == {"signed_in": False}
 
 
-async def test_govbr_auth_portal_leads_through_the_catalogue(live_server, govbr_portal):
+@pytest.fixture(scope="module")
+def bank(live_server, govbr_portal):  # noqa: ANN001, ANN201
+    """"Banco Exemplo" (node-oidc-provider on loopback, tests/support/upstream.py), registered
+    in the live server as a bank with COMPE code 001, with an account for the person's CPF."""
+    from tests.support import upstream as support
+
+    if not support.available():
+        pytest.skip("node e frontend/node_modules/oidc-provider são necessários (make setup)")
+    _, cpf = govbr_portal
+    callback = live_server.base_url + "/upstream/callback"
+    with support.node_provider([support.client_metadata(callback)]) as provider:
+        provider.add_account(cpf, BANK_PASSWORD, f"cliente-{cpf}", cpf=cpf)
+
+        async def register(url: str) -> None:
+            from guarita.runtime import Runtime
+            from guarita.services import upstreams
+            from guarita.storage.audit import RequestContext
+            from tests.conftest import make_settings
+
+            runtime = Runtime.build(make_settings(url))
+            try:
+                await upstreams.add(runtime, upstreams.ProviderSpec(
+                    kind="bank", name="Banco Exemplo", code="001", issuer=provider.issuer,
+                    client_id=support.CLIENT_ID, client_secret=support.CLIENT_SECRET,
+                ), RequestContext(actor="test"))
+            finally:
+                await runtime.close()
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, register(live_server.env["GUARITA_DATABASE_URL"])).result()
+        yield provider
+
+
+async def test_govbr_auth_portal_leads_through_the_catalogue(live_server, govbr_portal, bank):
     """"Autorizar consignado" needs prata: the portal sends a bronze person to gov.br's
-    catalogue URL, which leads to "Para continuar, confirme sua identidade"; once the level is
-    met the person comes back to the portal, whose new ID token says ``silver``."""
-    portal, _ = govbr_portal
+    catalogue URL, which leads to "Para continuar, confirme sua identidade"; the person
+    validates at their bank and comes back to the portal, whose new ID token says ``silver``
+    with Banco do Brasil's seal."""
+    from tests.support.upstream import sign_in_at_bank
+
+    portal, cpf = govbr_portal
     async with httpx.AsyncClient(timeout=30) as browser:
         home = await _sign_in(browser, live_server, portal)
         assert home["claims"]["reliability_info"]["level"] == "bronze"
@@ -195,15 +217,30 @@ async def test_govbr_auth_portal_leads_through_the_catalogue(live_server, govbr_
         assert led.status_code == 200 and led.url.path == "/confirmar-identidade", led.url
         assert "confirme sua identidade" in led.text.lower()
         assert "Portal feito para o gov.br" in led.text  # the service is named
-        # Still bronze: the page stays; nothing goes back to the portal yet.
-        again = await browser.get(str(led.url))
-        assert again.status_code == 200
-        _raise_to_prata(live_server)  # what a facial validation against the CNH leaves
-        back = await _follow(browser, str(led.url), portal + "/auth/govbr/callback")
+        # "Pelo seu banco": the form the page shows, as a browser submits it.
+        form = {
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', led.text).group(1),
+            "pedido": re.search(r'name="pedido" value="([^"]+)"', led.text).group(1),
+            "provider": re.search(r'name="provider" value="([^"]+)"', led.text).group(1),
+        }
+        to_bank = await browser.post(live_server.base_url + "/confirmar-identidade/banco",
+                                     data=form)
+        assert to_bank.status_code == 303 and to_bank.headers["location"].startswith(bank.issuer)
+        answer = await sign_in_at_bank(to_bank.headers["location"], cpf, BANK_PASSWORD)
+        # Back at Guarita, to the page, to the catalogue, to the portal, which signs in again.
+        back = await _follow(
+            browser,
+            live_server.base_url + "/upstream/callback?" + urlencode(answer),
+            portal + "/auth/govbr/callback",
+        )
+        # The page after the bank: a met level goes on (a redirect), else it says so (a 200).
+        assert "location" in back.headers, (back.url, _text(back.text)[:600])
+        assert back.headers["location"].startswith(portal + "/auth/govbr/callback")
         done = await browser.get(back.headers["location"])
         assert done.status_code == 303, done.text
         info = (await browser.get(portal + "/")).json()["claims"]["reliability_info"]
-        assert info["level"] == "silver" and "401" in [r["id"] for r in info["reliabilities"]]
+        assert info["level"] == "silver"
+        assert "602" in [r["id"] for r in info["reliabilities"]]  # Banco do Brasil's seal
         assert (await browser.get(portal + "/consignado")).json() == {
             "autorizado": True, "level": "silver",
         }
