@@ -23,7 +23,8 @@ $GUARITA demo --if-empty
 mkdir -p "$var"
 umask 077
 $GUARITA clients ensure-demo-portal --redirect-uri "$portal_url/callback" \
-  --post-logout-redirect-uri "$portal_url/saiu" --json > "$var/demo-portal-client.json"
+  --post-logout-redirect-uri "$portal_url/saiu" \
+  --backchannel-logout-uri "$portal_url/backchannel-logout" --json > "$var/demo-portal-client.json"
 
 children=()
 stop_children() {

@@ -11,6 +11,12 @@ continuar, confirme sua identidade" (a bank, the face, an agency) and comes back
 then checks the ID token's ``acr`` itself (OpenID Connect Core 1.0 §2, §3.1.2.1: a relying
 party must not trust a level it did not check) and shows it.
 
+Signing out works the other way round too: it receives Back-Channel Logout 1.0 logout tokens at
+``POST /backchannel-logout`` (registered as its ``backchannel_logout_uri``), so signing out of
+Guarita — in Minha conta, or by ending this device's session there — signs the person out of
+the portal. Its sessions live in a signed cookie the server cannot reach, so it remembers the
+Guarita sessions (``sid``) that ended and forgets a cookie that names one of them.
+
 Configuration (``make run`` sets all of it; see scripts/run-dev.sh):
 
 * ``PORTAL_URL`` — where this portal is served (``http://127.0.0.1:8001``);
@@ -32,6 +38,9 @@ import secrets
 from pathlib import Path
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -40,6 +49,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 SCOPES = "openid profile beneficiary trust"
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LEVELS = {"bronze": "Bronze", "prata": "Prata", "ouro": "Ouro"}
 # Guarita's levels as acr values, weakest first (docs/oidc.md › Trust levels).
 ACR = "urn:guarita:loa:"
@@ -77,9 +87,49 @@ def create_app() -> Starlette:
         client_kwargs={"scope": SCOPES, "code_challenge_method": "S256"},
     )
     guarita = oauth.guarita
+    # Guarita sessions that ended (Back-Channel Logout): a portal cookie naming one is void.
+    # In memory, as this demo's sessions are: a real portal keeps them where its sessions live.
+    ended_sids: set[str] = set()
+    ended_subs: set[str] = set()
+
+    def signed_in(request: Request) -> dict | None:
+        person = request.session.get("person")
+        if person and (person.get("sid") in ended_sids or person.get("sub") in ended_subs):
+            request.session.clear()
+            return None
+        return person
+
+    async def backchannel_logout(request: Request) -> Response:
+        """Back-Channel Logout 1.0 §2.6–§2.8: validate the logout token, end that session."""
+        form = await request.form()
+        token = form.get("logout_token")
+        headers = {"Cache-Control": "no-store"}
+        try:
+            metadata = await guarita.load_server_metadata()
+            keys = KeySet.import_key_set(await guarita.fetch_jwk_set(force=True))
+            decoded = jwt.decode(str(token or ""), keys, algorithms=["RS256", "ES256"])
+            if decoded.header.get("typ") != "logout+jwt":
+                raise ValueError("typ")
+            jwt.JWTClaimsRegistry(
+                leeway=30, iss={"essential": True, "value": metadata["issuer"]},
+                aud={"essential": True, "value": client_id}, iat={"essential": True},
+                exp={"essential": True}, jti={"essential": True},
+            ).validate(decoded.claims)
+            claims = decoded.claims
+            if LOGOUT_EVENT not in (claims.get("events") or {}) or "nonce" in claims:
+                raise ValueError("events/nonce")
+            if not (claims.get("sid") or claims.get("sub")):
+                raise ValueError("sid/sub")
+        except (JoseError, ValueError, KeyError, TypeError):
+            return Response("invalid logout token", status_code=400, headers=headers)
+        if claims.get("sid"):
+            ended_sids.add(claims["sid"])
+        else:
+            ended_subs.add(claims["sub"])
+        return Response(status_code=200, headers=headers)
 
     async def home(request: Request) -> Response:
-        person = request.session.get("person")
+        person = signed_in(request)
         if not person:
             return _page(
                 "Portal do Beneficiário",
@@ -108,7 +158,7 @@ def create_app() -> Starlette:
 
     async def loan(request: Request) -> Response:
         """"Autorizar consignado": a payroll-loan authorisation needs a prata account."""
-        done = request.session.get("loan")
+        done = request.session.get("loan") if signed_in(request) else None
         if done:
             level = LEVELS.get(done["level"], "—")
             return _page(
@@ -166,6 +216,8 @@ antes de continuar.</p>
             "card_number": info.get("card_number"),
             "trust_level": info.get("trust_level"),
             "sub": info["sub"],
+            # The Guarita session this sign-in belongs to (Back-Channel Logout 1.0 §2.1).
+            "sid": (token.get("userinfo") or {}).get("sid"),
         }
         request.session["id_token"] = token["id_token"]
         if purpose == "loan":
@@ -211,6 +263,7 @@ antes de continuar.</p>
             Route("/callback", callback),
             Route("/sair", sign_out, methods=["POST"]),
             Route("/saiu", signed_out),
+            Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
         ],
         middleware=[
             Middleware(

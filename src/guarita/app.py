@@ -84,6 +84,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from guarita.oidc.form_targets import for_next
 
     app.state.flow_form_targets = for_next
+    # The outbox worker signs back-channel logout tokens through the provider.
+    from guarita.oidc import backchannel_logout
+
+    backchannel_logout.install(runtime)
 
     from guarita.web import health, metrics, pages
 

@@ -366,6 +366,11 @@ class OidcSettings(BaseModel):
     # Ten minutes, pyoidc's default lifetime; its single-use ``jti`` is what stops a replay.
     client_assertion_max_age_seconds: int = 600
     clock_skew_seconds: int = 30
+    # Back-Channel Logout 1.0: one POST of a logout token to a client; a slower client is a
+    # failure, retried by the outbox. The token lives this long (§2.4 recommends about two
+    # minutes), signed afresh at each attempt.
+    backchannel_logout_timeout_seconds: float = 5.0
+    logout_token_ttl_seconds: int = 120
 
 
 class UpstreamSettings(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 import pyotp
@@ -27,7 +28,8 @@ def portal(stack: Stack, tmp_path_factory):  # noqa: ANN201
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     client = stack.cli("clients", "ensure-demo-portal", "--redirect-uri", url + "/callback",
-                       "--post-logout-redirect-uri", url + "/saiu")
+                       "--post-logout-redirect-uri", url + "/saiu",
+                       "--backchannel-logout-uri", url + "/backchannel-logout")
     directory = tmp_path_factory.mktemp("portal")
     env = {**stack.env, "PORTAL_URL": url, "PORTAL_GUARITA_URL": stack.base_url,
            "PORTAL_CLIENT_ID": client["client_id"], "PORTAL_CLIENT_SECRET": client["client_secret"]}
@@ -81,6 +83,44 @@ def test_single_sign_on_through_the_demo_portal(journey: Journey, stack: Stack, 
     j.check("portal-saiu", own=False)
     page.goto(stack.base_url + "/conta")
     page.wait_for_url(re.compile(r"/entrar"))  # Guarita's session ended too
+    j.finish()
+
+
+def test_signing_out_in_minha_conta_signs_out_of_the_portal(
+    journey: Journey, stack: Stack, portal: str
+):
+    """Ana enters the portal with Guarita, then presses "Sair" in Minha conta, on Guarita: the
+    portal hears it by the back channel (a logout token from the outbox worker, Back-Channel
+    Logout 1.0) and no longer knows her, without her visiting it."""
+    from guarita.services.demo import DEMO_LEGACY_PASSWORD
+
+    j, page = journey, journey.page
+    ana = stack.demo["200100033"]
+    page.goto(portal + "/")
+    page.get_by_role("link", name="Entrar com a conta do Instituto").click()
+    page.wait_for_url(re.compile(re.escape(stack.base_url) + r"/entrar"))
+    page.get_by_label("CPF, número da carteirinha ou e-mail").fill(ana.card)
+    page.get_by_label("Senha", exact=True).fill(DEMO_LEGACY_PASSWORD)
+    with page.expect_navigation(url=re.compile("^" + re.escape(portal) + r"/$")):
+        page.get_by_role("button", name="Entrar", exact=True).click()
+    expect(page.locator("#name")).to_have_text(ana.name)
+
+    page.goto(stack.base_url + "/conta")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Olá, Ana")
+    page.get_by_role("button", name="Sair", exact=True).first.click()
+    page.wait_for_url(re.compile(r"/entrar"))
+    j.check("guarita-saiu")
+
+    # The worker delivers at once after the commit; give it a few seconds on a busy machine.
+    deadline = time.monotonic() + 20
+    while True:
+        page.goto(portal + "/")
+        if page.get_by_role("link", name="Entrar com a conta do Instituto").count():
+            break
+        assert time.monotonic() < deadline, "o portal não recebeu o logout token"
+        page.wait_for_timeout(500)
+    expect(page.locator("#name")).to_have_count(0)
+    j.check("portal-saiu-pelo-guarita", own=False)
     j.finish()
 
 

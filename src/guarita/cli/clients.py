@@ -124,6 +124,22 @@ def add(
         "--profile",
         help="standard (padrão) ou govbr: fala como o Login Único do gov.br, em /govbr/.",
     ),
+    backchannel_logout_uri: str = typer.Option(
+        None, "--backchannel-logout-uri",
+        help="Recebe por POST o logout token quando a pessoa sai (Back-Channel Logout 1.0).",
+    ),
+    backchannel_logout_session_required: bool = typer.Option(
+        False, "--backchannel-logout-session-required",
+        help="O cliente exige o sid no logout token.",
+    ),
+    frontchannel_logout_uri: str = typer.Option(
+        None, "--frontchannel-logout-uri",
+        help="Aberto num iframe da página de saída (Front-Channel Logout 1.0).",
+    ),
+    frontchannel_logout_session_required: bool = typer.Option(
+        False, "--frontchannel-logout-session-required",
+        help="O cliente exige iss e sid no endereço do iframe.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Cadastra um cliente e mostra o client_id e, uma única vez, o segredo."""
@@ -150,6 +166,10 @@ def add(
         id_token_alg=id_token_alg,
         jwks=keys,
         profile=profile,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
+        frontchannel_logout_uri=frontchannel_logout_uri,
+        frontchannel_logout_session_required=frontchannel_logout_session_required,
     )
     client, secret = _register(spec)
     warnings = [GOVBR_SUB_WARNING] if client["profile"] == "govbr" else []
@@ -165,6 +185,9 @@ def add(
 def ensure_demo_portal(
     redirect_uri: str = typer.Option(..., "--redirect-uri"),
     post_logout_redirect_uri: str = typer.Option(..., "--post-logout-redirect-uri"),
+    backchannel_logout_uri: str = typer.Option(
+        None, "--backchannel-logout-uri", help="Onde o portal recebe o logout token."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Cadastra (ou atualiza) o portal de demonstração com um segredo novo (make run)."""
@@ -176,6 +199,8 @@ def ensure_demo_portal(
         post_logout_redirect_uris=[post_logout_redirect_uri],
         scopes=["openid", "profile", "beneficiary", "trust"],
         client_id=DEMO_PORTAL_ID,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=bool(backchannel_logout_uri),
     )
     client, secret = _register(spec, ensure=True)
     if as_json:

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def worker() -> None:
-        """Entrega as mensagens da fila (e-mail e SMS), para produção com vários servidores."""
+        """Entrega a fila (e-mail, SMS, avisos de saída aos aplicativos); para vários servidores."""
         from guarita import logging as guarita_logging
         from guarita.messaging.worker import run_forever
         from guarita.runtime import Runtime
@@ -77,7 +77,10 @@ def register(app: typer.Typer) -> None:
         guarita_logging.configure(cfg.log_level)
 
         async def _main() -> None:
+            from guarita.oidc import backchannel_logout
+
             runtime = Runtime.build(cfg)
+            backchannel_logout.install(runtime)  # back-channel logout tokens
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             import signal

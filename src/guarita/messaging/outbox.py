@@ -11,6 +11,7 @@ Templates live in ``templates/`` and are named ``<name>.subject.txt``, ``<name>.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -79,6 +80,29 @@ async def enqueue(
     message = await _write(session, channel, to, template, context, account_id, discard_after)
     # Read by the after-commit hook below: a worker in this process starts at once instead of
     # at its next poll, so a code reaches the person a second sooner.
+    session.info[_ENQUEUED] = True
+    return message
+
+
+# The outbox channel of a back-channel logout notice (OpenID Connect Back-Channel Logout 1.0
+# §2.5): an HTTP POST to a client, not a message to a person (messaging/backchannel.py).
+LOGOUT = "logout"
+
+
+async def enqueue_logout(
+    session: AsyncSession, *, uri: str, client_id: str, account_id: str, sid: str
+) -> OutboxMessage:
+    """Queues the notice that session ``sid`` of ``account_id`` ended, for ``client_id`` at its
+    registered ``backchannel_logout_uri``. The row holds what the token will say, not the token:
+    the worker has the provider sign it at each attempt, so ``exp`` stays short (§2.4)."""
+    message = OutboxMessage(
+        channel=LOGOUT, to=uri, subject=client_id[:255],
+        text=json.dumps({"client_id": client_id, "account_id": account_id, "sid": sid}),
+        html=None, template="backchannel_logout", account_id=account_id, status="pending",
+        attempts=0, next_attempt_at=utcnow(), discard_after=None,
+    )
+    session.add(message)
+    await session.flush()
     session.info[_ENQUEUED] = True
     return message
 

@@ -42,8 +42,9 @@ from sqlalchemy import and_, or_, select, update
 
 from guarita.config import OutboxSettings
 from guarita.domain.accounts import Channel
+from guarita.messaging import backchannel
 from guarita.messaging.errors import DeliveryError, describe
-from guarita.messaging.outbox import on_enqueued
+from guarita.messaging.outbox import LOGOUT, on_enqueued
 from guarita.messaging.senders import Senders, build_senders
 from guarita.messaging.smtp import OutgoingEmail, message_id_for, sender_domain
 from guarita.storage.tables import OutboxMessage
@@ -94,7 +95,7 @@ def retry_delay(attempts: int, policy: OutboxSettings) -> float:
 
 def lease_seconds(count: int, senders: Senders, policy: OutboxSettings) -> float:
     """How long a batch of ``count`` messages may take in the worst case, plus a margin."""
-    slowest = max(senders.email_timeout, senders.sms_timeout)
+    slowest = max(senders.email_timeout, senders.sms_timeout, senders.logout_timeout)
     rounds = math.ceil(count / max(policy.concurrency, 1))
     return LEASE_MARGIN_SECONDS + rounds * (slowest + 5.0)
 
@@ -109,7 +110,7 @@ async def deliver_due(
     """
     settings = runtime.settings
     policy = settings.outbox
-    senders = build_senders(settings)
+    senders = build_senders(settings, logout_minter=runtime.extras.get(backchannel.MINTER))
     started = now or utcnow()
     batch = await _claim(runtime.db, senders, policy, limit=limit, now=started)
     if not batch:
@@ -199,10 +200,14 @@ async def _attempt(senders: Senders, item: Claimed, domain: str) -> BaseExceptio
                 )
             elif item.channel == Channel.SMS:
                 await senders.sms.send(item.to, item.text, message_id=str(item.id))
+            elif item.channel == LOGOUT and senders.logout is not None:
+                await senders.logout.send(item.to, item.text)
             else:
                 raise DeliveryError(f"Canal desconhecido: {item.channel!r}", permanent=True)
     except TimeoutError:
-        label = "O servidor SMTP" if item.channel == Channel.EMAIL else "O provedor de SMS"
+        label = {Channel.EMAIL: "O servidor SMTP", LOGOUT: "O cliente (logout)"}.get(
+            item.channel, "O provedor de SMS"
+        )
         return DeliveryError(f"{label} não respondeu em {timeout:g} s (tempo esgotado)")
     except Exception as exc:  # noqa: BLE001 - any failure of a sender means "try again later"
         return exc

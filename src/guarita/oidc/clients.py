@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,10 @@ class Client:
     jwks: dict | None
     active: bool
     profile: str = "standard"
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
+    frontchannel_logout_uri: str | None = None
+    frontchannel_logout_session_required: bool = False
 
     @property
     def public(self) -> bool:
@@ -89,6 +94,10 @@ class Client:
             "sector_identifier": self.sector_identifier,
             "id_token_signed_response_alg": self.id_token_alg,
             "profile": self.profile,
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.backchannel_logout_session_required,
+            "frontchannel_logout_uri": self.frontchannel_logout_uri,
+            "frontchannel_logout_session_required": self.frontchannel_logout_session_required,
             "active": self.active,
         }
 
@@ -115,6 +124,10 @@ def _from_row(row: OidcClient) -> Client:
         jwks=row.jwks,
         active=row.disabled_at is None,
         profile=row.profile or "standard",
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=bool(row.backchannel_logout_session_required),
+        frontchannel_logout_uri=row.frontchannel_logout_uri,
+        frontchannel_logout_session_required=bool(row.frontchannel_logout_session_required),
     )
 
 
@@ -137,6 +150,10 @@ class ClientSpec:
     jwks: dict | None = None
     client_id: str | None = None
     profile: str = "standard"
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
+    frontchannel_logout_uri: str | None = None
+    frontchannel_logout_session_required: bool = False
 
 
 def _checked(spec: ClientSpec) -> ClientSpec:
@@ -172,6 +189,7 @@ def _checked(spec: ClientSpec) -> ClientSpec:
         found = redirect_uris.problem(uri, native=native)
         if found:
             problems.append(found[0].upper() + found[1:] + ".")
+    problems += logout_uri_problems(spec)
     if spec.subject_type not in ("public", "pairwise"):
         problems.append("subject_type deve ser public ou pairwise.")
     sector = spec.sector_identifier
@@ -219,7 +237,44 @@ def _checked(spec: ClientSpec) -> ClientSpec:
         jwks=spec.jwks,
         client_id=spec.client_id,
         profile=spec.profile,
+        backchannel_logout_uri=spec.backchannel_logout_uri or None,
+        backchannel_logout_session_required=spec.backchannel_logout_session_required,
+        frontchannel_logout_uri=spec.frontchannel_logout_uri or None,
+        frontchannel_logout_session_required=spec.frontchannel_logout_session_required,
     )
+
+
+def logout_uri_problems(spec: ClientSpec) -> list[str]:
+    """Back-Channel Logout 1.0 §2.2: an absolute URI without a fragment, https (http only on
+    loopback, for development). Front-Channel Logout 1.0 §2: also on the scheme, host and port
+    of a registered redirect URI, since the browser loads it in a frame of the logout page."""
+    problems: list[str] = []
+    for label, uri in (("backchannel_logout_uri", spec.backchannel_logout_uri),
+                       ("frontchannel_logout_uri", spec.frontchannel_logout_uri)):
+        if not uri:
+            continue
+        found = redirect_uris.problem(uri) if len(uri) <= 254 else "endereço longo demais"
+        if found or "://" not in uri:
+            problems.append(f"{label}: {found or 'use um endereço http(s) completo'}.")
+    front = spec.frontchannel_logout_uri
+    if front and not any(_origin(front) == _origin(uri) for uri in spec.redirect_uris):
+        problems.append(
+            "frontchannel_logout_uri deve ter o mesmo esquema, host e porta de um endereço "
+            "de retorno."
+        )
+    if spec.backchannel_logout_session_required and not spec.backchannel_logout_uri:
+        problems.append("backchannel_logout_session_required sem backchannel_logout_uri.")
+    if spec.frontchannel_logout_session_required and not front:
+        problems.append("frontchannel_logout_session_required sem frontchannel_logout_uri.")
+    return problems
+
+
+def _origin(uri: str) -> tuple[str, str | None, int | None] | None:
+    try:
+        parts = urlsplit(uri)
+        return parts.scheme, parts.hostname, parts.port
+    except ValueError:
+        return None
 
 
 def _apply(row: OidcClient, spec: ClientSpec) -> None:
@@ -236,6 +291,10 @@ def _apply(row: OidcClient, spec: ClientSpec) -> None:
     row.id_token_signed_response_alg = spec.id_token_alg
     row.jwks = spec.jwks
     row.profile = spec.profile
+    row.backchannel_logout_uri = spec.backchannel_logout_uri
+    row.backchannel_logout_session_required = spec.backchannel_logout_session_required
+    row.frontchannel_logout_uri = spec.frontchannel_logout_uri
+    row.frontchannel_logout_session_required = spec.frontchannel_logout_session_required
     row.updated_at = utcnow()
 
 
@@ -295,7 +354,9 @@ async def names(session: AsyncSession, client_ids: list[str]) -> dict[str, Clien
 _FIND = sql.Sql(
     "SELECT id, name, secret_hash, token_endpoint_auth_method, application_type, redirect_uris, "
     "post_logout_redirect_uris, grant_types, scopes, first_party, subject_type, sector_identifier, "
-    "id_token_signed_response_alg, jwks, disabled_at, profile FROM oidc_clients WHERE id = :id"
+    "id_token_signed_response_alg, jwks, disabled_at, profile, backchannel_logout_uri, "
+    "backchannel_logout_session_required, frontchannel_logout_uri, "
+    "frontchannel_logout_session_required FROM oidc_clients WHERE id = :id"
 )
 
 
@@ -317,6 +378,10 @@ def _from_values(v: tuple) -> Client:
         jwks=sql.data(v[13]),
         active=v[14] is None,
         profile=v[15] or "standard",
+        backchannel_logout_uri=v[16],
+        backchannel_logout_session_required=bool(v[17]),
+        frontchannel_logout_uri=v[18],
+        frontchannel_logout_session_required=bool(v[19]),
     )
 
 

@@ -61,8 +61,12 @@ def metadata(runtime: Runtime) -> dict:
         "claims_locales_supported": ["pt-BR"],
         "authorization_response_iss_parameter_supported": True,
         "access_token_signing_alg_values_supported": [settings.access_token_alg],
-        "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        # Front-Channel Logout 1.0 §3 and Back-Channel Logout 1.0 §2.1: iss and sid are sent
+        # in every front-channel frame, sid in every logout token and every ID token.
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 

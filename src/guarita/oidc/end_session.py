@@ -115,12 +115,15 @@ def needs_confirmation(
 
 async def end(
     runtime: Runtime, current: SessionInfo | None, request: LogoutRequest, context: RequestContext
-) -> None:
+) -> sessions.SignedOut:
+    """Ends the session; the apps that signed in through it are told by the back channel, and
+    the result lists the front-channel frames the next page must load (Front-Channel Logout
+    1.0 §4)."""
     async def revoke_grants(session) -> dict:  # noqa: ANN001
         # RP-Initiated Logout 1.0 §2: the grants made under this sign-in end with it.
         return {"grants_revoked": await grants.revoke_session_grants(sql.in_session(session), current.sid)}
 
-    await sessions.sign_out(
+    return await sessions.sign_out(
         runtime, current, context, also=revoke_grants,
         details={"via": "oidc", "client_id": request.client.id if request.client else None},
     )

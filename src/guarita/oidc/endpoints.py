@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
-from guarita.edge import form_action, forms, sign_in_context
+from guarita.edge import form_action, forms, frame_src, sign_in_context
 from guarita.edge.auth import clear_session_cookie, load_session, request_context, runtime_of
 from guarita.edge.render import render
 from guarita.oidc import (
@@ -588,11 +588,16 @@ async def _logout(request: Request, values: dict[str, str], *, confirmed: bool) 
     if not confirmed and end_session.needs_confirmation(runtime, lreq, current):
         form_action.allow(request, form_targets.of_redirect(lreq.client, lreq.redirect()))
         return render(request, "oidc/logout.html", client=lreq.client, fields=lreq.hidden_fields())
-    await end_session.end(runtime, current, lreq, request_context(request))
+    signed_out = await end_session.end(runtime, current, lreq, request_context(request))
     target = lreq.redirect()
-    response = (
-        _redirect(target) if target else render(request, "oidc/logged_out.html", client=lreq.client)
-    )
+    frames = frame_src.allow(request, signed_out.frontchannel)
+    if target and not frames:
+        response = _redirect(target)
+    else:
+        # Front-Channel Logout 1.0 §4: the apps' logout frames load here, then the page goes on
+        # to post_logout_redirect_uri.
+        response = render(request, "oidc/logged_out.html", client=lreq.client, frames=frames,
+                          next_url=target)
     clear_session_cookie(response, runtime.settings)
     return response
 

@@ -6,6 +6,7 @@
   ES256; ``iss exp aud sub client_id iat jti scope auth_time acr amr``, plus ``gid`` (the grant
   it came from) so that revoking a grant ends its access tokens at the UserInfo and
   introspection endpoints too.
+* Logout token — Back-Channel Logout 1.0 §2.4, header ``typ: logout+jwt``.
 * Refresh tokens and codes — 256 random bits, opaque, stored as SHA-256.
 
 Reading: only the algorithms Guarita signs with, only keys it holds, ``alg: none`` never (RFC
@@ -95,6 +96,38 @@ def id_token(
 
 
 _FIXED_CLAIMS = frozenset({"iss", "sub", "aud", "azp", "iat", "exp", "auth_time", "nonce"})
+
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def logout_token(
+    store: KeyStore,
+    *,
+    issuer: str,
+    client_id: str,
+    alg: str,
+    sub: str | None,
+    sid: str | None,
+    ttl: int,
+    now: int | None = None,
+) -> str:
+    """OpenID Connect Back-Channel Logout 1.0 §2.4: ``iss aud iat exp jti events`` and ``sub``
+    and/or ``sid``; never a ``nonce`` (so it cannot pass for an ID token); header ``typ:
+    logout+jwt`` (explicit typing, RFC 8725 §3.11), signed with the client's ID token key."""
+    now = int(now if now is not None else time.time())
+    claims: dict = {
+        "iss": issuer,
+        "aud": client_id,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": secrets.token_urlsafe(16),
+        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+    }
+    if sub:
+        claims["sub"] = sub
+    if sid:
+        claims["sid"] = sid
+    return _sign(store.signing(alg), claims, "logout+jwt")
 
 
 def access_token(

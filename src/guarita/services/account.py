@@ -13,7 +13,7 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
-from guarita.services import second_factors, sessions
+from guarita.services import app_logout, second_factors, sessions
 from guarita.services.notifications import notify_contacts
 from guarita.services.reauthentication import confirm_password
 from guarita.services.registration import (
@@ -186,17 +186,20 @@ async def end_device(runtime: Runtime, current: sessions.SessionInfo, handle: st
     if len(handle) != HANDLE_LENGTH or not all(c in "0123456789abcdef" for c in handle):
         return False
     now = utcnow()
+    which = (*_live(current.account_id, now, runtime.settings.session.idle_minutes),
+             SessionRow.id_hash.startswith(handle), SessionRow.id_hash != current.id_hash)
     async with runtime.db.transaction() as session:
-        result = await session.execute(
-            update(SessionRow)
-            .where(*_live(current.account_id, now, runtime.settings.session.idle_minutes),
-                   SessionRow.id_hash.startswith(handle), SessionRow.id_hash != current.id_hash)
-            .values(ended_at=now)
-        )
+        ending = (await session.execute(select(SessionRow.id_hash).where(*which))).scalars().all()
+        result = await session.execute(update(SessionRow).where(*which).values(ended_at=now))
         ended = result.rowcount or 0
         if ended:
+            # The apps that signed in through that session are signed out of it too.
+            told = await app_logout.tell_apps(session, [
+                app_logout.EndedSession(app_logout.sid_of(h), current.account_id) for h in ending
+            ])
             await record(session, AuditTag.LOGOUT, subject=current.account_id, context=context,
-                         details={"ended_by": "owner", "sessions": ended, "other_device": True})
+                         details={"ended_by": "owner", "sessions": ended, "other_device": True,
+                                  "apps_told": told.backchannel})
     return bool(ended)
 
 

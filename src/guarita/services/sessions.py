@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guarita.config import SessionPolicy
 from guarita.domain.accounts import PrincipalKind
 from guarita.domain.audit_tags import AuditTag
+from guarita.services.app_logout import AppsTold, EndedSession, sid_of, tell_apps
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import Session
@@ -60,7 +61,7 @@ class SessionInfo:
     @property
     def sid(self) -> str:
         """The OpenID ``sid`` claim: an identifier of the session that reveals nothing."""
-        return self.id_hash[:32]
+        return sid_of(self.id_hash)
 
 
 def _info(row: Session, policy: SessionPolicy) -> SessionInfo:
@@ -155,37 +156,57 @@ async def end(session: AsyncSession, id_hash: str, now: datetime | None = None) 
 AlsoOnSignOut = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 
 
+@dataclass
+class SignedOut:
+    """What a sign-out did: whether a session ended, and the front-channel logout frames the
+    browser should load now (Front-Channel Logout 1.0 §4), each with ``iss`` and ``sid``."""
+
+    ended: bool
+    frontchannel: list[str]
+
+    def __bool__(self) -> bool:
+        return self.ended
+
+
 async def sign_out(
     runtime: Any, current: SessionInfo | None, context: RequestContext, *,
     details: dict[str, Any] | None = None, also: AlsoOnSignOut | None = None,
     actor: str | None = None,
-) -> bool:
+) -> SignedOut:
     """Ends ``current`` on the server and audits it: the one sign-out of the page, the API,
     OpenID RP-initiated logout and the desk's console (SECURITY.md › Sessions: sign-out ends
-    sessions on the server). Returns False when there was nothing to end."""
+    sessions on the server). The apps that signed in through it are told (Back-Channel and
+    Front-Channel Logout 1.0). False when there was nothing to end."""
     if current is None:
-        return False
+        return SignedOut(False, [])
     staff = current.principal_kind == PrincipalKind.STAFF
-    await sign_out_session(runtime, current.id_hash, current.principal_kind,
-                           current.staff_id if staff else current.account_id, context,
-                           details=details, also=also, actor=actor)
-    return True
+    told = await sign_out_session(runtime, current.id_hash, current.principal_kind,
+                                  current.staff_id if staff else current.account_id, context,
+                                  details=details, also=also, actor=actor)
+    return SignedOut(True, told.frontchannel)
 
 
 async def sign_out_session(
     runtime: Any, id_hash: str, kind: str, owner: str | int | None, context: RequestContext, *,
     details: dict[str, Any] | None = None, also: AlsoOnSignOut | None = None,
     actor: str | None = None,
-) -> None:
+) -> AppsTold:
     """:func:`sign_out` for a caller that holds the session's id and owner, not its info."""
     staff = kind == PrincipalKind.STAFF
+    told = AppsTold()
     async with runtime.db.transaction() as session:
         await end(session, id_hash)
+        if not staff and owner is not None:
+            told = await tell_apps(session, [EndedSession(sid_of(id_hash), str(owner))],
+                                   issuer=runtime.settings.base_url.rstrip("/"))
         extra = await also(session) if also is not None else {}
         found = {**(details or {}), **extra}
+        if told.backchannel:
+            found["apps_told"] = told.backchannel
         await record(session, AuditTag.STAFF_LOGOUT if staff else AuditTag.LOGOUT,
                      subject=f"staff:{owner}" if staff else owner, context=context,
                      actor=actor, details=found or None)
+    return told
 
 
 async def end_all(
@@ -194,15 +215,18 @@ async def end_all(
 ) -> int:
     """Ends every live session of the owner except ``keep`` (a password change keeps its own).
 
-    For a person's account it also ends every token the apps hold: a password change, a
-    recovery, a lock and a disable must reach the apps too (SECURITY.md › Sessions and cookies).
+    For a person's account it also ends every token the apps hold, and tells the apps each
+    ended session signed into (Back-Channel Logout 1.0 §2.5): a password change, a recovery, a
+    lock and a disable must reach the apps too (SECURITY.md › Sessions and cookies).
     """
+    which = [_owned_by(kind, owner), Session.ended_at.is_(None)]
+    if keep:
+        which.append(Session.id_hash != keep)
     if kind == PrincipalKind.ACCOUNT:
         await accounts_repo.end_app_tokens(session, str(owner), now or utcnow())
-    statement = update(Session).where(_owned_by(kind, owner), Session.ended_at.is_(None))
-    if keep:
-        statement = statement.where(Session.id_hash != keep)
-    result = await session.execute(statement.values(ended_at=now or utcnow()))
+        ending = (await session.execute(select(Session.id_hash).where(*which))).scalars().all()
+        await tell_apps(session, [EndedSession(sid_of(h), str(owner)) for h in ending])
+    result = await session.execute(update(Session).where(*which).values(ended_at=now or utcnow()))
     return result.rowcount or 0
 
 

@@ -50,6 +50,12 @@ class OidcClient(Base):
     # Which provider face the client talks to: "standard" (/oauth/*) or "govbr" (/govbr/*, the
     # paths, issuer, claims and token shape of gov.br's Login Único; docs/govbr-profile.md).
     profile: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
+    # OpenID Connect Back-Channel Logout 1.0 §2.2 and Front-Channel Logout 1.0 §2: where the
+    # client hears that a session it signed into has ended.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(254))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(254))
+    frontchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

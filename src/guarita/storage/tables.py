@@ -176,7 +176,7 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(8))  # email | sms
+    channel: Mapped[str] = mapped_column(String(8))  # email | sms | logout (back-channel)
     to: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255), default="")
     text: Mapped[str] = mapped_column(Text)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from guarita.domain.errors import GuaritaError
 from guarita.domain.upstreams import UpstreamKind
-from guarita.edge import form_action, forms, sign_in_context
+from guarita.edge import form_action, forms, frame_src, sign_in_context
 from guarita.edge.auth import (
     clear_session_cookie,
     load_session,
@@ -237,8 +237,14 @@ async def logout(request: Request) -> Response:
     current = await load_session(request)
     await forms.read(request)
     runtime = runtime_of(request)
-    await sessions.sign_out(runtime, current, request_context(request))
-    response = _redirect(request, "/entrar?saiu=1")
+    signed_out = await sessions.sign_out(runtime, current, request_context(request))
+    frames = frame_src.allow(request, signed_out.frontchannel)
+    if frames:
+        # Front-Channel Logout 1.0 §4: the apps that clear their cookie in the browser do it in
+        # hidden frames of this page.
+        response = render(request, "oidc/logged_out.html", frames=frames, next_url=None)
+    else:
+        response = _redirect(request, "/entrar?saiu=1")
     clear_session_cookie(response, runtime.settings)
     return response
 

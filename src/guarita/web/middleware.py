@@ -13,7 +13,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from guarita.config import Settings
-from guarita.edge import form_action
+from guarita.edge import form_action, frame_src
 
 log = structlog.get_logger("guarita.http")
 
@@ -26,7 +26,7 @@ LATENCY = Histogram(
 # No inline script anywhere: every script is a file under /static (SECURITY.md).
 CSP = (
     "default-src 'self'; script-src 'self'{extra}; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'{extra}; worker-src 'self' blob:; frame-src 'self'{extra}; "
+    "font-src 'self'; connect-src 'self'{extra}; worker-src 'self' blob:; frame-src 'self'{extra}{frames}; "
     "form-action 'self'{forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
@@ -53,9 +53,10 @@ class SecurityMiddleware:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         self.headers = headers
 
-    def csp(self, form_targets: list[str]) -> bytes:
+    def csp(self, form_targets: list[str], frames: list[str] | None = None) -> bytes:
         forms = "".join(f" {source}" for source in form_targets)
-        return CSP.format(forms=forms, extra=self.extra).encode()
+        framed = "".join(f" {source}" for source in frames or ())
+        return CSP.format(forms=forms, extra=self.extra, frames=framed).encode()
 
     async def __call__(self, scope, receive, send):  # noqa: ANN001
         if scope["type"] != "http":
@@ -74,9 +75,11 @@ class SecurityMiddleware:
                 names = {name.lower() for name, _ in headers}
                 headers.extend(h for h in self.headers if h[0] not in names)
                 targets = form_action.of_scope(scope)
-                if targets:
+                frames = frame_src.of_scope(scope)
+                if targets or frames:
                     headers = [
-                        (name, self.csp(targets) if name == b"content-security-policy" else value)
+                        (name, self.csp(targets, frames)
+                         if name == b"content-security-policy" else value)
                         for name, value in headers
                     ]
                 headers.append((b"x-request-id", request_id.encode()))

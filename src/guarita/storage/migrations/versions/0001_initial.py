@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 01:23:51.383162
+Create Date: 2026-12-07 01:28:23.967146
 """
 
 from __future__ import annotations
@@ -89,6 +89,10 @@ def upgrade() -> None:
         sa.Column("id_token_signed_response_alg", sa.String(length=8), nullable=False),
         sa.Column("jwks", sa.JSON(), nullable=True),
         sa.Column("profile", sa.String(length=16), server_default="standard", nullable=False),
+        sa.Column("backchannel_logout_uri", sa.String(length=254), nullable=True),
+        sa.Column("backchannel_logout_session_required", sa.Boolean(), nullable=False),
+        sa.Column("frontchannel_logout_uri", sa.String(length=254), nullable=True),
+        sa.Column("frontchannel_logout_session_required", sa.Boolean(), nullable=False),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
