@@ -61,6 +61,7 @@ def larger_bodies(settings: Settings) -> dict[str, int]:
     return {
         "/api/v1/recoveries/{recovery_id}/face": upload,
         "/esqueci-minha-senha/rosto": upload,
+        "/confirmar-identidade/rosto": upload,
         "/api/v1/support/people/{person_id}/face-reference": upload,
         "/atendimento/pessoas/{person_id}/rosto": upload,
     }

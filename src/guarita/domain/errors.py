@@ -248,6 +248,15 @@ class Message(StrEnum):
         "Você errou o código muitas vezes. Comece de novo ou ligue para a central de atendimento."
     )
     CHOOSE_EMAIL_OR_PHONE = "Escolha e-mail ou celular."
+    # facial validation of a signed-in person (step-up)
+    FACE_PROOF_DAILY_LIMIT = (
+        "Hoje já foram feitas muitas tentativas de validação facial para esta conta. Tente "
+        "amanhã, use outra forma ou ligue para a central de atendimento."
+    )
+    FACE_PROOF_NOT_MATCHED = (
+        "Não conseguimos confirmar que o rosto é o da pessoa cadastrada. Tente de novo com "
+        "calma, num lugar claro, ou escolha outra forma de confirmar sua identidade."
+    )
     CURRENT_PASSWORD_WRONG = "Senha atual incorreta."
     # sign-in (SECURITY.md › Throttling and lockout): said only after the password was checked
     TWO_TRIES_LEFT = (

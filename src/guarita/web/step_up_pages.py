@@ -13,14 +13,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.upstreams import UpstreamKind
-from guarita.edge import form_action, forms
+from guarita.edge import csrf, form_action, forms
 from guarita.edge.auth import load_session, request_context, runtime_of, safe_next
+from guarita.edge.errors import envelope
 from guarita.edge.render import finish, render
-from guarita.services import step_up, upstream_account, upstreams
+from guarita.edge.uploads import read_frames
+from guarita.services import face_proofing, step_up, upstream_account, upstreams
 from guarita.services.sessions import SessionInfo
 
 router = APIRouter(include_in_schema=False)
@@ -90,3 +92,86 @@ async def with_bank(request: Request) -> Response:
     except GuaritaError as error:
         return await page(request, current, ticket, error=error)
     return _redirect(request, url)
+
+
+# -- Pelo seu rosto ---------------------------------------------------------------------------
+FACE = f"{BASE}/rosto"
+
+
+def _json_error(request: Request, error: GuaritaError) -> JSONResponse:
+    response = JSONResponse(envelope(error), status_code=error.status)
+    finish(request, response)
+    return response
+
+
+async def _face_ticket(request: Request) -> tuple[SessionInfo | None, step_up.StepUp | None,
+                                                  GuaritaError | None]:
+    """The session and the live ticket of the face pages (``?pedido=``), or the error."""
+    current = await load_session(request)
+    if current is None:
+        return None, None, GuaritaError(ErrorCode.UNAUTHENTICATED)
+    try:
+        found = await step_up.load(runtime_of(request), request.query_params.get("pedido", "")[:64],
+                                   current.account_id)
+    except GuaritaError as error:
+        return current, None, error
+    if not found.options.face:
+        return current, found, GuaritaError(ErrorCode.METHOD_UNAVAILABLE)
+    return current, found, None
+
+
+@router.get(FACE, response_class=HTMLResponse)
+async def face_page(request: Request) -> Response:
+    current, found, error = await _face_ticket(request)
+    ticket = request.query_params.get("pedido", "")[:64]
+    if current is None:
+        return _to_sign_in(request, ticket)
+    if found is None:
+        return _expired(request, error)
+    if error is not None:
+        return _redirect(request, step_up.page_url(ticket))
+    query = "?" + urlencode({"pedido": ticket})
+    response = render(request, "step_up/face.html", back_url=step_up.page_url(ticket),
+                      challenge_url=f"{FACE}/desafio{query}", submit_url=FACE + query,
+                      error=None)
+    # Every other page forbids the camera (Permissions-Policy: camera=()); this one needs it.
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    return response
+
+
+@router.post(f"{FACE}/desafio")
+async def face_challenge(request: Request) -> Response:
+    current, found, error = await _face_ticket(request)
+    try:
+        await forms.read(request)
+        if error is not None:
+            raise error
+        made = await face_proofing.challenge(runtime_of(request), current.account_id,
+                                             request_context(request))
+    except GuaritaError as problem:
+        return _json_error(request, problem)
+    response = JSONResponse({"challenge_id": made.challenge_id, "movements": made.movements,
+                             "instructions": made.instructions,
+                             "expires_at": made.expires_at.isoformat(),
+                             "seconds_per_movement": made.seconds_per_movement},
+                            headers={"Cache-Control": "no-store"})
+    finish(request, response)
+    return response
+
+
+@router.post(FACE)
+async def face_submit(request: Request) -> Response:
+    current, found, error = await _face_ticket(request)
+    runtime = runtime_of(request)
+    try:
+        challenge_id, frames, fields = await read_frames(request)
+        csrf.check(request, runtime.settings.secret(), fields.get(csrf.FIELD))
+        if error is not None:
+            raise error
+        await face_proofing.verify(runtime, current.account_id, challenge_id, frames,
+                                   request_context(request))
+    except GuaritaError as problem:
+        return _json_error(request, problem)
+    response = JSONResponse({"next": step_up.page_url(found.ticket, after=True)})
+    finish(request, response)
+    return response

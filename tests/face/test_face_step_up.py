@@ -1,0 +1,104 @@
+"""Validação facial on "Para continuar, confirme sua identidade" (docs/trust-levels.md ›
+Step-up): offered when the person has a trusted face, the capture page's script endpoints
+answer JSON bound to the signed-in account and the ticket, a pass records face evidence and
+leads back to the step-up page, a stranger's face or a replay is refused plainly."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from guarita.services import step_up
+from guarita.storage.tables import IdentityEvidence
+from tests.face.helpers import person_with_face
+from tests.oidc.support import add_client, authorize, pkce, query_of, sign_in
+from tests.support import faces
+from tests.support.html import csrf_of
+
+PRATA = "urn:guarita:loa:prata"
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    return {"recovery": {"methods": ["email", "sms", "face"]}}
+
+
+async def _ticket(client, runtime, b) -> str:  # noqa: ANN001
+    c = await add_client(runtime)
+    await sign_in(client, b.card_number)
+    _, challenge = pkce()
+    response = await authorize(client, c, challenge, acr_values=PRATA)
+    assert response.headers["location"].startswith("/confirmar-identidade?pedido=")
+    return query_of(response.headers["location"])["pedido"]
+
+
+async def _film(client, ticket: str, csrf: str, who: str):  # noqa: ANN001, ANN202
+    made = await client.post("/confirmar-identidade/rosto/desafio", params={"pedido": ticket},
+                             data={"csrf_token": csrf})
+    assert made.status_code == 200, made.text
+    challenge = made.json()
+    frames = faces.movement_frames(who, challenge["movements"])
+    files = [("frames", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
+    return await client.post("/confirmar-identidade/rosto", params={"pedido": ticket},
+                             data={"challenge_id": challenge["challenge_id"], "csrf_token": csrf},
+                             files=files), frames, challenge
+
+
+async def test_face_pass_records_evidence_and_returns_to_the_page(client, runtime):
+    b = await person_with_face(client, runtime)
+    ticket = await _ticket(client, runtime, b)
+    page = await client.get(step_up.page_url(ticket))
+    assert "Pelo seu rosto" in page.text and "/confirmar-identidade/rosto?pedido=" in page.text
+    capture = await client.get("/confirmar-identidade/rosto", params={"pedido": ticket})
+    assert capture.status_code == 200 and "Ligar a câmera e começar" in capture.text
+    assert capture.headers["permissions-policy"].startswith("camera=(self)")
+    assert f'data-submit-url="/confirmar-identidade/rosto?pedido={ticket}"' in capture.text
+    answer, frames, challenge = await _film(client, ticket, csrf_of(capture.text), "astronaut")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"next": step_up.page_url(ticket, after=True)}
+    async with runtime.db.read() as session:
+        evidence = (await session.execute(select(IdentityEvidence).where(
+            IdentityEvidence.kind == "face"))).scalars().all()
+    assert [(e.kind, e.source) for e in evidence] == [("face", "registry")]
+    # The same frames again, with a new challenge of the same movements: a replay, refused.
+    files = [("frames", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
+    spent = await client.post("/confirmar-identidade/rosto", params={"pedido": ticket},
+                              data={"challenge_id": challenge["challenge_id"],
+                                    "csrf_token": csrf_of(capture.text)}, files=files)
+    assert spent.status_code == 400 and "O desafio venceu" in spent.json()["error"]["message"]
+
+
+async def test_a_strangers_face_is_refused_plainly(client, runtime):
+    b = await person_with_face(client, runtime)
+    ticket = await _ticket(client, runtime, b)
+    capture = await client.get("/confirmar-identidade/rosto", params={"pedido": ticket})
+    answer, _, _ = await _film(client, ticket, csrf_of(capture.text), "grace")
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "face_not_matched"
+    assert "outra forma de confirmar sua identidade" in error["message"]
+    async with runtime.db.read() as session:
+        assert (await session.execute(select(IdentityEvidence).where(
+            IdentityEvidence.kind == "face"))).first() is None
+
+
+async def test_no_trusted_face_no_face_button(client, runtime):
+    b = await person_with_face(client, runtime, photo=None)
+    ticket = await _ticket(client, runtime, b)
+    page = await client.get(step_up.page_url(ticket))
+    assert "Pelo seu rosto" not in page.text and "Vá a uma agência" in page.text
+    capture = await client.get("/confirmar-identidade/rosto", params={"pedido": ticket})
+    assert capture.status_code == 303 and capture.headers["location"] == step_up.page_url(ticket)
+    made = await client.post("/confirmar-identidade/rosto/desafio", params={"pedido": ticket},
+                             data={"csrf_token": csrf_of(page.text)})
+    assert made.status_code == 422 and made.json()["error"]["code"] == "method_unavailable"
+
+
+async def test_the_face_pages_need_the_ticket_of_the_signed_in_account(client, runtime):
+    b = await person_with_face(client, runtime)
+    await _ticket(client, runtime, b)
+    capture = await client.get("/confirmar-identidade/rosto", params={"pedido": "forjado"})
+    assert capture.status_code == 410
+    made = await client.post("/confirmar-identidade/rosto/desafio", params={"pedido": "forjado"},
+                             data={"csrf_token": csrf_of((await client.get("/conta")).text)})
+    assert made.status_code == 410 and made.json()["error"]["code"] == "flow_expired"
