@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from guarita.services import step_up
+from guarita.services import face_references, step_up
 from guarita.storage.tables import IdentityEvidence
 from tests.face.helpers import person_with_face
 from tests.oidc.support import add_client, authorize, pkce, query_of, sign_in
@@ -21,6 +21,17 @@ PRATA = "urn:guarita:loa:prata"
 @pytest.fixture
 def settings_overrides() -> dict:
     return {"recovery": {"methods": ["email", "sms", "face"]}}
+
+
+async def person_seen_at_an_agency(client, runtime, photo: str = "astronaut"):  # noqa: ANN001, ANN201
+    """A person whose reference face was captured in person (the desk's capture after a
+    document check): a face validation against it makes prata (docs/trust-levels.md)."""
+    b = await person_with_face(client, runtime, photo=None)
+    data = faces.jpeg(faces.PHOTOS[photo]())
+    descriptor = await face_references.template_from_photo(runtime, data)
+    async with runtime.db.transaction() as session:
+        await face_references.put_reference(session, runtime, b.id, descriptor, data, "in_person")
+    return b
 
 
 async def _ticket(client, runtime, b) -> str:  # noqa: ANN001
@@ -44,8 +55,8 @@ async def _film(client, ticket: str, csrf: str, who: str):  # noqa: ANN001, ANN2
                              files=files), frames, challenge
 
 
-async def test_face_pass_records_evidence_and_returns_to_the_page(client, runtime):
-    b = await person_with_face(client, runtime)
+async def test_face_pass_records_evidence_and_returns_to_the_request(client, runtime):
+    b = await person_seen_at_an_agency(client, runtime)
     ticket = await _ticket(client, runtime, b)
     page = await client.get(step_up.page_url(ticket))
     assert "Pelo seu rosto" in page.text and "/confirmar-identidade/rosto?pedido=" in page.text
@@ -59,17 +70,23 @@ async def test_face_pass_records_evidence_and_returns_to_the_page(client, runtim
     async with runtime.db.read() as session:
         evidence = (await session.execute(select(IdentityEvidence).where(
             IdentityEvidence.kind == "face"))).scalars().all()
-    assert [(e.kind, e.source) for e in evidence] == [("face", "registry")]
+    assert [(e.kind, e.source, e.liveness) for e in evidence] == [("face", "in_person", True)]
     # The same frames again, with a new challenge of the same movements: a replay, refused.
     files = [("frames", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
     spent = await client.post("/confirmar-identidade/rosto", params={"pedido": ticket},
                               data={"challenge_id": challenge["challenge_id"],
                                     "csrf_token": csrf_of(capture.text)}, files=files)
     assert spent.status_code == 400 and "O desafio venceu" in spent.json()["error"]["message"]
+    # Back on the page the level is met: the way back to the authorization request.
+    back = await client.get(answer.json()["next"])
+    assert back.status_code == 303
+    assert back.headers["location"].startswith("/oauth/authorize/resume?interaction=")
+    done = await client.get(back.headers["location"])
+    assert "code" in query_of(done.headers["location"])
 
 
 async def test_a_strangers_face_is_refused_plainly(client, runtime):
-    b = await person_with_face(client, runtime)
+    b = await person_seen_at_an_agency(client, runtime)
     ticket = await _ticket(client, runtime, b)
     capture = await client.get("/confirmar-identidade/rosto", params={"pedido": ticket})
     answer, _, _ = await _film(client, ticket, csrf_of(capture.text), "grace")
@@ -94,8 +111,17 @@ async def test_no_trusted_face_no_face_button(client, runtime):
     assert made.status_code == 422 and made.json()["error"]["code"] == "method_unavailable"
 
 
-async def test_the_face_pages_need_the_ticket_of_the_signed_in_account(client, runtime):
+async def test_a_registry_photo_does_not_make_prata_so_it_is_not_offered(client, runtime):
+    """The registry's photo was never checked against a document: a match with it is not
+    prata (docs/trust-levels.md › Defaults), so the page does not offer what cannot help."""
     b = await person_with_face(client, runtime)
+    ticket = await _ticket(client, runtime, b)
+    page = await client.get(step_up.page_url(ticket))
+    assert "Pelo seu rosto" not in page.text
+
+
+async def test_the_face_pages_need_the_ticket_of_the_signed_in_account(client, runtime):
+    b = await person_seen_at_an_agency(client, runtime)
     await _ticket(client, runtime, b)
     capture = await client.get("/confirmar-identidade/rosto", params={"pedido": "forjado"})
     assert capture.status_code == 410

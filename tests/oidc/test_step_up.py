@@ -173,12 +173,13 @@ async def test_a_bank_of_another_person_fails_plainly_and_leads_back(runtime, cl
     assert again.status_code == 200 and "Para continuar, confirme sua identidade" in again.text
 
 
-async def test_a_bank_validation_comes_back_to_the_page(runtime, client, bank):
+async def test_a_bank_validation_raises_the_level_and_returns_to_the_request(runtime, client,
+                                                                             bank):
     b = await person(runtime, seed=42, card="555000142")
     bank.add_account(b.cpf, BANK_PASSWORD, f"cliente-{b.cpf}", cpf=b.cpf)
     await register_bank(runtime, bank)
     c = await add_client(runtime)
-    _, ticket = await to_step_up(client, c, b)
+    verifier, ticket = await to_step_up(client, c, b)
     page = await client.get(step_up.page_url(ticket))
     started = await client.post("/confirmar-identidade/banco", data={
         "pedido": ticket, "provider": "banco-exemplo", "csrf_token": csrf_of(page.text)})
@@ -186,6 +187,13 @@ async def test_a_bank_validation_comes_back_to_the_page(runtime, client, bank):
     done = await client.get("/upstream/callback", params=back)
     assert done.status_code == 303
     assert done.headers["location"] == step_up.page_url(ticket, after=True)
+    resume = await client.get(done.headers["location"])
+    assert resume.headers["location"].startswith("/oauth/authorize/resume?interaction=")
+    answer = await client.get(resume.headers["location"])
+    query = query_of(answer.headers["location"])
+    claims = await id_token_claims(
+        client, (await exchange(client, c, query["code"], verifier)).json()["id_token"])
+    assert claims["acr"] == PRATA
 
 
 async def test_an_unknown_bank_or_a_forged_ticket_goes_nowhere(runtime, client, bank):

@@ -24,14 +24,14 @@ from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import face as face_method
 from guarita.methods.base import Principal
 from guarita.runtime import Runtime
-from guarita.services import throttling
+from guarita.services import throttling, trust
 from guarita.services.face_recovery import (
     DAY,
     SCOPE,
     FaceChallenge,
     _remember_frames,
 )
-from guarita.services.face_references import AccountFaces, record_evidence
+from guarita.services.face_references import AccountFaces
 from guarita.services.method_context import ServiceContext, account_principal
 from guarita.storage.audit import RequestContext, record
 from guarita.storage.tables import KeyValue
@@ -130,7 +130,10 @@ async def verify(runtime: Runtime, account_id: str, challenge_id: str, frames: l
         await _audit_failure(runtime, account_id, context, "not_matched", source=source)
         raise GuaritaError(ErrorCode.FACE_NOT_MATCHED, message=Message.FACE_PROOF_NOT_MATCHED)
     async with runtime.db.transaction() as session:
-        await record_evidence(session, account_id, outcome.evidence, source, outcome.method)
+        await trust.record_evidence(session, runtime.settings, account_id, outcome.evidence,
+                                    method=outcome.method, source=source,
+                                    liveness=bool(outcome.details.get("liveness")),
+                                    context=context)
         await record(session, AuditTag.FACE_VERIFIED, subject=account_id, context=context,
                      details={"during": "proofing", "source": source, "outcome": "verified",
                               "matcher": outcome.details.get("matcher")})

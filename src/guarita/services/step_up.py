@@ -28,10 +28,11 @@ from sqlalchemy import delete, func, select
 from guarita.domain.accounts import TrustLevel
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.evidence import EvidenceKind
+from guarita.domain.trust_levels import Evidence, assess
 from guarita.domain.upstreams import UpstreamKind
 from guarita.methods import face as face_method
 from guarita.runtime import Runtime
-from guarita.services import face_references, upstreams
+from guarita.services import face_references, trust, upstreams
 from guarita.storage.tables import Account, IdentityEvidence, KeyValue
 from guarita.storage.types import utcnow
 
@@ -137,7 +138,7 @@ async def load(runtime: Runtime, ticket: str, account_id: str) -> StepUp:
     if not ticket or len(ticket) > 64:
         raise GuaritaError(ErrorCode.FLOW_EXPIRED)
     now = utcnow()
-    async with runtime.db.read() as session:
+    async with runtime.db.transaction() as session:
         row = await session.get(KeyValue, (NAMESPACE, _key(ticket)))
         if row is None or (row.expires_at is not None and row.expires_at <= now):
             raise GuaritaError(ErrorCode.FLOW_EXPIRED)
@@ -147,7 +148,8 @@ async def load(runtime: Runtime, ticket: str, account_id: str) -> StepUp:
         account = await session.get(Account, account_id)
         if account is None:
             raise GuaritaError(ErrorCode.FLOW_EXPIRED)
-        current = level_of(account.trust_level)
+        # The level now, expired evidence taken out (services/trust.py).
+        current = level_of(await trust.current_level(session, runtime.settings, account_id))
         level = TrustLevel(body["level"])
         since = datetime.fromisoformat(body["since"])
         if body.get("kind") == Kind.FRESH:
@@ -158,7 +160,8 @@ async def load(runtime: Runtime, ticket: str, account_id: str) -> StepUp:
                   return_to=local_path(body["return_to"]), cancel_to=body.get("cancel_to"),
                   app=body.get("app"), kind=body.get("kind", Kind.LEVEL),
                   action=body.get("action"), since=since, met=met,
-                  options=await options(runtime, account_id, level))
+                  options=await options(runtime, account_id, level,
+                                        fresh=body.get("kind") == Kind.FRESH))
 
 
 async def finish(runtime: Runtime, ticket: str) -> None:
@@ -168,20 +171,43 @@ async def finish(runtime: Runtime, ticket: str) -> None:
                                                      KeyValue.key == _key(ticket)))
 
 
-async def options(runtime: Runtime, account_id: str, level: TrustLevel) -> Options:
-    """What the page offers. A bank confirms the CPF (prata at most); the face needs a trusted
-    face to compare with (a reference photo, or Datavalid's CNH photo); an agency can always
-    check a document in person."""
+async def options(runtime: Runtime, account_id: str, level: TrustLevel, *,
+                  fresh: bool = False) -> Options:
+    """What the page offers: each method the deployment has whose evidence, added to the
+    account's, would reach ``level`` under the trust table (``domain/trust_levels.py``) — a bank
+    confirms a CPF (prata at most by default), a face counts by what it is compared with (the
+    registry photo, a capture in person, Datavalid's CNH photo). For a fresh proof (``fresh``)
+    any strong method will do. An agency is always offered: the desk checks a document and can
+    capture the face in person."""
     settings = runtime.settings
     found = Options(agencies=list(settings.step_up.agencies))
-    if level.rank <= TrustLevel.PRATA.rank:
-        async with runtime.db.read() as session:
-            rows = await upstreams.enabled_of_kind(session, UpstreamKind.BANK)
-        found.banks = [{"id": r.id, "name": r.name, "logo_url": upstreams.logo_url(r)}
-                       for r in rows]
+    now = utcnow()
+    async with runtime.db.read() as session:
+        rows = [Evidence(kind=r.kind, recorded_at=r.recorded_at, source=r.source, level=r.level,
+                         liveness=bool(r.liveness))
+                for r in await trust.rows_of(session, account_id)]
+        banks = await upstreams.enabled_of_kind(session, UpstreamKind.BANK)
+        reference = None
+        if face_method.METHOD.id in settings.recovery.methods:
+            beneficiary = await face_references.beneficiary_of_account(session, account_id)
+            if beneficiary is not None:
+                reference = await face_references.reference_of(session, beneficiary)
+
+    def reaches(candidate: Evidence) -> bool:
+        if fresh:
+            return True
+        made = assess([*rows, candidate], settings.trust.rules, settings.trust.expiry_days, now)
+        return made.level.rank >= level.rank
+
+    found.banks = [{"id": r.id, "name": r.name, "logo_url": upstreams.logo_url(r)}
+                   for r in banks
+                   if reaches(Evidence(kind=EvidenceKind.BANK.value, recorded_at=now,
+                                       source=r.id))]
     if face_method.METHOD.id in settings.recovery.methods:
-        found.face = (settings.face.provider == "datavalid"
-                      or await face_references.account_has_reference(runtime, account_id))
+        source = (face_method.Source.DATAVALID if settings.face.provider == "datavalid"
+                  else reference.source if reference is not None else None)
+        found.face = source is not None and reaches(Evidence(
+            kind=EvidenceKind.FACE.value, recorded_at=now, source=source, liveness=True))
     return found
 
 
@@ -212,14 +238,17 @@ async def check_action(runtime: Runtime, account_id: str, action: str) -> None:
     if rule is None:
         return
     since = utcnow() - timedelta(minutes=runtime.settings.step_up.fresh_minutes)
-    async with runtime.db.read() as session:
+    async with runtime.db.transaction() as session:
         account = await session.get(Account, account_id)
-        if account is None or level_of(account.trust_level).rank < rule.rank:
+        if account is None:
+            return
+        current = await trust.current_level(session, runtime.settings, account_id)
+        if current.rank < rule.rank:
             return
         if await _strong_since(session, account_id, since):
             return
     raise GuaritaError(ErrorCode.STEP_UP_REQUIRED,
-                       details={"action": action, "level": account.trust_level,
+                       details={"action": action, "level": current.value,
                                 "fresh_minutes": runtime.settings.step_up.fresh_minutes})
 
 
