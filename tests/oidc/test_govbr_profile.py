@@ -449,3 +449,23 @@ async def test_a_person_without_cpf_gets_no_tokens_from_a_govbr_client(runtime, 
     _, response = await govbr_tokens(client, registered, someone.card_number)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     assert "CPF" in response.json()["error_description"]
+
+
+async def test_govbr_logout_frames_other_apps_front_channel_then_goes_back(runtime, client):
+    """The same session signed into an app that asked for Front-Channel Logout: /govbr/logout
+    shows its frame first, then goes on to the gov.br client (Front-Channel Logout 1.0 §4)."""
+    someone = await person(runtime)
+    registered = await govbr_client(runtime)
+    other = await add_client(
+        runtime, redirect_uris=["https://app.example.org/cb"],
+        frontchannel_logout_uri="https://app.example.org/sair",
+    )
+    await govbr_tokens(client, registered, someone.card_number)
+    await tokens_for(client, other, someone.card_number)
+    out = await client.get(
+        "/govbr/logout", params={"post_logout_redirect_uri": "https://portal.example.org/saiu"}
+    )
+    assert out.status_code == 200
+    assert '<iframe class="frontchannel-logout" src="https://app.example.org/sair?' in out.text
+    assert 'href="https://portal.example.org/saiu" data-continue' in out.text
+    assert (await client.get("/conta")).status_code == 303

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from guarita.domain.accounts import AccountStatus, TrustLevel
+from guarita.edge import frame_src
 from guarita.edge.auth import clear_session_cookie, load_session, request_context, runtime_of
+from guarita.edge.render import render
 from guarita.methods.base import N_
 from guarita.oidc import acr, client_auth, clients, end_session, housekeeping, pkce, token_endpoint
 from guarita.oidc import userinfo as userinfo_module
@@ -202,8 +204,15 @@ async def _logout(request: Request, values: dict[str, str]) -> Response:
     lreq = end_session.LogoutRequest(
         client, uri, (values.get("state") or "")[:2048] or None, None, None, None
     )
-    await end_session.end(runtime, current, lreq, request_context(request))
-    response = _redirect(lreq.redirect())
+    signed_out = await end_session.end(runtime, current, lreq, request_context(request))
+    frames = frame_src.allow(request, signed_out.frontchannel)
+    if frames:
+        # Other apps of this session asked for Front-Channel Logout 1.0 §4: their frames load
+        # on the signed-out page, which then goes on to the gov.br client.
+        response = render(request, "oidc/logged_out.html", client=client, frames=frames,
+                          next_url=lreq.redirect())
+    else:
+        response = _redirect(lreq.redirect())
     clear_session_cookie(response, runtime.settings)
     return response
 
