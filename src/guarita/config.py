@@ -255,14 +255,19 @@ def _default_trust_rules() -> dict[str, list[list[str]]]:
     return {level: [list(rule) for rule in rules] for level, rules in DEFAULT_RULES.items()}
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's marker name, read by the extractor
+    """Marks a default text for the catalogues; the pages translate it when they show it."""
+    return message
+
+
 def _default_level_opens() -> dict[str, list[str]]:
     # pt-BR; the pages translate these defaults (``web/locale``), an organisation's own text is
     # shown as written.
     return {
-        "bronze": ["Consultar seus dados e a carteirinha", "Ver o andamento de pedidos"],
-        "prata": ["Pedir benefícios e segunda via de documentos",
-                  "Trocar e-mail e celular sem ir a uma agência"],
-        "ouro": ["Autorizar empréstimo consignado", "Trocar a conta bancária do benefício"],
+        "bronze": [N_("Ver seus dados e a carteirinha"), N_("Acompanhar seus pedidos")],
+        "prata": [N_("Autorizar empréstimo consignado"),
+                  N_("Pedir segunda via de documentos")],
+        "ouro": [N_("Trocar a conta bancária do benefício"), N_("Todos os serviços")],
     }
 
 

@@ -22,9 +22,11 @@ from guarita.edge.render import finish, render
 from guarita.methods import captcha
 from guarita.services import account as account_service
 from guarita.services import (
+    account_level,
     face_references,
     registration,
     sessions,
+    step_up,
     upstream_account,
     upstream_sign_in,
     upstreams,
@@ -174,7 +176,25 @@ async def account_page(request: Request) -> Response:
                                                                       current.account_id),
                   upstream_section=await upstream_account.offered(runtime_of(request),
                                                                   current.account_id),
+                  level=await account_level.section(runtime_of(request), current.account_id),
                   local_time=runtime_of(request).settings.local_time)
+
+
+@router.post("/conta/nivel", response_class=HTMLResponse)
+async def raise_level(request: Request) -> Response:
+    """Minha conta › Nível da conta: "Confirmar minha identidade" leads to the step-up page for
+    the next level (docs/trust-levels.md › Step-up), which comes back here once it is met."""
+    current = await load_session(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    await forms.read(request)
+    runtime = runtime_of(request)
+    found = await account_level.section(runtime, current.account_id)
+    if found.next is None:
+        return _redirect(request, "/conta#nivel")
+    ticket = await step_up.begin(runtime, current.account_id, found.next,
+                                 "/conta?nivel-confirmado=1#nivel", cancel_to="/conta#nivel")
+    return _redirect(request, step_up.page_url(ticket))
 
 
 @router.post("/conta/rosto/apagar", response_class=HTMLResponse)
