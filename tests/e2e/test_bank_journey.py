@@ -151,4 +151,9 @@ def test_govbr_sign_in_then_bank_validation_in_minha_conta(journey: Journey, ban
     page.get_by_role("button", name=re.compile("Desvincular gov.br")).click()
     page.wait_for_url(re.compile(r"desvinculado=1"))
     j.check("desvinculado")
+    # gov.br's silver and the bank both made prata; the way to ouro is an agency.
+    page.goto(stack.base_url + "/conta#nivel")
+    expect(page.get_by_role("heading", name="Nível da conta: Prata")).to_be_visible()
+    expect(page.get_by_role("heading", name="Como chegar ao nível Ouro")).to_be_visible()
+    j.check("nivel-da-conta")
     j.finish()

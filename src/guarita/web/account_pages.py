@@ -225,6 +225,7 @@ async def change_password(request: Request) -> Response:
         view = await account_service.view(runtime, current.account_id)
         return render(request, "conta.html", status_code=error.status, account=view,
                       devices=await account_service.devices(runtime, current),
+                      level=await account_level.section(runtime, current.account_id),
                       errors=forms.field_errors(error), error=error, welcome=False, changed=False)
     return _redirect(request, "/conta?senha-alterada=1")
 
