@@ -60,12 +60,8 @@ async def section(runtime: Runtime, account_id: str) -> LevelSection:
         photo_in_person=reference is not None and reference.source == Source.IN_PERSON)
     if result.next is None:
         return result
+    # The step-up page's own choice: only what, added to the account's evidence, reaches the
+    # next level under the table (a bank: prata at most; a registry photo: nothing).
     offered = await step_up.options(runtime, account_id, result.next)
-    result.banks, result.agencies = offered.banks, offered.agencies
-    # The face counts for prata against the CNH (Datavalid) or a photo taken at an agency, and
-    # for ouro only against that photo; a registry photo raises nothing (docs/trust-levels.md).
-    datavalid = settings.face.provider == "datavalid"
-    useful = (datavalid or result.photo_in_person if result.next is TrustLevel.PRATA
-              else result.photo_in_person and not datavalid)
-    result.face = offered.face and useful
+    result.banks, result.face, result.agencies = offered.banks, offered.face, offered.agencies
     return result
