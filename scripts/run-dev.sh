@@ -54,6 +54,8 @@ cat <<MSG
   Portal do Beneficiário:  $portal_url   (entra e sai pelo Guarita)
   E-mails enviados:        $base_url/dev/outbox   (e guardados em $var/mail/)
   Experimente no portal: carteirinha 200100033, senha "senha antiga do portal 2019".
+  Nível Prata: "Autorizar consignado" em $portal_url/consignado (com um banco de
+  demonstração: .venv/bin/guarita demo --bank em outro terminal, senha banco123).
   Para parar: Ctrl-C.
 
 MSG
