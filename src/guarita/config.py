@@ -132,6 +132,10 @@ class SessionPolicy(BaseModel):
     absolute_hours: int = 12
     # The cookie's name; ``__Host-`` is prefixed when the base URL is https.
     cookie: str = "guarita_session"
+    # Optional: a local MaxMind-format city database (GeoLite2-City.mmdb or GeoIP2-City.mmdb,
+    # which the organisation obtains and updates itself; Guarita never downloads one). When set,
+    # Minha conta shows near which city each session is (docs/security.md › Sessions).
+    geoip_city_database: str | None = None
 
 
 class RateLimits(BaseModel):
@@ -555,6 +559,11 @@ class Settings(BaseSettings):
     def problems(self) -> list[str]:
         """Unsafe or broken settings, in plain pt-BR, one sentence each."""
         found: list[str] = []
+        geoip = self.session.geoip_city_database
+        if geoip and not Path(geoip).is_file():
+            found.append(
+                f"GUARITA_SESSION__GEOIP_CITY_DATABASE aponta para {geoip}, que não é um arquivo."
+            )
         if self.production:
             if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
                 found.append(

@@ -160,13 +160,14 @@ def test_minha_conta_on_a_phone_with_its_devices(journey: Journey, stack: Stack,
         devices = page.locator(".devices .device")
         expect(devices).to_have_count(3)  # this phone, the Firefox, the registration's app
         expect(devices.filter(has_text="este aparelho")).to_have_count(1)
-        expect(devices.filter(has_text="Firefox no Windows")).to_have_count(1)
+        expect(devices.filter(has_text="Computador com Windows · Firefox")).to_have_count(1)
         expect(devices.filter(has_text="este aparelho").get_by_role("button")).to_have_count(0)
         # Minha conta is no longer a 2,600 px page at 360 px.
         height = page.evaluate("document.documentElement.scrollHeight")
         j.check("conta-com-dois-aparelhos")
 
-        devices.filter(has_text="Firefox no Windows").get_by_role("button", name=re.compile("Encerrar")).click()
+        firefox = devices.filter(has_text="Computador com Windows · Firefox")
+        firefox.get_by_role("button", name=re.compile("Encerrar")).click()
         page.wait_for_url(re.compile(r"aparelho-encerrado=1"))
         expect(page.get_by_role("status").first).to_contain_text("encerrada")
         expect(page.locator(".devices .device")).to_have_count(2)

@@ -14,6 +14,8 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
 from guarita.services import app_logout, second_factors, sessions
+from guarita.services.devices import UNKNOWN, Device, place_of
+from guarita.services.devices import device_of as device_of_agent
 from guarita.services.notifications import notify_contacts
 from guarita.services.reauthentication import confirm_password
 from guarita.services.registration import (
@@ -65,6 +67,10 @@ class DeviceView:
     browser: str | None
     system: str | None
     current: bool
+    # The device in parts the page puts in words (services/devices.py), and near which city,
+    # when a local GeoIP database is configured.
+    device: Device = UNKNOWN
+    place: str | None = None
 
 
 @dataclass
@@ -92,21 +98,14 @@ def _display(kind: str, value: str) -> str:
 
 
 def device_parts(user_agent: str | None) -> tuple[str | None, str | None]:
-    """(browser, system) of a browser string, names people recognise; "aplicativo" for the
-    organisation's app. Brand names stay as they are in every language; pages translate the
-    words around them (and "aplicativo")."""
-    if not user_agent:
-        return None, None
-    ua = user_agent.lower()
-    system = next((name for key, name in (
-        ("android", "Android"), ("iphone", "iPhone"), ("ipad", "iPad"), ("windows", "Windows"),
-        ("mac os", "Mac"), ("linux", "Linux"),
-    ) if key in ua), None)
-    browser = next((name for key, name in (
-        ("edg/", "Edge"), ("samsungbrowser", "Samsung Internet"), ("firefox", "Firefox"),
-        ("chrome", "Chrome"), ("safari", "Safari"), ("python", "aplicativo"), ("okhttp", "aplicativo"),
-    ) if key in ua), None)
-    return browser, system
+    """(browser, system) of a browser string, names people recognise ("Chrome", "Android";
+    "Safari", "iPhone"); "aplicativo" for the organisation's app. Brand names stay as they are
+    in every language; pages translate the words around them (and "aplicativo")."""
+    device = device_of_agent(user_agent)
+    if device.kind == "app":
+        return "aplicativo", None
+    system = device.brand if device.brand in ("iPhone", "iPad", "Mac") else device.system
+    return device.browser, system
 
 
 def device_of(user_agent: str | None) -> str | None:
@@ -171,9 +170,11 @@ async def devices(runtime: Runtime, current: sessions.SessionInfo) -> list[Devic
                                             runtime.settings.session.idle_minutes))
             .order_by(SessionRow.last_seen_at.desc())
         )).scalars().all()
+    geoip = runtime.settings.session.geoip_city_database
     found = [
         DeviceView(row.id_hash[:HANDLE_LENGTH], row.auth_time or row.created_at, row.last_seen_at,
-                   row.ip, *device_parts(row.user_agent), current=row.id_hash == current.id_hash)
+                   row.ip, *device_parts(row.user_agent), current=row.id_hash == current.id_hash,
+                   device=device_of_agent(row.user_agent), place=place_of(geoip, row.ip))
         for row in rows
     ]
     return sorted(found, key=lambda d: not d.current)
