@@ -125,6 +125,7 @@ TAGS: dict[str, str] = {
     AuditTag.SUPPORT_CONTACT_CODE_SENT: N_("Atendimento: código enviado ao novo contato"),
     AuditTag.SUPPORT_CONTACT_CODE_FAILED: N_("Atendimento: código do novo contato não conferiu"),
     AuditTag.SUPPORT_CONTACT_CONFIRMED: N_("Atendimento: novo contato confirmado"),
+    AuditTag.TRUST_LEVEL_CHANGED: N_("Nível da conta mudou"),
     AuditTag.FACE_VERIFIED: N_("Validação facial aceita"),
     AuditTag.FACE_FAILED: N_("Validação facial recusada"),
     AuditTag.FACE_REVIEW_REQUESTED: N_("Pediu revisão humana da recusa facial"),
