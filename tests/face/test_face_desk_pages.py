@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.storage.audit import RequestContext, record
-from guarita.storage.tables import Account, FaceReference
+from guarita.storage.tables import Account, FaceReference, IdentityEvidence
 from tests.console.helpers import caller_data, events, person, post, quick_staff, session_client
 from tests.support import faces
 from tests.support.html import csrf_of
@@ -73,6 +73,14 @@ async def test_supervisor_saves_the_photo_after_the_document_check_then_deletes_
         assert "Atendimento: foto de referência guardada" in page.text
         stored = await _references(runtime)
         assert [(r.source, r.photo) for r in stored] == [("in_person", None)]  # no photo kept
+        # The document check is evidence recorded by this supervisor (prata); the photo is a
+        # reference, not a validation: ouro waits for the person's face, alive, against it.
+        async with runtime.db.read() as session:
+            proofs = [(e.kind, e.source, e.recorded_by) for e in (await session.execute(
+                select(IdentityEvidence).order_by(IdentityEvidence.id))).scalars()]
+            level = (await session.execute(select(Account.trust_level))).scalar_one()
+        assert proofs[-1] == ("in_person_document", "cnh", f"staff:{supervisor.id}")
+        assert level == "prata"
 
         again = await _send_photo(browser, b.id, faces.jpeg(faces.grace()))
         assert again.headers["location"].endswith("?feito=rosto-trocado")
