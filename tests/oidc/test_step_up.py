@@ -9,15 +9,19 @@ ignored, gov.br's numeric levels, giving up, and tickets that are not one's own.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import time_machine
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from guarita.methods import upstream_rp
 from guarita.services import step_up, support
+from guarita.storage.tables import Account
+from guarita.storage.types import utcnow
 from tests.console.helpers import CTX as DESK_CTX
 from tests.console.helpers import quick_staff
 from tests.oidc.support import (
@@ -284,3 +288,18 @@ async def test_the_way_back_is_only_a_path_on_this_site(runtime):
         except ValueError:
             continue
         raise AssertionError(f"aceitou {target}")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trust": {"expiry_days": {"in_person_document": 30}}}])
+async def test_expired_evidence_no_longer_meets_the_level(runtime, client):
+    """An agency's check 31 days ago with a 30-day expiry: the authorization request reads the
+    current level (bronze), not the stored one, and asks again."""
+    b = await person(runtime)
+    c = await add_client(runtime)
+    with time_machine.travel(utcnow() - timedelta(days=31)):
+        await in_person_check(runtime, b)
+    async with runtime.db.read() as session:
+        assert (await session.get(Account, b.account_id)).trust_level == "prata"  # stored
+    _, ticket = await to_step_up(client, c, b)
+    page = await client.get(step_up.page_url(ticket))
+    assert "A sua está no nível Bronze" in page.text

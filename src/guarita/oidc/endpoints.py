@@ -9,6 +9,7 @@ trusted with the error.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -50,7 +51,7 @@ from guarita.oidc.events import OidcEvent
 from guarita.oidc.profiles import STANDARD, Profile
 from guarita.oidc.token_response import sub_for
 from guarita.runtime import Runtime
-from guarita.services import step_up
+from guarita.services import step_up, trust
 from guarita.services.sessions import SessionInfo
 from guarita.storage import plain_sql as sql
 from guarita.storage.audit import record
@@ -323,6 +324,12 @@ async def _situation(
         return await load_person(tx, current.account_id, identifiers=False)
 
     person = await sql.read(runtime.db, person_of)
+    if person is not None:
+        # The level the decision and the tokens' acr use is the current one: evidence whose
+        # expiry passed no longer counts (services/trust.py), even before anything else wrote.
+        async with runtime.db.transaction() as session:
+            level = await trust.current_level(session, runtime.settings, current.account_id)
+        person = dataclasses.replace(person, trust_level=level.value)
     remembered = False
     if not client.first_party:
         async with runtime.db.transaction() as session:
