@@ -128,3 +128,47 @@ async def test_the_face_pages_need_the_ticket_of_the_signed_in_account(client, r
     made = await client.post("/confirmar-identidade/rosto/desafio", params={"pedido": "forjado"},
                              data={"csrf_token": csrf_of((await client.get("/conta")).text)})
     assert made.status_code == 410 and made.json()["error"]["code"] == "flow_expired"
+
+
+async def test_agency_check_and_face_capture_then_a_live_face_make_ouro(client, runtime):
+    """A service asks ouro: after the agency's document check and a face captured there, the
+    step-up offers the face (not a bank), and a live face against that photo makes ouro — the
+    ID token says so."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from guarita.services import support
+    from guarita.services.support import face_reference
+    from tests.console.helpers import CTX, quick_staff
+    from tests.oidc.support import exchange
+
+    b = await person_with_face(client, runtime, photo=None)
+    member = await quick_staff(runtime, "supervisor")
+    actor = member.actor()
+    reason = support.parse_reason("presencial", None)
+    checked = await support.caller_check(runtime, actor, b.id, reason=reason, context=CTX,
+                                         birth_date=b.birth_date.isoformat(), cpf=b.cpf,
+                                         card_number=None)
+    assert checked.passed
+    await support.record_identity_check(runtime, actor, b.id, document_type="cnh",
+                                        document_number="0123.456.789-0", reason=reason,
+                                        context=CTX)
+    await face_reference.capture_reference(runtime, actor, b.id,
+                                           faces.jpeg(faces.astronaut()), reason, CTX)
+    c = await add_client(runtime)
+    await sign_in(client, b.card_number)
+    verifier, challenge = pkce()
+    response = await authorize(client, c, challenge, acr_values="urn:guarita:loa:ouro")
+    ticket = query_of(response.headers["location"])["pedido"]
+    page = await client.get(step_up.page_url(ticket))
+    assert "nível Ouro. A sua está no nível Prata" in page.text
+    assert "Pelo seu rosto" in page.text and "Pelo seu banco" not in page.text
+    capture = await client.get("/confirmar-identidade/rosto", params={"pedido": ticket})
+    answer, _, _ = await _film(client, ticket, csrf_of(capture.text), "astronaut")
+    assert answer.status_code == 200, answer.text
+    back = await client.get(answer.json()["next"])
+    done = await client.get(back.headers["location"])
+    code = query_of(done.headers["location"])["code"]
+    token = (await exchange(client, c, code, verifier)).json()["id_token"]
+    keys = KeySet.import_key_set((await client.get("/oauth/jwks")).json())
+    assert jwt.decode(token, keys, algorithms=["RS256"]).claims["acr"] == "urn:guarita:loa:ouro"
