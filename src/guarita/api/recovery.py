@@ -90,10 +90,15 @@ async def kba(body: KbaRequest, request: Request) -> KbaOut:
 
 
 @router.post("/me/contacts", status_code=201, response_model=ContactVerificationOut,
-             summary="Cadastrar ou trocar e-mail ou celular", responses=error_responses(401, 409, 422, 429))
+             summary="Cadastrar ou trocar e-mail ou celular",
+             responses=error_responses(401, 403, 409, 422, 429))
 async def add_contact(body: ContactRequest, request: Request,
                       current: sessions.SessionInfo = Depends(current_session)) -> ContactVerificationOut:
-    """Pede a senha atual; envia um código ao novo contato, que só é salvo depois de confirmado."""
+    """Pede a senha atual; envia um código ao novo contato, que só é salvo depois de confirmado.
+
+    Uma conta prata ou ouro sem prova de identidade recente (banco, rosto, agência) recebe
+    ``403 step_up_required``: confirme a identidade em ``/confirmar-identidade`` antes
+    (docs/trust-levels.md › Step-up)."""
     runtime = runtime_of(request)
     context = request_context(request)
     await confirm_password(runtime, current, body.password, context)
