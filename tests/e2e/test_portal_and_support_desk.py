@@ -3,11 +3,15 @@ for a caller (docs/support-desk.md), in the browser."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+import secrets
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlencode
 
 import pyotp
 import pytest
@@ -17,6 +21,7 @@ from tests.e2e.browser import Journey
 from tests.e2e.stack import Stack
 from tests.e2e.test_journeys import press
 from tests.interop.conftest import stop, wait_until_up
+from tests.support.http_server import RecordingHttpServer
 from tests.support.server import ROOT, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.journey]
@@ -121,6 +126,47 @@ def test_signing_out_in_minha_conta_signs_out_of_the_portal(
         page.wait_for_timeout(500)
     expect(page.locator("#name")).to_have_count(0)
     j.check("portal-saiu-pelo-guarita", own=False)
+    j.finish()
+
+
+def test_signing_out_loads_the_front_channel_logout_of_an_app(journey: Journey, stack: Stack):
+    """An app that can only clear its cookie in the browser (Front-Channel Logout 1.0): after
+    Ana signs into it through Guarita and presses "Sair" in Minha conta, the page she sees
+    loads the app's logout address in a hidden frame, with iss and sid — which the page's CSP
+    lets through, and nothing else."""
+    from guarita.services.demo import DEMO_LEGACY_PASSWORD
+
+    j, page = journey, journey.page
+    ana = stack.demo["200100033"]
+    with RecordingHttpServer() as app:
+        app.respond(*([200] * 20), body="<!doctype html><title>ok</title>", content_type="text/html")
+        client = stack.cli("clients", "add", "--name", "Agendamento", "--redirect-uri",
+                           app.url + "/cb", "--frontchannel-logout-uri", app.url + "/fc?v=1")
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        page.goto(stack.base_url + "/oauth/authorize?" + urlencode({
+            "response_type": "code", "client_id": client["client_id"],
+            "redirect_uri": app.url + "/cb", "scope": "openid", "state": "s", "nonce": "n",
+            "code_challenge": challenge, "code_challenge_method": "S256",
+        }))
+        page.wait_for_url(re.compile(re.escape(stack.base_url) + r"/entrar"))
+        page.get_by_label("CPF, número da carteirinha ou e-mail").fill(ana.card)
+        page.get_by_label("Senha", exact=True).fill(DEMO_LEGACY_PASSWORD)
+        with page.expect_navigation(url=re.compile("^" + re.escape(app.url) + r"/cb\?")):
+            page.get_by_role("button", name="Entrar", exact=True).click()
+
+        page.goto(stack.base_url + "/conta")
+        page.get_by_role("button", name="Sair", exact=True).first.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Você saiu da sua conta")
+        deadline = time.monotonic() + 10
+        while not [r for r in app.requests if r.path == "/fc"]:
+            assert time.monotonic() < deadline, "o iframe de saída não foi carregado"
+            page.wait_for_timeout(200)
+        [frame] = [r for r in app.requests if r.path == "/fc"]
+        query = parse_qs(frame.query)
+        assert query["v"] == ["1"] and query["iss"] == [stack.base_url] and query["sid"][0]
+        j.check("saiu-com-front-channel")
     j.finish()
 
 

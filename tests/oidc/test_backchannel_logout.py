@@ -20,7 +20,8 @@ from guarita.oidc import clients as clients_repo
 from guarita.oidc.clients import ClientRegistrationError, ClientSpec
 from guarita.storage.tables import OutboxMessage
 from guarita.storage.types import utcnow
-from tests.oidc.support import add_client, csrf_of, person, tokens_for
+from tests.hardening import test_tokens_end_with_the_account as hardening
+from tests.oidc.support import add_client, csrf_of, person, sign_in, tokens_for
 from tests.support.factories import STRONG
 from tests.support.http_server import RecordingHttpServer
 
@@ -263,3 +264,24 @@ async def test_registration_refuses_bad_logout_uris(runtime, uri):
                 name="Portal", redirect_uris=["https://portal.example.org/cb"],
                 frontchannel_logout_uri=uri,
             ))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [hardening.change_password, hardening.recover, hardening.lock_by_owner,
+     hardening.disable_at_the_desk],
+    ids=lambda e: e.__name__,
+)
+async def test_every_way_an_account_is_ended_tells_the_app(runtime, client, receiver, event):
+    """A password change (the other sessions), a recovery, "Não foi você?" and the desk
+    disabling the account: the app that signed in through the browser session hears it."""
+    b = await person(runtime)
+    if event is hardening.lock_by_owner:
+        await hardening._recover(runtime, b)  # the notice that carries the link
+        assert (await sign_in(client, b.card_number, hardening.NEW)).status_code == 303
+    c = await rp(runtime, receiver)
+    tokens = await tokens_for(client, c, b.card_number)
+    await event(runtime, client, b)
+    [request] = await delivered(runtime, receiver)
+    claims = await validate_logout_token(client, request.form()["logout_token"], c.id)
+    assert claims["sid"] == _unverified(tokens["id_token"])["sid"]
