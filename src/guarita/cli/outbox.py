@@ -14,7 +14,11 @@ from rich.table import Table
 from guarita.cli.common import CliError, JsonOption, console, print_json, run_async, settings
 from guarita.domain.accounts import Channel
 
-app = typer.Typer(help="Fila de mensagens (e-mail e SMS).", no_args_is_help=True)
+app = typer.Typer(
+    help="Fila de mensagens (e-mail, SMS e avisos de saída aos aplicativos).", no_args_is_help=True
+)
+# "logout": a back-channel logout notice to an app (OpenID Connect Back-Channel Logout 1.0).
+CHANNEL_LABELS = {Channel.EMAIL: "e-mail", Channel.SMS: "SMS", "logout": "saída (app)"}
 
 
 class Status(StrEnum):
@@ -65,7 +69,7 @@ def list_command(
         table.add_column("Texto", overflow="fold")
     for row in rows:
         cells = [
-            str(row["id"]), "e-mail" if row["channel"] == Channel.EMAIL else "SMS", row["to"],
+            str(row["id"]), CHANNEL_LABELS.get(row["channel"], row["channel"]), row["to"],
             row["subject"] or "—", row["created_at"][:19].replace("T", " "),
             STATUS_LABELS.get(row["status"], row["status"]), str(row["attempts"]),
             row["last_error"] or "",
