@@ -34,7 +34,7 @@ async def add_beneficiary(
     runtime: Runtime, *, card: str = "100200300", cpf: str | None = None,
     birth: date = date(1950, 3, 4), name: str = "Maria José da Conceição",
     email: str | None = "maria@example.com", phone: str | None = "+5561991234567",
-    legacy_password_hash: str | None = None, seed: int = 1,
+    legacy_password_hash: str | None = None, seed: int = 1, social_name: str | None = None,
 ) -> Beneficiary:
     if cpf is None:
         cpf = make_cpf(seed)
@@ -43,6 +43,7 @@ async def add_beneficiary(
     row = Beneficiary(
         card_number=card, cpf=cpf, birth_date=birth, name=name, name_search=name_search_key(name),
         email=email, phone=phone, legacy_password_hash=legacy_password_hash,
+        social_name=social_name,
     )
     async with runtime.db.transaction() as session:
         session.add(row)

@@ -3,7 +3,7 @@
 | scope         | claims                                   |
 |---------------|------------------------------------------|
 | openid        | sub                                      |
-| profile       | name, birthdate                          |
+| profile       | name, social_name (when the registry has one), birthdate |
 | email         | email, email_verified (verified only)    |
 | phone         | phone_number, phone_number_verified (verified only) |
 | cpf           | cpf                                      |
@@ -26,7 +26,7 @@ from guarita.storage.accounts import tokens_ended
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
-    "profile": ("name", "birthdate"),
+    "profile": ("name", "social_name", "birthdate"),
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
     "cpf": ("cpf",),
@@ -80,12 +80,14 @@ class Person:
     legacy: bool
     name: str | None = None
     birth_date: date | None = None
+    social_name: str | None = None
     # kind → (value, verified): the first verified one of each kind, else the first.
     identifiers: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 _PERSON = sql.Sql(
-    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date FROM accounts a "
+    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, b.social_name "
+    "FROM accounts a "
     "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE a.id = :account_id"
 )
 _IDENTIFIERS = sql.Sql(
@@ -99,8 +101,8 @@ def needs_identifiers(scopes: list[str] | tuple[str, ...] | set[str]) -> bool:
 
 
 _PERSON_OF_GRANT = sql.Sql(
-    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, g.revoked_at, "
-    "(SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti), "
+    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, b.social_name, "
+    "g.revoked_at, (SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti), "
     "g.created_at, a.tokens_valid_after "
     "FROM oidc_grants g JOIN accounts a ON a.id = g.account_id "
     "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE g.id = :grant_id"
@@ -115,6 +117,7 @@ def _person(row: tuple) -> Person:
         legacy=bool(row[3]),
         name=row[4],
         birth_date=sql.day(row[5]),
+        social_name=row[6],
     )
 
 
@@ -142,9 +145,9 @@ async def person_of_token(
     checks neither the grant nor the token was revoked nor the grant ended by a sign-out
     everywhere (password change, recovery, lock, disable); None when one was."""
     row = await tx.one(_PERSON_OF_GRANT, grant_id=grant_id, jti=jti or "")
-    if row is None or row[6] is not None or row[7]:
+    if row is None or row[7] is not None or row[8]:
         return None
-    if tokens_ended(sql.when(row[9]), sql.when(row[8])):
+    if tokens_ended(sql.when(row[10]), sql.when(row[9])):
         return None
     person = _person(row)
     return await _identifiers(tx, person) if identifiers else person
@@ -162,6 +165,8 @@ def claims_for(person: Person, scopes: list[str] | tuple[str, ...] | set[str], s
     if "profile" in scopes:
         if person.name:
             claims["name"] = person.name
+        if person.social_name:
+            claims["social_name"] = person.social_name
         if person.birth_date:
             claims["birthdate"] = person.birth_date.isoformat()
     if "email" in scopes:

@@ -9,9 +9,10 @@ do Acesso ao Serviço de Confiabilidade Cadastral (Selos)"), on top of ``oidc/pr
   ``logout``, and the catalogue of reliabilities ``confiabilidades``;
 * ``sub`` (and ``preferred_username``) is the CPF, 11 digits;
 * the ID token carries ``amr`` in gov.br's words (``passwd``, ``bankNNN``, ``mfa``, ``otp``),
-  ``email_verified``, ``phone_number_verified``, ``name``, ``email`` and ``phone_number`` when
-  verified, ``scope`` as a list, and with ``govbr_confiabilidades`` or
-  ``govbr_confiabilidades_idtoken`` ``reliability_info {level, reliabilities: [{id, updatedAt}]}``
+  ``email_verified``, ``phone_number_verified``, ``name``, ``social_name`` (the nome social, when
+  the registry has one), ``email`` and ``phone_number`` when verified, ``scope`` as a list, and
+  with ``govbr_confiabilidades`` or ``govbr_confiabilidades_idtoken``
+  ``reliability_info {level, reliabilities: [{id, updatedAt}]}``
   whose seal ids are gov.br's, mapped from the person's evidence (``SEALS`` below);
 * UserInfo carries only standard OpenID claims (strict gov.br libraries refuse others);
 * access tokens are RS256, as gov.br's, so a client that checks them against ``/govbr/jwk``
@@ -221,6 +222,10 @@ class GovbrProfile(Profile):
             "scope": scopes,
             **contact_claims(found.person, scopes),
         }
+        if "profile" in scopes and found.person.social_name:
+            # gov.br's ID token carries the nome social (Decreto 8.727/2016) as ``social_name``
+            # when the person has one; UserInfo stays standard claims only (below).
+            claims["social_name"] = found.person.social_name
         if wants_reliability:
             claims["reliability_info"] = reliability_info(
                 found.person.trust_level, found.evidence

@@ -82,8 +82,9 @@ def metadata(runtime: Runtime) -> dict:
         "token_endpoint_auth_signing_alg_values_supported": list(client_auth.ASSERTION_ALGS),
         "code_challenge_methods_supported": list(pkce.METHODS),
         "claims_supported": [
-            "sub", "preferred_username", "name", "email", "email_verified", "phone_number",
-            "phone_number_verified", "amr", "acr", "auth_time", "reliability_info", "scope",
+            "sub", "preferred_username", "name", "social_name", "email", "email_verified",
+            "phone_number", "phone_number_verified", "amr", "acr", "auth_time", "reliability_info",
+            "scope",
         ],
         "acr_values_supported": list(acr.VALUES),
         "authorization_response_iss_parameter_supported": True,

@@ -78,6 +78,7 @@ class AccountView:
     id: str
     name: str
     first_name: str
+    social_name: str | None
     masked_cpf: str | None
     card_number: str | None
     trust_level: str
@@ -132,8 +133,10 @@ async def view(runtime: Runtime, account_id: str, *, with_logins: bool = True) -
     cpf = next((i.value for i in identifiers if i.kind == IdentifierKind.CPF), None)
     card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
     name = beneficiary.name if beneficiary else ""
+    social_name = beneficiary.social_name if beneficiary else None
     return AccountView(
-        id=account.id, name=name, first_name=first_name(name),
+        id=account.id, name=name, first_name=first_name(name, social_name),
+        social_name=social_name,
         masked_cpf=ids.mask_cpf(cpf) if cpf else None, card_number=card,
         trust_level=account.trust_level, legacy=account.legacy,
         identifiers=[
@@ -242,5 +245,6 @@ async def change_password(
         await record(session, AuditTag.PASSWORD_CHANGED, subject=account_id, context=context,
                      details={"other_sessions_ended": ended})
         await notify_contacts(session, runtime.settings, account_id, "password_changed",
-                              first_name=first_name(beneficiary.name if beneficiary else None),
+                              first_name=first_name(beneficiary.name if beneficiary else None,
+                                         beneficiary.social_name if beneficiary else None),
                               when=runtime.settings.local_time(now))

@@ -58,7 +58,8 @@ async def passkey_options(
             )
         await store_challenge(session, runtime, challenge, "register", account_id, now)
     card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
-    name = beneficiary.name if beneficiary else "Beneficiário"
+    # The name the authenticator shows when choosing a passkey: the nome social when there is one.
+    name = (beneficiary.social_name or beneficiary.name) if beneficiary else "Beneficiário"
     return passkey.registration_options(
         base_url=settings.base_url,
         rp_name=settings.mfa.rp_name or settings.organisation_name,

@@ -438,7 +438,8 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
         lock_token = await create_lock_link(session, runtime, account.id, now)
         await notify_contacts(
             session, runtime.settings, account.id, "password_reset",
-            first_name=first_name(beneficiary.name if beneficiary else None),
+            first_name=first_name(beneficiary.name if beneficiary else None,
+                                         beneficiary.social_name if beneficiary else None),
             when=runtime.settings.local_time(now),
             lock_url=f"{runtime.settings.base_url.rstrip('/')}/nao-fui-eu?token={lock_token}",
         )

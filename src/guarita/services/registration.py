@@ -163,7 +163,7 @@ async def _tell_existing_account(runtime: Runtime, session, beneficiary: Benefic
     )
     if count <= ACCOUNT_EXISTS_NOTICES_PER_DAY:
         await notify_contacts(session, runtime.settings, existing, "account_exists",
-                              first_name=first_name(beneficiary.name))
+                              first_name=first_name(beneficiary.name, beneficiary.social_name))
     return True
 
 
@@ -226,7 +226,7 @@ async def _create(
         await record(session, AuditTag.ACCOUNT_CREATED, subject=account.id, context=context,
                      details={"method": "registry_match", "no_cpf": beneficiary.cpf is None})
         await notify_contacts(session, runtime.settings, account.id, "welcome",
-                              first_name=first_name(beneficiary.name))
+                              first_name=first_name(beneficiary.name, beneficiary.social_name))
         token, info = await sessions.create(session, account.id, runtime.settings.session, context,
                                             amr=["pwd"], now=now)
         await record(session, AuditTag.LOGIN_SUCCEEDED, subject=account.id, context=context,
@@ -234,5 +234,7 @@ async def _create(
     return RegistrationResult(account_id=account.id, session_token=token, session=info)
 
 
-def first_name(name: str | None) -> str:
-    return (name or "").split(" ")[0].title() or "beneficiário"
+def first_name(name: str | None, social_name: str | None = None) -> str:
+    """The word a greeting uses: the first of the nome social when the person has one (Decreto
+    8.727/2016 art. 2: the name by which the person is treated), else of the civil name."""
+    return (social_name or name or "").split(" ")[0].title() or "beneficiário"

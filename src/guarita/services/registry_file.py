@@ -34,8 +34,11 @@ COLUMNS: tuple[str, ...] = (
 )
 HEADER = ",".join(COLUMNS)
 # Columns a file may add: ``photo`` is a reference photo's path relative to the CSV
-# (docs/face.md › Reference photos), read by the photo pass (services/face_import.py).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("photo",)
+# (docs/face.md › Reference photos), read by the photo pass (services/face_import.py);
+# ``social_name`` is the person's nome social (Decreto 8.727/2016, docs/registry-import.md).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("photo", "social_name")
+# Other spellings of a header, as pt-BR registries export them → the contract's name.
+ALIASES: dict[str, str] = {"nome_social": "social_name", "nome social": "social_name"}
 
 _CHUNK = 1 << 20
 _BOM = codecs.BOM_UTF8
@@ -53,7 +56,7 @@ class CheckedFile:
     size: int
     sha256: str
     delimiter: str
-    # position of each contract column in the file's rows
+    # position of each contract column in the file's rows, and of each optional one it has
     positions: dict[str, int]
     width: int
 
@@ -139,6 +142,7 @@ def _read_header(path: Path, name: str) -> tuple[str, dict[str, int], int]:
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     header = next(csv.reader([first_line], delimiter=delimiter))
     names = [column.strip().lower() for column in header]
+    names = [ALIASES.get(column, column) for column in names]
     missing = [column for column in COLUMNS if column not in names]
     known = COLUMNS + OPTIONAL_COLUMNS
     unknown = [column for column in names if column not in known]
@@ -155,7 +159,8 @@ def _read_header(path: Path, name: str) -> tuple[str, dict[str, int], int]:
             f"Cabeçalho inválido em {name}: {'; '.join(problems)}. "
             f"A primeira linha deve ser: {HEADER}"
         )
-    return delimiter, {column: names.index(column) for column in COLUMNS}, len(names)
+    present = COLUMNS + tuple(column for column in OPTIONAL_COLUMNS if column in names)
+    return delimiter, {column: names.index(column) for column in present}, len(names)
 
 
 def read_rows(checked: CheckedFile) -> Iterator[tuple[RawRow, int]]:

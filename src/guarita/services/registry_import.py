@@ -202,10 +202,12 @@ class _Importer:
             before = stored.get(row.card_number)
             if before is None:
                 inserts.append(row)
-            elif row.compared() == before.compared:
+                continue
+            kept = row.keeping(before.compared)
+            if kept.compared() == before.compared:
                 result.unchanged += 1
             else:
-                updates.append((row, before))
+                updates.append((kept, before))
         result.created = len(inserts)
         result.updated = len(updates)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
@@ -56,6 +56,10 @@ class RegistryRow:
     email: str | None
     phone: str | None
     legacy_password_hash: str | None
+    social_name: str | None = None
+    # False when the file has no ``social_name`` column: the stored one is kept, never cleared
+    # by an older export that did not carry it.
+    social_name_given: bool = False
 
     def values(self) -> dict[str, object]:
         """The columns of ``beneficiaries`` this row sets."""
@@ -68,7 +72,14 @@ class RegistryRow:
             "email": self.email,
             "phone": self.phone,
             "legacy_password_hash": self.legacy_password_hash,
+            "social_name": self.social_name,
         }
+
+    def keeping(self, stored: tuple[object, ...]) -> RegistryRow:
+        """This row with what its file does not carry taken from the stored ``compared``."""
+        if self.social_name_given:
+            return self
+        return replace(self, social_name=stored[COMPARED.index("social_name")])
 
     def compared(self) -> tuple[object, ...]:
         """The values that decide *unchanged* vs *updated*, in the order of ``COMPARED``."""
@@ -80,11 +91,15 @@ class RegistryRow:
             self.email,
             self.phone,
             self.legacy_password_hash,
+            self.social_name,
         )
 
 
 # Columns of ``beneficiaries`` compared with :meth:`RegistryRow.compared` (same order).
-COMPARED = ("cpf", "birth_date", "name", "name_search", "email", "phone", "legacy_password_hash")
+COMPARED = (
+    "cpf", "birth_date", "name", "name_search", "email", "phone", "legacy_password_hash",
+    "social_name",
+)
 
 
 class RowRejected(Exception):
@@ -185,14 +200,18 @@ class RowNormaliser:
         name = normalise_name(fields[pos["name"]])
         if not name:
             reasons.append("nome em branco")
-        elif len(name) > NAME_MAX:
-            reasons.append(f"nome com mais de {NAME_MAX} caracteres")
-        elif _CONTROL.search(name):
-            reasons.append("nome com caracteres inválidos")
-        elif has_bidi_controls(name):
-            reasons.append(
-                "nome com caracteres de controle de direção do texto (U+202A–202E, U+2066–2069)"
-            )
+        else:
+            problem = _name_problem(name)
+            if problem:
+                reasons.append("nome " + problem)
+
+        social: str | None = None
+        if "social_name" in pos:
+            social = normalise_name(fields[pos["social_name"]]) or None
+            if social is not None:
+                problem = _name_problem(social)
+                if problem:
+                    reasons.append("nome social " + problem)
 
         email_text = fields[pos["email"]]
         email: str | None = None
@@ -230,7 +249,20 @@ class RowNormaliser:
             email=email,
             phone=phone,
             legacy_password_hash=legacy,
+            social_name=social,
+            social_name_given="social_name" in pos,
         )
+
+
+def _name_problem(name: str) -> str | None:
+    """What is wrong with a normalised, non-empty name, after "nome" / "nome social"."""
+    if len(name) > NAME_MAX:
+        return f"com mais de {NAME_MAX} caracteres"
+    if _CONTROL.search(name):
+        return "com caracteres inválidos"
+    if has_bidi_controls(name):
+        return "com caracteres de controle de direção do texto (U+202A–202E, U+2066–2069)"
+    return None
 
 
 def _legacy_hash_problem(value: str) -> str | None:

@@ -76,7 +76,7 @@ async def create(session, runtime: Runtime, beneficiary: Beneficiary,  # noqa: A
     await record(session, AuditTag.ACCOUNT_CREATED, subject=account.id, context=context,
                  details={"method": "govbr", "trust_level": level.value})
     await notify_contacts(session, runtime.settings, account.id, "welcome",
-                          first_name=first_name(beneficiary.name))
+                          first_name=first_name(beneficiary.name, beneficiary.social_name))
     token, _ = await sessions.create(session, account.id, runtime.settings.session, context,
                                      amr=[amr], now=now)
     await record(session, AuditTag.LOGIN_SUCCEEDED, subject=account.id, context=context,

@@ -56,6 +56,9 @@ class Beneficiary(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     name: Mapped[str] = mapped_column(String(200))
     name_search: Mapped[str] = mapped_column(String(200), index=True)
+    # The name the person is known and treated by (nome social, Decreto 8.727/2016): greetings
+    # and the OpenID ``social_name`` claim use it; ``name`` stays the civil name of the registry.
+    social_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     legacy_password_hash: Mapped[str | None] = mapped_column(String(255))

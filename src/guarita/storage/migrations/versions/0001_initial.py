@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 01:28:23.967146
+Create Date: 2026-12-07 01:38:22.092723
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("name_search", sa.String(length=200), nullable=False),
+        sa.Column("social_name", sa.String(length=200), nullable=True),
         sa.Column("email", sa.String(length=254), nullable=True),
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("legacy_password_hash", sa.String(length=255), nullable=True),
