@@ -237,3 +237,30 @@ async def test_a_desk_contact_change_after_an_in_person_check_keeps_the_level(ru
     await _desk_change(runtime, supervisor, b, proven_in_person=True)
     assert await level_of(runtime, account_id) == "prata"
     assert "level_cap" not in [r[0] for r in await rows(runtime, account_id)]
+
+
+async def test_two_proofs_recorded_at_once_both_count(runtime):
+    """The desk's document check and a face validation committing together: the second to
+    commit sees the first's row, so the account ends at ouro, not at prata (races)."""
+    import asyncio
+
+    b, _, _ = await opened(runtime)
+    account_id = (await account_of(runtime, b)).id
+    first_recorded = asyncio.Event()
+
+    async def document() -> None:
+        async with runtime.db.transaction() as session:
+            await trust.record_evidence(session, runtime.settings, account_id,
+                                        EvidenceKind.IN_PERSON_DOCUMENT, method="desk",
+                                        source="rg")
+            first_recorded.set()
+            await asyncio.sleep(0.3)  # still open while the face is recorded
+
+    async def face() -> None:
+        await first_recorded.wait()
+        async with runtime.db.transaction() as session:
+            await trust.record_evidence(session, runtime.settings, account_id, EvidenceKind.FACE,
+                                        method="face", source="in_person", liveness=True)
+
+    await asyncio.gather(document(), face())
+    assert await level_of(runtime, account_id) == "ouro"

@@ -105,6 +105,10 @@ async def recompute(session: AsyncSession, settings: Settings, account_id: str, 
     """Sets ``accounts.trust_level`` from the rows; a change is audited
     (``account.trust_level.changed`` with before, after and why)."""
     now = now or utcnow()
+    # The account's row is locked before its evidence is read: two proofs recorded at once
+    # (a document at the desk, a face on the phone) each see the other's row, so ouro's
+    # combination is not lost to a race. SQLite's write transactions are serial already.
+    await session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
     account = await session.get(Account, account_id)
     if account is None:
         return TrustLevel.BRONZE
