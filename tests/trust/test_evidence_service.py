@@ -264,3 +264,19 @@ async def test_two_proofs_recorded_at_once_both_count(runtime):
 
     await asyncio.gather(document(), face())
     assert await level_of(runtime, account_id) == "ouro"
+
+
+async def test_the_providers_housekeeping_recomputes_expired_levels(runtime):
+    from guarita.oidc import housekeeping
+
+    b, _, _ = await opened(runtime)
+    account_id = (await account_of(runtime, b)).id
+    with_trust(runtime, expiry_days={"bank": 30})
+    await add(runtime, account_id, EvidenceKind.BANK, source="itau")
+    assert await level_of(runtime, account_id) == "prata"
+    assert (await housekeeping.sweep(runtime, utcnow() + timedelta(days=29)))["trust_levels"] == 0
+    done = await housekeeping.sweep(runtime, utcnow() + timedelta(days=31))
+    assert done["trust_levels"] == 1
+    assert await level_of(runtime, account_id) == "bronze"
+    async with runtime.db.read() as session:
+        assert (await session.get(Account, account_id)).trust_level_until is None

@@ -1,6 +1,7 @@
 """Deleting what can no longer be used: expired grants (and, by cascade, their codes and
 refresh tokens), codes a day after they expired, and revoked access tokens once they would
-have expired anyway.
+have expired anyway; and recomputing the trust levels whose evidence expired
+(``services/trust.sweep_expired``), so an expired level stops reaching ``acr`` and claims.
 
 Spent refresh tokens are kept until their grant expires: reuse detection (RFC 9700 §4.14.2)
 needs them. Runs at most every ``EVERY`` per process, inline in a token request (a few
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from guarita.runtime import Runtime
+from guarita.services import trust
 from guarita.storage import plain_sql as sql
 from guarita.storage.types import utcnow
 
@@ -37,7 +39,9 @@ async def sweep(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
             "revoked_access_tokens": await tx.run(_REVOKED, now=now),
         }
 
-    return await sql.write(runtime.db, delete)
+    done = await sql.write(runtime.db, delete)
+    done["trust_levels"] = await trust.sweep_expired(runtime, now)
+    return done
 
 
 async def maybe_sweep(runtime: Runtime) -> None:

@@ -27,6 +27,7 @@ from guarita.storage.types import utcnow
 
 if TYPE_CHECKING:
     from guarita.config import Settings
+    from guarita.runtime import Runtime
 
 # ``recorded_by`` of what the person proved themselves, and of what Guarita did on its own.
 SELF = "self"
@@ -121,6 +122,22 @@ async def recompute(session: AsyncSession, settings: Settings, account_id: str, 
                      details={"before": before.value, "after": found.level.value, "why": why,
                               "by": by})
     return found.level
+
+
+async def sweep_expired(runtime: Runtime, now: datetime | None = None, limit: int = 500) -> int:
+    """Recomputes the accounts whose ``trust_level_until`` has passed (an evidence row expired),
+    at most ``limit`` per call; answers how many. Run by the provider's housekeeping, so an
+    expired level stops reaching tokens within its interval even if the person never opens
+    Minha conta."""
+    now = now or utcnow()
+    async with runtime.db.transaction() as session:
+        due = list((await session.execute(
+            select(Account.id).where(Account.trust_level_until.is_not(None),
+                                     Account.trust_level_until <= now)
+            .limit(limit))).scalars())
+        for account_id in due:
+            await recompute(session, runtime.settings, account_id, now=now, why="expired")
+    return len(due)
 
 
 async def current_level(session: AsyncSession, settings: Settings, account_id: str, *,
