@@ -15,6 +15,7 @@ from guarita.messaging.worker import deliver_due
 from guarita.services import devices
 from guarita.services.devices import Device, device_of, place_of
 from tests.oidc.support import add_client, csrf_of, person, sign_in, tokens_for
+from tests.support.factories import STRONG
 from tests.support.http_server import RecordingHttpServer
 
 ANDROID = ("Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -43,6 +44,14 @@ CAMPINAS_IP = "200.147.10.20"  # a public address the test database places in Ca
 ])
 def test_device_in_parts(agent, expected):
     assert device_of(agent) == expected
+
+
+def test_device_in_one_plain_line():
+    assert devices.plain(device_of(ANDROID)) == "celular Samsung (Chrome)"
+    assert devices.plain(device_of(WINDOWS_EDGE)) == "computador com Windows (Edge)"
+    assert devices.plain(device_of(MAC)) == "Mac (Safari)"
+    assert devices.plain(device_of("okhttp/4.12.0")) == "aplicativo"
+    assert devices.plain(devices.UNKNOWN) is None
 
 
 @pytest.fixture
@@ -145,3 +154,32 @@ async def test_sair_de_todos_os_outros_tells_the_apps_of_every_other_session(run
                               data={"csrf_token": csrf_of(page.text)})
             await deliver_due(runtime)
             assert len(receiver.requests) == 1  # the other session's, not this one's
+
+
+async def test_the_app_lists_and_ends_sessions_through_the_api(runtime, app, client):
+    b = await person(runtime)
+
+    async def api_session(agent: str) -> dict[str, str]:
+        signed = await client.post("/api/v1/sessions", headers={"User-Agent": agent},
+                                   json={"identifier": b.card_number, "password": STRONG})
+        assert signed.status_code == 201, signed.text
+        return {"Authorization": f"Bearer {signed.json()['session_token']}"}
+
+    mine, other, third = (await api_session("okhttp/4.12.0"), await api_session(IPHONE),
+                          await api_session(WINDOWS_EDGE))
+    listed = (await client.get("/api/v1/me/sessions", headers=mine)).json()
+    assert listed[0]["current"] is True and listed[0]["device"]["kind"] == "app"
+    iphone = next(s for s in listed if s["device"]["brand"] == "iPhone")
+    assert iphone["device"] == {"kind": "phone", "brand": "iPhone", "system": "iOS",
+                                "browser": "Safari", "description": "iPhone (Safari)"}
+    assert iphone["place"] is None  # a test address (TEST-NET): no place
+    assert (await client.delete(f"/api/v1/me/sessions/{iphone['id']}", headers=mine)).status_code == 204
+    assert (await client.get("/api/v1/me", headers=other)).status_code == 401
+    missing = await client.delete(f"/api/v1/me/sessions/{iphone['id']}", headers=mine)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    bad = await client.delete("/api/v1/me/sessions/zz", headers=mine)
+    assert bad.status_code == 404
+    ended = await client.post("/api/v1/me/sessions/end-others", headers=mine)
+    assert ended.status_code == 200 and ended.json()["ended"] >= 1
+    assert (await client.get("/api/v1/me", headers=third)).status_code == 401
+    assert (await client.get("/api/v1/me", headers=mine)).status_code == 200

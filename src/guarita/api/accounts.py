@@ -7,6 +7,9 @@ from fastapi.responses import JSONResponse
 
 from guarita.api.schemas import (
     AccountOut,
+    ActiveSessionOut,
+    DeviceOut,
+    EndedOut,
     IdentifierOut,
     LoginEventOut,
     MeOut,
@@ -17,9 +20,11 @@ from guarita.api.schemas import (
 )
 from guarita.api.second_factors import SecondFactorRequiredOut, pending_out
 from guarita.api.security import current_session
+from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
 from guarita.services import account as account_service
+from guarita.services import devices as devices_service
 from guarita.services import login as login_service
 from guarita.services import registration, sessions
 
@@ -114,3 +119,57 @@ async def change_password(
         body.password_confirmation, request_context(request),
     )
     return Response(status_code=204)
+
+
+# -- the account's live sessions (Minha conta › Aparelhos conectados agora) --------------------
+@router.get(
+    "/me/sessions", response_model=list[ActiveSessionOut], summary="Aparelhos conectados",
+    responses=error_responses(401),
+)
+async def list_sessions(
+    request: Request, current: sessions.SessionInfo = Depends(current_session)
+) -> list[ActiveSessionOut]:
+    """As sessões abertas da conta, esta primeiro: aparelho, cidade aproximada (se configurada),
+    quando entrou e a última atividade."""
+    found = await account_service.devices(runtime_of(request), current)
+    return [
+        ActiveSessionOut(
+            id=d.handle, current=d.current, signed_in_at=d.signed_in_at,
+            last_seen_at=d.last_seen_at, place=d.place,
+            device=DeviceOut(kind=d.device.kind, brand=d.device.brand, system=d.device.system,
+                             browser=d.device.browser,
+                             description=devices_service.plain(d.device)),
+        )
+        for d in found
+    ]
+
+
+@router.delete(
+    "/me/sessions/{session_id}", status_code=204, summary="Encerrar uma sessão",
+    responses=error_responses(401, 404),
+)
+async def end_session(
+    session_id: str, request: Request, current: sessions.SessionInfo = Depends(current_session)
+) -> Response:
+    """Encerra outra sessão da conta; os aplicativos em que ela entrou são avisados
+    (Back-Channel Logout). Para sair desta, use ``DELETE /api/v1/sessions/current``."""
+    ended = await account_service.end_device(
+        runtime_of(request), current, session_id, request_context(request)
+    )
+    if not ended:
+        raise GuaritaError(ErrorCode.NOT_FOUND, field="session_id")
+    return Response(status_code=204)
+
+
+@router.post(
+    "/me/sessions/end-others", response_model=EndedOut, summary="Sair de todos os outros",
+    responses=error_responses(401),
+)
+async def end_other_sessions(
+    request: Request, current: sessions.SessionInfo = Depends(current_session)
+) -> EndedOut:
+    """Encerra todas as outras sessões da conta (e avisa os aplicativos em que entraram)."""
+    ended = await account_service.end_other_devices(
+        runtime_of(request), current, request_context(request)
+    )
+    return EndedOut(ended=ended)

@@ -61,6 +61,31 @@ class MeOut(AccountOut):
     recent_logins: list[LoginEventOut]
 
 
+class DeviceOut(BaseModel):
+    """The device of a session in parts (``kind``: phone, tablet, computer, app or null)."""
+
+    kind: str | None
+    brand: str | None
+    system: str | None
+    browser: str | None
+    description: str | None = Field(description="em palavras, em pt-BR")
+
+
+class ActiveSessionOut(BaseModel):
+    """A live session of the account ("Aparelhos conectados agora" in Minha conta)."""
+
+    id: str = Field(description="identifica a sessão nesta lista; não dá acesso a nada")
+    current: bool
+    signed_in_at: datetime
+    last_seen_at: datetime
+    device: DeviceOut
+    place: str | None = Field(description="cidade aproximada, se houver base GeoIP configurada")
+
+
+class EndedOut(BaseModel):
+    ended: int
+
+
 class SessionOut(BaseModel):
     session_token: str
     expires_at: datetime

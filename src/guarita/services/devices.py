@@ -95,16 +95,22 @@ def _kind(system: str | None, brand: str | None, lowered: str) -> str | None:
 
 
 def plain(device: Device) -> str | None:
-    """One short pt-BR line, for places without a page to compose it (audit, e-mails)."""
+    """One short pt-BR line, as Minha conta words it: "celular Samsung (Chrome)", "iPhone
+    (Safari)", "computador com Windows (Firefox)", "aplicativo"; None when nothing is known."""
     if device.kind == "app":
         return "aplicativo"
-    what = {
-        "phone": "celular", "tablet": "tablet", "computer": "computador",
-    }.get(device.kind or "", None)
-    parts = [p for p in (what, device.brand, device.system) if p]
-    if device.browser:
-        parts.append(f"({device.browser})")
-    return " ".join(parts) or None
+    if device.brand in ("iPhone", "iPad", "Mac"):
+        name = device.brand
+    elif device.kind == "computer":
+        name = f"computador com {device.system}" if device.system else "computador"
+    elif device.kind in ("phone", "tablet"):
+        word = "celular" if device.kind == "phone" else "tablet"
+        name = f"{word} {device.brand or device.system or ''}".strip()
+    else:
+        name = device.system
+    if name and device.browser:
+        return f"{name} ({device.browser})"
+    return name or device.browser
 
 
 # -- place: a local city database, if the organisation configured one ---------------------------
