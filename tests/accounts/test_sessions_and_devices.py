@@ -183,3 +183,14 @@ async def test_the_app_lists_and_ends_sessions_through_the_api(runtime, app, cli
     assert ended.status_code == 200 and ended.json()["ended"] >= 1
     assert (await client.get("/api/v1/me", headers=third)).status_code == 401
     assert (await client.get("/api/v1/me", headers=mine)).status_code == 200
+
+
+def test_guarita_check_names_a_geoip_path_that_is_not_a_file(tmp_path, city_database):
+    from tests.conftest import make_settings
+
+    missing = make_settings("sqlite+aiosqlite:///x.db",
+                            session={"geoip_city_database": str(tmp_path / "nada.mmdb")})
+    assert any("GUARITA_SESSION__GEOIP_CITY_DATABASE" in p for p in missing.problems())
+    present = make_settings("sqlite+aiosqlite:///x.db",
+                            session={"geoip_city_database": city_database})
+    assert not any("GEOIP" in p for p in present.problems())
