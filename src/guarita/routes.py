@@ -8,7 +8,7 @@ from guarita.config import Settings
 
 
 def routers(settings: Settings) -> list[APIRouter]:
-    from guarita.api import accounts, face, meta, recovery, upstream
+    from guarita.api import accounts, face, meta, my_data, recovery, upstream
     from guarita.api import second_factors as second_factors_api
     from guarita.console import routers as support_desk
     from guarita.oidc import connected_apps_pages, endpoints, govbr_endpoints
@@ -16,6 +16,7 @@ def routers(settings: Settings) -> list[APIRouter]:
         account_pages,
         contact_pages,
         face_pages,
+        my_data_pages,
         recovery_pages,
         second_step_pages,
         security_pages,
@@ -29,10 +30,12 @@ def routers(settings: Settings) -> list[APIRouter]:
         govbr_endpoints.router,
         meta.router,
         accounts.router,
+        my_data.router,
         recovery.router,
         face.router,
         upstream.router,
         account_pages.router,
+        my_data_pages.router,
         recovery_pages.router,
         contact_pages.router,
         face_pages.router,

@@ -258,6 +258,12 @@ class Message(StrEnum):
         "calma, num lugar claro, ou escolha outra forma de confirmar sua identidade."
     )
     CURRENT_PASSWORD_WRONG = "Senha atual incorreta."
+    # Meus dados (docs/privacy.md)
+    EXPORT_LINK_GONE = (
+        "Este link não vale mais: ele dura 15 minutos e só pode ser usado uma vez. Peça um novo "
+        "em Meus dados."
+    )
+    EXPORT_FORMAT = "Escolha o formato do arquivo: PDF ou JSON."
     # sign-in (SECURITY.md › Throttling and lockout): said only after the password was checked
     TWO_TRIES_LEFT = (
         "Identificação ou senha incorretas. Restam 2 tentativas; depois, será preciso esperar "

@@ -12,6 +12,7 @@ class FlowKind(StrEnum):
     SIGN_IN = "sign_in"                    # a sign-in waiting for its second factor
     TOTP_ENROLMENT = "totp_enrolment"      # a secret shown, waiting for its first code
     PASSKEY_CHALLENGE = "passkey_challenge"  # a WebAuthn challenge, single use
+    DATA_EXPORT = "data_export"            # a Meus dados download link: 15 min, single use
 
 
 class SignInState(StrEnum):

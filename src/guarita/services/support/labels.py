@@ -132,6 +132,10 @@ TAGS: dict[str, str] = {
     AuditTag.FACE_REFERENCE_DELETED: N_("Referência facial apagada pela pessoa"),
     AuditTag.SUPPORT_FACE_CAPTURED: N_("Atendimento: foto de referência guardada"),
     AuditTag.SUPPORT_FACE_DELETED: N_("Atendimento: referência facial apagada"),
+    AuditTag.DATA_EXPORTED: N_("Cópia dos seus dados baixada"),
+    AuditTag.PRIVACY_REQUEST_FILED: N_("Pedido de correção ou exclusão de dados registrado"),
+    AuditTag.PRIVACY_REQUEST_DECIDED: N_("Atendimento: pedido de correção ou exclusão decidido"),
+    AuditTag.ACCOUNT_ERASED: N_("Conta excluída a pedido da pessoa"),
 }
 
 OUTCOMES = {
