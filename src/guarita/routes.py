@@ -8,13 +8,14 @@ from guarita.config import Settings
 
 
 def routers(settings: Settings) -> list[APIRouter]:
-    from guarita.api import accounts, face, meta, my_data, recovery, upstream
+    from guarita.api import accounts, face, meta, my_data, privacy, recovery, upstream
     from guarita.api import second_factors as second_factors_api
     from guarita.console import routers as support_desk
     from guarita.oidc import connected_apps_pages, endpoints, govbr_endpoints
     from guarita.web import (
         account_pages,
         contact_pages,
+        data_recipients_pages,
         face_pages,
         my_data_pages,
         recovery_pages,
@@ -42,6 +43,8 @@ def routers(settings: Settings) -> list[APIRouter]:
         upstream_pages.router,
         step_up_pages.router,
         connected_apps_pages.router,
+        data_recipients_pages.router,
+        privacy.router,
         second_step_pages.router,
         security_pages.router,
         second_factors_api.router,

@@ -91,3 +91,24 @@ def test_clients_add_govbr_profile_warns_that_sub_is_the_cpf(live_server):
     plain = live_server.cli("clients", "add", "--name", "Portal", "--redirect-uri",
                             "https://portal.example.gov.br/cb2")
     assert plain["profile"] == "standard" and plain["warnings"] == []
+
+
+def test_clients_legal_basis_on_add_and_update(live_server):
+    added = live_server.cli(
+        "clients", "add", "--name", "Portal do Beneficiário",
+        "--redirect-uri", "https://portal.example.org/callback",
+        "--legal-basis", "legal_duty", "--legal-basis-text", "Lei 8.213/1991, art. 124",
+    )
+    assert added["legal_basis"] == "legal_duty"
+    assert added["legal_basis_text"] == "Lei 8.213/1991, art. 124"
+    updated = live_server.cli("clients", "update", added["client_id"], "--legal-basis", "consent")
+    assert (updated["legal_basis"], updated["legal_basis_text"]) == ("consent", None)
+    default = live_server.cli(
+        "clients", "add", "--name", "Outro", "--redirect-uri", "https://outro.example.org/cb",
+    )
+    assert default["legal_basis"] == "consent"
+    refused = subprocess.run(
+        [str(GUARITA), "clients", "update", added["client_id"], "--legal-basis", "legal_duty"],
+        env=live_server.env, capture_output=True, text=True, timeout=60,
+    )
+    assert refused.returncode == 1 and "informe a lei ou o contrato" in refused.stderr

@@ -78,6 +78,17 @@ def _register(spec, *, ensure: bool = False) -> tuple[dict, str | None]:  # noqa
     return run_async(_run)
 
 
+LegalBasisOption = typer.Option(
+    "consent", "--legal-basis",
+    help="Por que o cliente recebe os dados (LGPD art. 7): consent (consentimento, padrão) ou "
+         "legal_duty (obrigação legal ou contratual da organização).",
+)
+LegalBasisTextOption = typer.Option(
+    None, "--legal-basis-text",
+    help='A lei ou o contrato, como a pessoa vai ler (ex.: "Lei 8.213/1991, art. 124").',
+)
+
+
 @app.command("add")
 def add(
     name: str = typer.Option(
@@ -140,6 +151,8 @@ def add(
         False, "--frontchannel-logout-session-required",
         help="O cliente exige iss e sid no endereço do iframe.",
     ),
+    legal_basis: str = LegalBasisOption,
+    legal_basis_text: str = LegalBasisTextOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Cadastra um cliente e mostra o client_id e, uma única vez, o segredo."""
@@ -170,6 +183,8 @@ def add(
         backchannel_logout_session_required=backchannel_logout_session_required,
         frontchannel_logout_uri=frontchannel_logout_uri,
         frontchannel_logout_session_required=frontchannel_logout_session_required,
+        legal_basis=legal_basis,
+        legal_basis_text=legal_basis_text,
     )
     client, secret = _register(spec)
     warnings = [GOVBR_SUB_WARNING] if client["profile"] == "govbr" else []
@@ -239,6 +254,48 @@ def list_command(as_json: bool = JsonOption) -> None:
             "ativo" if c["active"] else "desativado",
         )
     console.print(table)
+
+
+@app.command("update")
+def update(
+    client_id: str = typer.Argument(..., help="O client_id."),
+    legal_basis: str = typer.Option(
+        ..., "--legal-basis", help="consent ou legal_duty (LGPD art. 7)."
+    ),
+    legal_basis_text: str = LegalBasisTextOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Muda a base legal de um cliente (o que a pessoa vê em "Quem recebeu meus dados")."""
+    from guarita.oidc import clients
+    from guarita.oidc.events import OidcEvent
+    from guarita.storage.audit import record
+
+    async def _run(runtime):  # noqa: ANN001, ANN202
+        async with runtime.db.transaction() as session:
+            try:
+                client = await clients.set_legal_basis(
+                    session, client_id, legal_basis, legal_basis_text
+                )
+            except clients.ClientRegistrationError as exc:
+                raise CliError(str(exc)) from None
+            if client is None:
+                raise CliError(f"Cliente {client_id} não encontrado.")
+            await record(
+                session, OidcEvent.CLIENT_UPDATED, context=_operator(),
+                details={"client_id": client.id, "legal_basis": client.legal_basis},
+            )
+        clients.forget(runtime, client_id)
+        return client.as_dict()
+
+    client = run_async(_run)
+    if as_json:
+        print_json(client)
+    else:
+        console.print(
+            f"Cliente {client_id}: base legal {client['legal_basis']}"
+            + (f" ({client['legal_basis_text']})" if client["legal_basis_text"] else "") + ".",
+            highlight=False,
+        )
 
 
 @app.command("disable")

@@ -69,6 +69,8 @@ class Client:
     backchannel_logout_session_required: bool = False
     frontchannel_logout_uri: str | None = None
     frontchannel_logout_session_required: bool = False
+    legal_basis: str = "consent"
+    legal_basis_text: str | None = None
 
     @property
     def public(self) -> bool:
@@ -98,6 +100,8 @@ class Client:
             "backchannel_logout_session_required": self.backchannel_logout_session_required,
             "frontchannel_logout_uri": self.frontchannel_logout_uri,
             "frontchannel_logout_session_required": self.frontchannel_logout_session_required,
+            "legal_basis": self.legal_basis,
+            "legal_basis_text": self.legal_basis_text,
             "active": self.active,
         }
 
@@ -128,6 +132,8 @@ def _from_row(row: OidcClient) -> Client:
         backchannel_logout_session_required=bool(row.backchannel_logout_session_required),
         frontchannel_logout_uri=row.frontchannel_logout_uri,
         frontchannel_logout_session_required=bool(row.frontchannel_logout_session_required),
+        legal_basis=row.legal_basis or "consent",
+        legal_basis_text=row.legal_basis_text,
     )
 
 
@@ -154,6 +160,8 @@ class ClientSpec:
     backchannel_logout_session_required: bool = False
     frontchannel_logout_uri: str | None = None
     frontchannel_logout_session_required: bool = False
+    legal_basis: str = "consent"
+    legal_basis_text: str | None = None
 
 
 def _checked(spec: ClientSpec) -> ClientSpec:
@@ -190,6 +198,7 @@ def _checked(spec: ClientSpec) -> ClientSpec:
         if found:
             problems.append(found[0].upper() + found[1:] + ".")
     problems += logout_uri_problems(spec)
+    basis_text = legal_basis_problems(spec.legal_basis, spec.legal_basis_text, problems)
     if spec.subject_type not in ("public", "pairwise"):
         problems.append("subject_type deve ser public ou pairwise.")
     sector = spec.sector_identifier
@@ -241,7 +250,31 @@ def _checked(spec: ClientSpec) -> ClientSpec:
         backchannel_logout_session_required=spec.backchannel_logout_session_required,
         frontchannel_logout_uri=spec.frontchannel_logout_uri or None,
         frontchannel_logout_session_required=spec.frontchannel_logout_session_required,
+        legal_basis=spec.legal_basis,
+        legal_basis_text=basis_text,
     )
+
+
+LEGAL_BASES = ("consent", "legal_duty")
+LEGAL_BASIS_TEXT_MAX = 300
+
+
+def legal_basis_problems(basis: str, text: str | None, problems: list[str]) -> str | None:
+    """LGPD art. 7: ``consent`` (I) or ``legal_duty`` (the organisation's legal or contractual
+    duty, II/V), which must name the law or contract. Appends to ``problems``; returns the
+    text as stored (spaces collapsed, None when empty)."""
+    text = " ".join((text or "").split()) or None
+    if basis not in LEGAL_BASES:
+        problems.append("Base legal desconhecida: use consent ou legal_duty.")
+    if basis == "legal_duty" and not text:
+        problems.append(
+            "Com a base legal legal_duty, informe a lei ou o contrato (--legal-basis-text)."
+        )
+    if text and (len(text) > LEGAL_BASIS_TEXT_MAX or not text.isprintable()):
+        problems.append(
+            f"O texto da base legal tem até {LEGAL_BASIS_TEXT_MAX} caracteres visíveis."
+        )
+    return text
 
 
 def logout_uri_problems(spec: ClientSpec) -> list[str]:
@@ -295,6 +328,8 @@ def _apply(row: OidcClient, spec: ClientSpec) -> None:
     row.backchannel_logout_session_required = spec.backchannel_logout_session_required
     row.frontchannel_logout_uri = spec.frontchannel_logout_uri
     row.frontchannel_logout_session_required = spec.frontchannel_logout_session_required
+    row.legal_basis = spec.legal_basis
+    row.legal_basis_text = spec.legal_basis_text
     row.updated_at = utcnow()
 
 
@@ -332,6 +367,22 @@ async def ensure(session: AsyncSession, spec: ClientSpec) -> tuple[Client, str |
     return _from_row(row), secret
 
 
+async def set_legal_basis(
+    session: AsyncSession, client_id: str, basis: str, text: str | None
+) -> Client | None:
+    """Changes only the legal basis of a registered client (``guarita clients update``)."""
+    row = await session.get(OidcClient, client_id)
+    if row is None:
+        return None
+    problems: list[str] = []
+    stored = legal_basis_problems(basis, text, problems)
+    if problems:
+        raise ClientRegistrationError(" ".join(problems))
+    row.legal_basis, row.legal_basis_text, row.updated_at = basis, stored, utcnow()
+    await session.flush()
+    return _from_row(row)
+
+
 async def find(session: AsyncSession, client_id: str) -> Client | None:
     if not client_id or len(client_id) > 64:
         return None
@@ -356,7 +407,8 @@ _FIND = sql.Sql(
     "post_logout_redirect_uris, grant_types, scopes, first_party, subject_type, sector_identifier, "
     "id_token_signed_response_alg, jwks, disabled_at, profile, backchannel_logout_uri, "
     "backchannel_logout_session_required, frontchannel_logout_uri, "
-    "frontchannel_logout_session_required FROM oidc_clients WHERE id = :id"
+    "frontchannel_logout_session_required, legal_basis, legal_basis_text "
+    "FROM oidc_clients WHERE id = :id"
 )
 
 
@@ -382,6 +434,8 @@ def _from_values(v: tuple) -> Client:
         backchannel_logout_session_required=bool(v[17]),
         frontchannel_logout_uri=v[18],
         frontchannel_logout_session_required=bool(v[19]),
+        legal_basis=v[20] or "consent",
+        legal_basis_text=v[21],
     )
 
 

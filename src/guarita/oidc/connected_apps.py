@@ -72,6 +72,8 @@ async def disconnect(
     runtime: Runtime, account_id: str, client_id: str, context: RequestContext
 ) -> bool:
     async with runtime.db.transaction() as session:
+        # The ledger says what was taken back (docs/privacy.md › Consentimentos).
+        scopes = sorted(await consent.granted_scopes(session, account_id, client_id))
         forgot = await consent.revoke(session, account_id, client_id)
         revoked = await grants.revoke_for_client(
             sql.in_session(session), account_id, client_id, grants.RevokedBecause.REVOKED_BY_PERSON
@@ -82,6 +84,7 @@ async def disconnect(
                 OidcEvent.CONSENT_REVOKED,
                 subject=account_id,
                 context=context,
-                details={"client_id": client_id, "grants_revoked": revoked},
+                details={"client_id": client_id, "scope": " ".join(scopes),
+                         "grants_revoked": revoked},
             )
     return bool(forgot or revoked)

@@ -15,4 +15,5 @@ class OidcEvent(StrEnum):
     REFRESH_TOKEN_REUSED = "oidc.refresh_token.reused"  # noqa: S105 - an audit tag
     LOGOUT = "oidc.logout"
     CLIENT_REGISTERED = "oidc.client.registered"
+    CLIENT_UPDATED = "oidc.client.updated"
     KEYS_ROTATED = "oidc.keys.rotated"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from guarita.domain.accounts import TrustLevel
 from guarita.oidc import acr as acr_values
-from guarita.oidc import profiles
+from guarita.oidc import data_releases, profiles
 from guarita.oidc.clients import Client
 from guarita.oidc.grants import GrantRow
 from guarita.oidc.issuer import issuer
@@ -80,6 +80,13 @@ async def for_grant(
             nonce=nonce,
             ttl=settings.id_token_ttl_seconds,
             extra=found.id_token_claims,
+        )
+        await data_releases.record(
+            runtime, grant.account_id, client.id, data_releases.ID_TOKEN,
+            data_releases.released_names(
+                {"sub": auth.sub, **found.id_token_claims},
+                sub_is_cpf=profile.name == profiles.GOVBR_NAME,
+            ),
         )
     if refresh_token:
         body["refresh_token"] = refresh_token

@@ -8,11 +8,11 @@ and one or two read the person. ``openid`` must be among the token's scopes (§5
 from __future__ import annotations
 
 from guarita.domain.accounts import AccountStatus
-from guarita.oidc import clients
+from guarita.oidc import clients, data_releases
 from guarita.oidc.claims import Person, needs_identifiers, person_of_token
 from guarita.oidc.errors import insufficient_scope, invalid_request, invalid_token
 from guarita.oidc.keys import keystore
-from guarita.oidc.profiles import STANDARD, Profile
+from guarita.oidc.profiles import GOVBR_NAME, STANDARD, Profile
 from guarita.oidc.tokens import UnreadableToken, read_access_token
 from guarita.runtime import Runtime
 from guarita.storage import plain_sql as sql
@@ -72,4 +72,9 @@ async def userinfo(runtime: Runtime, token: str, profile: Profile = STANDARD) ->
     person = await sql.read(runtime.db, person_behind)
     if person is None or person.status != AccountStatus.ACTIVE:
         raise invalid_token("token revogado ou conta indisponivel")
-    return profile.userinfo_claims(person, scopes, claims["sub"])
+    released = profile.userinfo_claims(person, scopes, claims["sub"])
+    await data_releases.record(
+        runtime, person.account_id, client.id, data_releases.USERINFO,
+        data_releases.released_names(released, sub_is_cpf=profile.name == GOVBR_NAME),
+    )
+    return released

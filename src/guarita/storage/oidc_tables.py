@@ -18,12 +18,22 @@ reads clients, with one plain-SQL query).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from guarita.storage.tables import Base
+from guarita.storage.tables import Base, BigId
 from guarita.storage.types import UtcDateTime, utcnow
 
 
@@ -56,6 +66,11 @@ class OidcClient(Base):
     backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
     frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(254))
     frontchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why the client may receive the person's data (LGPD art. 7): "consent" (I) or "legal_duty"
+    # (the organisation's legal or contractual duty, II/V), with the law or contract it rests on;
+    # shown to the person under "Quem recebeu meus dados" (docs/privacy.md).
+    legal_basis: Mapped[str] = mapped_column(String(16), default="consent", server_default="consent")
+    legal_basis_text: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -181,3 +196,27 @@ class OidcSigningKey(Base):
     private_jwk_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     active_from: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OidcDataRelease(Base):
+    """Which claims (names, never values) a client received about a person, how and when.
+
+    One row per account, client, local day, way (``id_token`` or ``userinfo``) and set of claim
+    names, with the first moment of that day: the provider inserts with ``ON CONFLICT DO
+    NOTHING``, so a portal reading UserInfo on every page adds no rows (docs/privacy.md).
+    """
+
+    __tablename__ = "oidc_data_releases"
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_id", "released_on", "via", "claims"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"))
+    released_on: Mapped[date] = mapped_column(Date)
+    via: Mapped[str] = mapped_column(String(12))  # id_token | userinfo
+    claims: Mapped[str] = mapped_column(String(500))  # names, sorted, space-separated
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

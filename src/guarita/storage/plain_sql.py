@@ -75,6 +75,8 @@ def _sqlite_value(value: Any) -> Any:
     # SQLAlchemy's SQLite DATETIME storage format, UTC without offset (storage/types.py).
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):  # SQLAlchemy's Date on SQLite (sqlite3's adapter is deprecated)
+        return value.isoformat()
     if isinstance(value, bool):
         return int(value)
     return value

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 01:38:22.092723
+Create Date: 2026-12-07 01:48:13.660505
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def upgrade() -> None:
         sa.Column("backchannel_logout_session_required", sa.Boolean(), nullable=False),
         sa.Column("frontchannel_logout_uri", sa.String(length=254), nullable=True),
         sa.Column("frontchannel_logout_session_required", sa.Boolean(), nullable=False),
+        sa.Column("legal_basis", sa.String(length=16), server_default="consent", nullable=False),
+        sa.Column("legal_basis_text", sa.String(length=300), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
@@ -417,6 +419,32 @@ def upgrade() -> None:
         batch_op.create_index("ix_oidc_consents_client", ["client_id"], unique=False)
 
     op.create_table(
+        "oidc_data_releases",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("released_on", sa.Date(), nullable=False),
+        sa.Column("via", sa.String(length=12), nullable=False),
+        sa.Column("claims", sa.String(length=500), nullable=False),
+        sa.Column("first_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_oidc_data_releases_account_id_accounts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["oidc_clients.id"],
+            name=op.f("fk_oidc_data_releases_client_id_oidc_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_data_releases")),
+        sa.UniqueConstraint(
+            "account_id", "client_id", "released_on", "via", "claims", name=op.f("uq_oidc_data_releases_account_id")
+        ),
+    )
+    with op.batch_alter_table("oidc_data_releases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oidc_data_releases_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
         "oidc_grants",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
@@ -641,6 +669,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_oidc_grants_account_id"))
 
     op.drop_table("oidc_grants")
+    with op.batch_alter_table("oidc_data_releases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_data_releases_account_id"))
+
+    op.drop_table("oidc_data_releases")
     with op.batch_alter_table("oidc_consents", schema=None) as batch_op:
         batch_op.drop_index("ix_oidc_consents_client")
 
