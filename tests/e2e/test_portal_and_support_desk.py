@@ -80,6 +80,12 @@ def test_single_sign_on_through_the_demo_portal(journey: Journey, stack: Stack, 
     page.goto(stack.base_url + "/conta")
     expect(page.get_by_role("heading", level=1)).to_have_text("Olá, Ana")
     j.check("guarita-conta")
+    # …and says which app received what of hers, and when (docs/privacy.md).
+    page.get_by_role("link", name="Quem recebeu meus dados").click()
+    expect(page.locator(".data-release").first).to_contain_text(
+        re.compile(r"Portal do Beneficiário \(demonstração\) recebeu seu nome, sua data de nascimento, o número da sua "
+                   r"carteirinha.* em \d\d/\d\d/\d{4} às"))
+    j.check("guarita-quem-recebeu")
 
     page.goto(portal + "/")
     page.get_by_role("button", name="Sair").click()
