@@ -142,3 +142,26 @@ async def test_without_a_social_name_the_greeting_is_the_civil_first_name(client
         "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
     page = (await client.get("/conta")).text
     assert "Olá, João" in page and "Nome social" not in page
+
+
+async def test_meus_dados_lists_the_social_name_it_holds(client, runtime):
+    import io
+
+    import pypdf
+
+    from guarita.services import my_data, my_data_pdf
+
+    b = await add_beneficiary(runtime, name="João Carlos Silva", social_name="Joana Silva")
+    await submit(client, "/cadastro", {
+        "card_number": b.card_number, "cpf": b.cpf, "birth_date": b.birth_date.strftime("%d/%m/%Y"),
+        "password": STRONG, "password_confirmation": STRONG, "captcha": solve(runtime.settings)})
+    page = (await client.get("/conta/meus-dados")).text
+    assert 'data-field="social_name">Joana Silva<' in page
+    async with runtime.db.read() as session:
+        from guarita.storage.tables import Account
+        account_id = (await session.execute(select(Account.id))).scalar_one()
+    data = await my_data.collect(runtime, account_id)
+    assert data["registry"]["social_name"] == "Joana Silva"
+    reader = pypdf.PdfReader(io.BytesIO(my_data_pdf.render(data, timezone=runtime.settings.timezone)))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Nome social" in text and "Joana Silva" in text

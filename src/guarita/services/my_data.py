@@ -118,7 +118,8 @@ def _registry(beneficiary: Any) -> dict[str, Any] | None:  # noqa: ANN401
     if beneficiary is None:
         return None
     return {
-        "name": beneficiary.name, "card_number": beneficiary.card_number,
+        "name": beneficiary.name, "social_name": beneficiary.social_name,
+        "card_number": beneficiary.card_number,
         "cpf": beneficiary.cpf, "birth_date": beneficiary.birth_date.isoformat(),
         "email": beneficiary.email, "phone": beneficiary.phone,
         "imported_at": _iso(beneficiary.created_at), "updated_at": _iso(beneficiary.updated_at),

@@ -130,6 +130,8 @@ def render(data: dict[str, Any], *, timezone: str = "America/Sao_Paulo",
 
     pdf.section("Seus dados do cadastro")
     pdf.pair("Nome", registry.get("name"))
+    if registry.get("social_name"):
+        pdf.pair("Nome social", registry["social_name"])
     pdf.pair("Carteirinha", registry.get("card_number"))
     pdf.pair("CPF", registry.get("cpf") or "não possui")
     pdf.pair("Data de nascimento", _when(registry.get("birth_date"), zone))
