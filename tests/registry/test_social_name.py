@@ -165,3 +165,18 @@ async def test_meus_dados_lists_the_social_name_it_holds(client, runtime):
     reader = pypdf.PdfReader(io.BytesIO(my_data_pdf.render(data, timezone=runtime.settings.timezone)))
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert "Nome social" in text and "Joana Silva" in text
+
+
+async def test_the_desk_sees_the_social_name_first_masked_until_the_check(app, runtime):
+    from tests.console.helpers import caller_data, post, quick_staff, session_client
+    from tests.console.helpers import person as desk_person
+
+    b = await desk_person(runtime, name="João Carlos Silva", social_name="Joana Maria Silva")
+    agent = await quick_staff(runtime, "agent")
+    async with await session_client(app, runtime, agent) as browser:
+        page = (await browser.get(f"/atendimento/pessoas/{b.id}")).text
+        assert "<h1>Joana M. S.</h1>" in page and "Joana Maria Silva" not in page
+        assert "João Carlos Silva" not in page
+        right = await post(browser, f"/atendimento/pessoas/{b.id}/conferencia", caller_data(b))
+        assert "Joana Maria Silva" in right.text and "João Carlos Silva" in right.text
+        assert "chame a pessoa por este nome" in right.text

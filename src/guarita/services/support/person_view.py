@@ -74,6 +74,8 @@ class PersonView:
     checks_left: int = 0  # always set by person_view(), from the settings
     # Whether the person has a second factor and of which kinds; never a secret.
     second_factors: list[str] = field(default_factory=list)
+    # The nome social from the registry (masked like the name), or None.
+    social_name: str | None = None
 
     @property
     def subject(self) -> str:
@@ -127,6 +129,9 @@ async def person_view(
             grant_expires_at=grant.expires_at if grant else None,
             grant_reason=grant.reason if grant else None,
             name=beneficiary.name if unmasked else mask_name(beneficiary.name),
+            # Decreto 8.727/2016 art. 5-6: the desk treats the person by the nome social.
+            social_name=(beneficiary.social_name if unmasked else mask_name(beneficiary.social_name))
+            if beneficiary.social_name else None,
             cpf=mask("cpf", beneficiary.cpf),
             card=ids.mask_card(beneficiary.card_number),
             has_account=account is not None,
