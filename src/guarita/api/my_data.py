@@ -13,7 +13,7 @@ from guarita.api.schemas import Strict
 from guarita.api.security import current_session
 from guarita.edge.auth import request_context, runtime_of
 from guarita.edge.envelope import error_responses
-from guarita.services import data_export, my_data, sessions
+from guarita.services import data_export, my_data, privacy_requests, sessions
 
 router = APIRouter(prefix="/api/v1", tags=["meus dados"])
 
@@ -62,3 +62,48 @@ async def download_export(token: str, request: Request,
         "content-disposition": f'attachment; filename="{found.filename}"',
         "cache-control": "no-store",
     })
+
+
+class PrivacyRequestIn(Strict):
+    kind: Literal["correction", "deletion"] = Field(
+        description="correction (LGPD art. 18 III) ou deletion (art. 18 IV e VI)")
+    what: str | None = Field(default=None, max_length=2000,
+                             description="correção: o que está errado e como deveria ser")
+    reason: str | None = Field(default=None, max_length=2000, description="exclusão: por quê")
+
+
+class PrivacyRequestOut(BaseModel):
+    id: str
+    kind: str
+    status: str = Field(description="open, approved ou rejected")
+    what: str | None
+    reason: str | None
+    filed_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+def _request_out(item: privacy_requests.RequestView) -> PrivacyRequestOut:
+    return PrivacyRequestOut(id=item.id, kind=item.kind, status=item.status, what=item.what,
+                             reason=item.reason, filed_at=item.filed_at, decided_at=item.decided_at,
+                             decision_reason=item.decision_reason)
+
+
+@router.post("/me/data/requests", status_code=201, response_model=PrivacyRequestOut,
+             summary="Pedir correção ou exclusão", responses=error_responses(401, 409, 422))
+async def file_request(body: PrivacyRequestIn, request: Request,
+                       current: sessions.SessionInfo = Depends(current_session)) -> PrivacyRequestOut:
+    """Registra o pedido na fila da central; um supervisor decide e a pessoa é avisada por
+    e-mail ou SMS. Um pedido de cada tipo em análise por vez (`privacy_request_open`)."""
+    item = await privacy_requests.file(runtime_of(request), current.account_id, body.kind,
+                                       what=body.what, reason=body.reason,
+                                       context=request_context(request))
+    return _request_out(item)
+
+
+@router.get("/me/data/requests", response_model=list[PrivacyRequestOut],
+            summary="Meus pedidos de correção e exclusão", responses=error_responses(401))
+async def list_requests(request: Request, current: sessions.SessionInfo = Depends(current_session)
+                        ) -> list[PrivacyRequestOut]:
+    return [_request_out(i) for i in await privacy_requests.of_account(runtime_of(request),
+                                                                       current.account_id)]

@@ -16,6 +16,7 @@ from guarita.cli import (
     keys,
     operations,
     outbox,
+    privacy,
     registry,
     server,
     staff,
@@ -40,6 +41,7 @@ registry.register(app)
 dev_smtp.register(app)
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(audit.app, name="audit")
+app.add_typer(privacy.app, name="privacy")
 app.add_typer(staff.app, name="staff")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")

@@ -8,6 +8,11 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from guarita.console import api, pages, staff_pages  # noqa: F401 - registers the staff pages
+    from guarita.console import (  # noqa: F401 - registers the staff and privacy pages
+        api,
+        pages,
+        privacy_pages,
+        staff_pages,
+    )
 
     return [pages.router, api.router]

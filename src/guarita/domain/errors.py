@@ -72,6 +72,9 @@ class ErrorCode(StrEnum):
     CONTACT_PROOF_REQUIRED = "contact_proof_required"
     # an action that needs the identity confirmed again first (docs/trust-levels.md › Step-up)
     STEP_UP_REQUIRED = "step_up_required"
+    # LGPD requests (docs/privacy.md › Pedidos)
+    PRIVACY_REQUEST_OPEN = "privacy_request_open"
+    PRIVACY_REQUEST_DECIDED = "privacy_request_decided"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -125,6 +128,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.SECOND_STEP_EXPIRED: 410,
     ErrorCode.CONTACT_PROOF_REQUIRED: 422,
     ErrorCode.STEP_UP_REQUIRED: 403,
+    ErrorCode.PRIVACY_REQUEST_OPEN: 409,
+    ErrorCode.PRIVACY_REQUEST_DECIDED: 409,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -216,6 +221,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.STEP_UP_REQUIRED: (
         "Para continuar, confirme sua identidade de novo: pelo banco, pelo rosto ou numa agência."
     ),
+    ErrorCode.PRIVACY_REQUEST_OPEN: (
+        "Você já tem um pedido deste tipo em análise. Aguarde a resposta da central de atendimento."
+    ),
+    ErrorCode.PRIVACY_REQUEST_DECIDED: "Este pedido já foi decidido.",
 }
 
 assert set(_STATUS) == set(ErrorCode) == set(MESSAGES), "every code needs a status and a message"
@@ -264,6 +273,11 @@ class Message(StrEnum):
         "em Meus dados."
     )
     EXPORT_FORMAT = "Escolha o formato do arquivo: PDF ou JSON."
+    PRIVACY_KIND = "Escolha o tipo do pedido: correção ou exclusão."
+    PRIVACY_WHAT_REQUIRED = "Diga qual dado está errado e como ele deveria ser."
+    PRIVACY_REASON_REQUIRED = "Conte, em poucas palavras, por que quer excluir sua conta."
+    PRIVACY_DECISION_REQUIRED = "Escolha: aprovar ou recusar o pedido."
+    PRIVACY_DECISION_REASON = "Escreva o motivo da decisão: a pessoa vai recebê-lo."
     # sign-in (SECURITY.md › Throttling and lockout): said only after the password was checked
     TWO_TRIES_LEFT = (
         "Identificação ou senha incorretas. Restam 2 tentativas; depois, será preciso esperar "

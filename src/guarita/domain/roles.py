@@ -34,6 +34,7 @@ class Permission(StrEnum):
     IDENTITY_CHECK = "identity_check"  # record an in-person document check (supervisor)
     SECOND_FACTOR_REMOVE = "second_factor_remove"  # after an in-person check (supervisor)
     DASHBOARD = "dashboard"  # the supervisor dashboard
+    PRIVACY_REQUESTS = "privacy_requests"  # decide LGPD correction and deletion requests (supervisor)
     STAFF = "staff"  # add, reset and disable staff (admin)
     TOKENS = "tokens"  # create and revoke support API tokens (admin)
 
@@ -55,6 +56,7 @@ _SUPERVISOR = _AGENT | {
     Permission.IDENTITY_CHECK,
     Permission.SECOND_FACTOR_REMOVE,
     Permission.DASHBOARD,
+    Permission.PRIVACY_REQUESTS,
 }
 _ADMIN = _SUPERVISOR | {Permission.STAFF, Permission.TOKENS}
 
@@ -66,8 +68,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 # What an API token may be given: every support action, never the management of staff or tokens
 # (a leaked CRM token must not be able to mint more tokens or staff).
+# Deciding LGPD requests (an approved deletion erases an account) is for a person at the
+# console, never a token either.
 TOKEN_SCOPES: tuple[Permission, ...] = tuple(
-    p for p in Permission if p not in (Permission.STAFF, Permission.TOKENS)
+    p for p in Permission
+    if p not in (Permission.STAFF, Permission.TOKENS, Permission.PRIVACY_REQUESTS)
 )
 
 ROLE_LABELS = {Role.AGENT: N_("Atendente"), Role.SUPERVISOR: N_("Supervisor"), Role.ADMIN: N_("Administrador")}
@@ -85,6 +90,7 @@ SCOPE_LABELS = {
     Permission.IDENTITY_CHECK: N_("Registrar conferência de documento presencial"),
     Permission.SECOND_FACTOR_REMOVE: N_("Remover a verificação em duas etapas (após conferência presencial)"),
     Permission.DASHBOARD: N_("Ver o painel"),
+    Permission.PRIVACY_REQUESTS: N_("Decidir pedidos de correção e exclusão de dados (LGPD)"),
     Permission.STAFF: N_("Gerenciar a equipe"),
     Permission.TOKENS: N_("Gerenciar tokens da API"),
 }

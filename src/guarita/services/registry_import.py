@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guarita.domain.audit_tags import AuditTag
 from guarita.runtime import Runtime
+from guarita.services import erasure
 from guarita.services.registry_batches import Item, batches
 from guarita.services.registry_duplicates import drop_repeated_cards, drop_taken_cpfs
 from guarita.services.registry_file import RegistryFileError, check_file
@@ -223,6 +224,7 @@ class _Importer:
             if row.legacy_password_hash and row.legacy_password_hash != before.legacy_password_hash
         ]
         wanting_account += await refresh_legacy_passwords(conn, changed_password, result, now)
+        wanting_account = await self._not_erased(conn, wanting_account, result)
         result.legacy_account_ids = await create_legacy_accounts(
             conn, wanting_account, result, now
         )
@@ -238,3 +240,20 @@ class _Importer:
             )
             await session.close()
         return result
+
+    async def _not_erased(self, conn: AsyncConnection, wanted: list, result: BatchResult) -> list:
+        """A card whose account was erased at its owner's request gets no legacy account back
+        from the old portal's password (docs/privacy.md › O que a exclusão guarda); the person
+        may still register again through Cadastro."""
+        if not wanted:
+            return wanted
+        session = self.database.session_on(conn)
+        try:
+            erased = await erasure.erased_cards(session, [row.card_number for row, _ in wanted])
+        finally:
+            await session.close()
+        for row, _ in wanted:
+            if row.card_number in erased:
+                result.warn(row, "a conta desta carteirinha foi excluída a pedido da pessoa; "
+                                 "a conta antiga não foi recriada")
+        return [(row, ident) for row, ident in wanted if row.card_number not in erased]

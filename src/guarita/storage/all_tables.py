@@ -5,7 +5,13 @@ in ``tables.py``, the support desk's in ``support_tables.py``, the OpenID provid
 ``oidc_tables.py``, the outside providers' in ``upstream_tables.py``. A new table module adds one line here.
 """
 
-from guarita.storage import oidc_tables, support_tables, tables, upstream_tables  # noqa: F401
+from guarita.storage import (  # noqa: F401
+    oidc_tables,
+    privacy_tables,
+    support_tables,
+    tables,
+    upstream_tables,
+)
 from guarita.storage.tables import Base
 
 metadata = Base.metadata

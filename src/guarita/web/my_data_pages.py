@@ -13,7 +13,7 @@ from guarita.domain.errors import GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of
 from guarita.edge.render import finish, render
-from guarita.services import data_export, my_data, sessions
+from guarita.services import data_export, my_data, privacy_requests, sessions
 
 router = APIRouter(include_in_schema=False)
 PAGE = "/conta/meus-dados"
@@ -34,6 +34,7 @@ async def page(request: Request, current: sessions.SessionInfo, *, status_code: 
     extra.setdefault("values", {})
     return render(request, "meus_dados.html", status_code=status_code,
                   data=await my_data.collect(runtime, current.account_id),
+                  requests=await privacy_requests.of_account(runtime, current.account_id),
                   link_minutes=data_export.LINK_MINUTES, moment=datetime.fromisoformat,
                   day=lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y"), **extra)
 
@@ -81,3 +82,22 @@ async def download(request: Request, token: str) -> Response:
         "content-disposition": f'attachment; filename="{found.filename}"',
         "cache-control": "no-store",
     })
+
+
+@router.post(f"{PAGE}/pedidos", response_class=HTMLResponse)
+async def file_request(request: Request) -> Response:
+    """A correction (art. 18 III) or deletion (art. 18 IV, VI) request, to the desk's queue."""
+    current = await load_session(request)
+    values = await forms.read(request)
+    if current is None:
+        return _redirect(request, f"/entrar?next={PAGE}")
+    kind = values.get("kind", "")
+    try:
+        await privacy_requests.file(runtime_of(request), current.account_id, kind,
+                                    what=values.get("what"), reason=values.get("reason"),
+                                    context=request_context(request))
+    except GuaritaError as error:
+        return await page(request, current, status_code=error.status, form=kind or "correction",
+                          error=error, errors=forms.field_errors(error),
+                          values={k: values.get(k, "") for k in ("what", "reason")})
+    return _redirect(request, f"{PAGE}?pedido-registrado=1#pedidos")

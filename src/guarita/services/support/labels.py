@@ -24,6 +24,9 @@ REASONS: dict[str, str] = {
     "outro": N_("Outro motivo (descreva)"),
 }
 
+PRIVACY_KINDS = {"correction": N_("Correção de dados"), "deletion": N_("Exclusão da conta")}
+PRIVACY_STATUSES = {"open": N_("em análise"), "approved": N_("aprovado"), "rejected": N_("recusado")}
+
 STATES: dict[str, str] = {
     "no_account": N_("Sem conta (ainda não fez o cadastro)"),
     "disabled": N_("Conta desativada"),
@@ -80,6 +83,7 @@ TEMPLATES = {
     "contact_code": N_("Código de confirmação de contato"),
     "contact_replaced": N_("Aviso de contato trocado"),
     "second_factor_changed": N_("Aviso de mudança na verificação em duas etapas"),
+    "privacy_request_decided": N_("Resposta a pedido de correção ou exclusão de dados"),
 }
 
 TAGS: dict[str, str] = {

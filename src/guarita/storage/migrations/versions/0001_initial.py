@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 01:48:13.660505
+Create Date: 2026-12-07 02:03:36.166110
 """
 
 from __future__ import annotations
@@ -61,6 +61,20 @@ def upgrade() -> None:
     with op.batch_alter_table("beneficiaries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_beneficiaries_cpf"), ["cpf"], unique=False)
         batch_op.create_index(batch_op.f("ix_beneficiaries_name_search"), ["name_search"], unique=False)
+
+    op.create_table(
+        "erasures",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("card_digest", sa.String(length=64), nullable=True),
+        sa.Column("request_id", sa.String(length=32), nullable=True),
+        sa.Column("erased_by", sa.String(length=64), nullable=False),
+        sa.Column("erased_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erasures")),
+        sa.UniqueConstraint("account_id", name=op.f("uq_erasures_account_id")),
+    )
+    with op.batch_alter_table("erasures", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_erasures_card_digest"), ["card_digest"], unique=False)
 
     op.create_table(
         "key_values",
@@ -143,6 +157,24 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_messages_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "privacy_requests",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("what", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("filed_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_requests")),
+    )
+    with op.batch_alter_table("privacy_requests", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_requests_account_id"), ["account_id"], unique=False)
+        batch_op.create_index("ix_privacy_requests_status", ["status", "filed_at"], unique=False)
 
     op.create_table(
         "staff_accounts",
@@ -708,6 +740,11 @@ def downgrade() -> None:
     op.drop_table("throttles")
     op.drop_table("support_api_tokens")
     op.drop_table("staff_accounts")
+    with op.batch_alter_table("privacy_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_privacy_requests_status")
+        batch_op.drop_index(batch_op.f("ix_privacy_requests_account_id"))
+
+    op.drop_table("privacy_requests")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_messages_account_id"))
         batch_op.drop_index("ix_outbox_due")
@@ -723,6 +760,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_key_values_expires_at"))
 
     op.drop_table("key_values")
+    with op.batch_alter_table("erasures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_erasures_card_digest"))
+
+    op.drop_table("erasures")
     with op.batch_alter_table("beneficiaries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_beneficiaries_name_search"))
         batch_op.drop_index(batch_op.f("ix_beneficiaries_cpf"))
