@@ -29,7 +29,8 @@ from tests.support.html import csrf_of
 
 AGENT = {"search", "view", "caller_check", "reveal_card", "contacts", "unlock", "recovery"}
 SUPERVISOR = AGENT | {"password_reenable", "account_status", "identity_check", "dashboard",
-                      "second_factor_remove"}  # docs/two-step.md › The support desk
+                      "second_factor_remove",  # docs/two-step.md › The support desk
+                      "privacy_requests"}  # docs/privacy.md › Pedidos
 ADMIN = SUPERVISOR | {"staff", "tokens"}
 EXPECTED = {"agent": AGENT, "supervisor": SUPERVISOR, "admin": ADMIN}
 FORBIDDEN_TEXT = "Você não tem permissão para esta operação."
@@ -71,7 +72,8 @@ async def test_console_roles_on_every_route(app, runtime):
     token = await staff_service.create_token(
         runtime, name="alvo", scopes="search", expires_days=5, created_by="test", context=CTX
     )
-    values = {"person_id": b.id, "change_id": "0" * 32, "staff_id": target.id, "token_id": token.id}
+    values = {"person_id": b.id, "change_id": "0" * 32, "staff_id": target.id, "token_id": token.id,
+              "request_id": "0" * 32}
     members = {role: await quick_staff(runtime, role) for role in EXPECTED}
     checked = 0
     for (method, path), needs in sorted(console_web.ROUTES.items()):
@@ -106,7 +108,7 @@ async def test_console_roles_on_every_route(app, runtime):
 async def test_api_scopes_on_every_call(app, runtime, client):
     b = await person(runtime)
     values = {"person_id": b.id, "change_id": "0" * 32}
-    all_scopes = sorted(set().union(*EXPECTED.values()) - {"staff", "tokens"})
+    all_scopes = sorted(set().union(*EXPECTED.values()) - {"staff", "tokens", "privacy_requests"})
     for (method, path), needs in sorted(console_api.ROUTES.items()):
         url = fill(path, values)
         only = await api_token(runtime, [str(needs)])
@@ -156,7 +158,7 @@ async def test_tokens_can_never_manage_staff_or_tokens(runtime):
 
     from guarita.domain.errors import GuaritaError
 
-    for scope in ("staff", "tokens", "admin", "search,staff"):
+    for scope in ("staff", "tokens", "admin", "search,staff", "privacy_requests"):
         with pytest.raises(GuaritaError) as exc:
             await api_token(runtime, scope)
         assert exc.value.field == "scopes"
