@@ -76,6 +76,7 @@ OURS = {
                      None),
     "english": _ours("310000009", 7009, "Joaquim Barbosa Neto", "joaquim.neto@example.com", None),
     "outbox": _ours("310000010", 7010, "Helena Souza Campos", "helena.campos@example.com", None),
+    "privacy": _ours("310000011", 7011, "Lúcia Helena Tavares", "lucia.tavares@example.com", None),
 }
 
 
