@@ -77,6 +77,12 @@ async def test_the_page_shows_the_data_in_plain_words(runtime, client):
     assert "Histórico dos últimos 12 meses" in page.text
     assert "Conta criada (cadastro)" in page.text and "Entrou" in page.text
     assert 'for="password"' in page.text and 'name="format"' in page.text
+    title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1)
+    assert title.startswith("Meus dados") and "<" not in title
+    english = await client.get("/conta/meus-dados", params={"lang": "en"})
+    assert "<h1>My data</h1>" in english.text and "Download a copy of my data" in english.text
+    assert "Ask for my account to be deleted" in english.text
+    assert "Baixar uma cópia" not in english.text and "Pedir exclusão" not in english.text
 
 
 async def test_page_needs_a_session(client):

@@ -70,6 +70,7 @@ async def test_deletion_request_to_erasure(runtime, client, app):
     assert 'data-status="open"' in page.text and "em análise" in page.text
     again = await _file(client, kind="deletion", reason="de novo")
     assert again.status_code == 409 and "já tem um pedido deste tipo" in again.text
+    assert (await _file(client, kind="correction", what="O CPF tem um dígito trocado.")).status_code == 303
 
     # the queue: supervisors only
     agent = await session_client(app, runtime, await quick_staff(runtime, "agent"))
@@ -78,7 +79,9 @@ async def test_deletion_request_to_erasure(runtime, client, app):
     queue = await supervisor.get(QUEUE)
     assert queue.status_code == 200
     assert "Maria José da Conceição" in queue.text and "Não uso mais o serviço." in queue.text
-    request = await _only_request(runtime)
+    async with runtime.db.read() as session:
+        request = (await session.execute(select(PrivacyRequest).where(
+            PrivacyRequest.kind == "deletion"))).scalar_one()
     no_reason = await post(supervisor, f"{QUEUE}/{request.id}", {"decision": "approved", "decision_reason": ""},
                            page=QUEUE)
     assert no_reason.status_code == 422
@@ -90,7 +93,7 @@ async def test_deletion_request_to_erasure(runtime, client, app):
     assert decided.status_code == 303 and decided.headers["location"].endswith("feito=excluida")
     twice = await post(supervisor, f"{QUEUE}/{request.id}",
                        {"decision": "approved", "decision_reason": "de novo"}, page=QUEUE)
-    assert twice.status_code == 409
+    assert twice.status_code == 409 and "já foi decidido" in twice.text
 
     # gone: the face template first of all, then every personal row
     assert await _count(runtime, FaceReference, FaceReference.beneficiary_id == b.id) == 0
@@ -103,8 +106,13 @@ async def test_deletion_request_to_erasure(runtime, client, app):
     assert await _count(runtime, OidcGrant, OidcGrant.account_id == account_id) == 0
     assert await _count(runtime, SupportCallerCheck, SupportCallerCheck.beneficiary_id == b.id) == 0
     assert await _count(runtime, OutboxMessage, OutboxMessage.account_id == account_id) == 0
-    kept = await _only_request(runtime)
-    assert kept.status == "approved" and kept.reason is None and kept.what is None
+    async with runtime.db.read() as session:
+        kept = {r.kind: r for r in (await session.execute(select(PrivacyRequest))).scalars()}
+    assert kept["deletion"].status == "approved" and kept["deletion"].reason is None
+    assert kept["deletion"].decision_reason == "Pedido conferido por telefone."
+    # the correction still open has nothing left to act on, and none of her text stays
+    assert kept["correction"].status == "closed" and kept["correction"].what is None
+    assert "Nenhum pedido esperando decisão." in (await supervisor.get(QUEUE)).text
     assert await _count(runtime, Erasure, Erasure.account_id == account_id) == 1
 
     # the person is told, at the contact the account had

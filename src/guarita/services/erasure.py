@@ -40,6 +40,7 @@ from guarita.storage.audit import AUDIT_KEY, RequestContext, record
 from guarita.storage.privacy_tables import Erasure, PrivacyRequest
 from guarita.storage.support_tables import SupportCallerCheck
 from guarita.storage.tables import Account, Beneficiary, FaceReference, OutboxMessage, Throttle
+from guarita.storage.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ async def erase_in(session: AsyncSession, account_id: str, *, by: str,
         await session.execute(delete(Beneficiary).where(Beneficiary.id == beneficiary.id))
     await session.execute(update(PrivacyRequest).where(PrivacyRequest.account_id == account_id)
                           .values(what=None, reason=None))
+    # Any other request of the account still open has nothing left to act on.
+    await session.execute(update(PrivacyRequest).where(
+        PrivacyRequest.account_id == account_id, PrivacyRequest.status == "open")
+        .values(status="closed", decided_at=utcnow(), decided_by=by))
     session.add(Erasure(account_id=account_id, card_digest=digest, request_id=request_id,
                         erased_by=by))
     await record(session, AuditTag.ACCOUNT_ERASED, subject=account_id, context=context, actor=by,

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.actors import Actor
@@ -144,18 +144,22 @@ async def decide(runtime: Runtime, actor: Actor, request_id: str, *, decision: s
         raise FieldErrors(problems)
     now = utcnow()
     async with runtime.db.transaction() as session:
-        row = await session.get(PrivacyRequest, request_id, with_for_update=True)
+        row = await session.get(PrivacyRequest, request_id)
         if row is None:
             raise GuaritaError(ErrorCode.NOT_FOUND)
-        if row.status != "open":
-            raise GuaritaError(ErrorCode.PRIVACY_REQUEST_DECIDED)
         account = await session.get(Account, row.account_id)
-        if account is None:
-            raise GuaritaError(ErrorCode.NO_ACCOUNT)
+        if row.status != "open" or account is None:
+            raise GuaritaError(ErrorCode.PRIVACY_REQUEST_DECIDED)
+        # Of two supervisors deciding at once, one wins: the other finds it decided.
+        taken = await session.execute(
+            update(PrivacyRequest).where(PrivacyRequest.id == row.id, PrivacyRequest.status == "open")
+            .values(status=decision, decided_at=now, decided_by=actor.audit_id,
+                    decision_reason=reason))
+        if taken.rowcount != 1:
+            raise GuaritaError(ErrorCode.PRIVACY_REQUEST_DECIDED)
+        await session.refresh(row)
         beneficiary = await accounts_repo.beneficiary_of(session, account)
         contacts = await _contacts(session, account.id)
-        row.status, row.decided_at = decision, now
-        row.decided_by, row.decision_reason = actor.audit_id, reason
         await record(session, AuditTag.PRIVACY_REQUEST_DECIDED, subject=account.id, context=context,
                      details={"request": row.id, "kind": row.kind, "decision": decision})
         erased = row.kind == "deletion" and decision == "approved"

@@ -22,8 +22,9 @@ class PrivacyRequest(Base):
     """A correction (LGPD art. 18 III) or deletion (art. 18 IV, VI) request.
 
     ``status``: ``open`` until a supervisor decides, then ``approved`` or ``rejected``
-    (``decision_reason`` says why, ``decided_by`` who, as the audit names actors). The person's
-    own text (``what``, ``reason``) is blanked when the account is erased.
+    (``decision_reason`` says why, ``decided_by`` who, as the audit names actors); ``closed``
+    when the account was erased while it was open. The person's own text (``what``,
+    ``reason``) is blanked when the account is erased.
     """
 
     __tablename__ = "privacy_requests"

@@ -25,7 +25,8 @@ REASONS: dict[str, str] = {
 }
 
 PRIVACY_KINDS = {"correction": N_("Correção de dados"), "deletion": N_("Exclusão da conta")}
-PRIVACY_STATUSES = {"open": N_("em análise"), "approved": N_("aprovado"), "rejected": N_("recusado")}
+PRIVACY_STATUSES = {"open": N_("em análise"), "approved": N_("aprovado"), "rejected": N_("recusado"),
+                    "closed": N_("encerrado: a conta foi excluída")}
 
 STATES: dict[str, str] = {
     "no_account": N_("Sem conta (ainda não fez o cadastro)"),
