@@ -4,7 +4,7 @@ PY := .venv/bin/python
 GUARITA := .venv/bin/guarita
 export GUARITA_PORT ?= 8000
 
-.PHONY: run test setup python frontend system-deps translations migrate demo lint fuzz crash bench screenshots clean
+.PHONY: cluster cluster-stop loadtest run test setup python frontend system-deps translations migrate demo lint fuzz crash bench screenshots clean
 
 ## run: set up, migrate, load the demo when the database is empty, and serve Guarita and the
 ## demo portal (GUARITA_PORT and GUARITA_PORT+1)
@@ -54,3 +54,16 @@ fuzz: system-deps setup
 ## crash: kill -9 of a two-worker server, 20 times per backend (CRASH_KILLS, CRASH_SEED)
 crash: system-deps setup
 	CRASH_KILLS=$${CRASH_KILLS:-20} scripts/test.sh tests/crash -q -s
+
+## cluster: PostgreSQL 15, PgBouncer, two servers, one worker and HAProxy on loopback
+## (CLUSTER_PORT, 8300 by default; docs/scale.md); cluster-stop stops it and keeps var/cluster
+cluster: system-deps setup
+	scripts/cluster/start.sh
+
+cluster-stop:
+	scripts/cluster/stop.sh
+
+## loadtest: locust, headless, mixed load at ~70 % of capacity for LOADTEST_MINUTES (10);
+## TARGET=cluster runs it through `make cluster` instead of a single server
+loadtest: system-deps setup
+	TARGET=$${TARGET:-single} LOADTEST_MINUTES=$${LOADTEST_MINUTES:-10} scripts/loadtest.sh

@@ -436,6 +436,9 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///var/guarita.db"
+    # PostgreSQL reached through PgBouncer in transaction mode: no prepared statement survives
+    # a transaction (storage/database.py). ``?pgbouncer=true`` in the URL does the same.
+    database_pgbouncer: bool = False
     # Where people reach Guarita: links in messages, the OpenID issuer, enrolment links. Unset,
     # it is the address ``guarita serve`` listens on (GUARITA_HOST and GUARITA_PORT), so
     # ``GUARITA_PORT=8610 make run`` never hands out links to port 8000.

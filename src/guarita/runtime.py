@@ -26,6 +26,7 @@ class Runtime:
         db = Database(
             settings.database_url, audit_key=settings.audit_key(),
             audit_anchor_every=settings.audit.anchor_every,
+            pgbouncer=settings.database_pgbouncer,
         )
         return cls(settings=settings, db=db, hasher=Hasher())
 

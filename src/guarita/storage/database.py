@@ -5,11 +5,22 @@ SQLite runs in WAL mode with ``synchronous=FULL`` so an acknowledged write survi
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can fail at once with
 "database is locked" when another writer got there first, while an immediate one simply waits
 ``busy_timeout``. PostgreSQL keeps its defaults (``synchronous_commit=on``).
+
+Behind PgBouncer in transaction mode (docs/scale.md › PgBouncer) consecutive transactions of one
+client connection may run on different server connections, so a statement prepared in one
+transaction is gone (or belongs to someone else) in the next. With ``pgbouncer=True`` — or
+``?pgbouncer=true`` in the URL, which the CLI and migrations then inherit — asyncpg keeps no
+statement cache (its statements are unnamed and parsed again in the same round trip) and
+SQLAlchemy's own prepared statements get a fresh random name each and are never cached.
+Nothing here holds state across transactions: the advisory locks are ``pg_advisory_xact_lock``
+(released at commit), and there is no ``LISTEN``, session ``SET`` or temporary table outside a
+transaction (the registry import's temporary table lives inside its one transaction).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,9 +69,14 @@ def connect_sqlite(path: str) -> sqlite3.Connection:
 class Database:
     def __init__(
         self, url: str, *, echo: bool = False, pool_size: int = 10,
-        audit_key: bytes | None = None, audit_anchor_every: int = 0,
+        audit_key: bytes | None = None, audit_anchor_every: int = 0, pgbouncer: bool = False,
     ):
         self.url = make_url(url)
+        flag = self.url.query.get("pgbouncer")
+        if flag is not None:
+            self.url = self.url.difference_update_query(["pgbouncer"])
+            pgbouncer = pgbouncer or str(flag).lower() in ("1", "true", "yes", "on")
+        self.pgbouncer = pgbouncer
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             database = self.url.database
@@ -77,7 +93,8 @@ class Database:
             _configure_sqlite(self.read_engine, immediate=False)
         else:
             self.engine = create_async_engine(
-                self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                pool_pre_ping=True, connect_args=_pgbouncer_connect_args() if pgbouncer else {},
             )
             self.read_engine = self.engine
         # The plain-SQL fast path's SQLite threads (storage/plain_sql.py), by kind: one writer,
@@ -122,6 +139,16 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def _pgbouncer_connect_args() -> dict[str, Any]:
+    """asyncpg and SQLAlchemy settings for PgBouncer's transaction pooling (module docstring)."""
+    return {
+        "statement_cache_size": 0,  # asyncpg: unnamed statements, parsed in the same round trip
+        "prepared_statement_cache_size": 0,  # SQLAlchemy: no statement kept between uses
+        # A name no other client of the same server connection can have chosen.
+        "prepared_statement_name_func": lambda: f"__guarita_{uuid.uuid4().hex}__",
+    }
 
 
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:

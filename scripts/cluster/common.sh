@@ -1,0 +1,52 @@
+# Shared by scripts/cluster/*.sh: where the cluster lives and which ports it takes.
+# Everything is on loopback; state, pids and logs go under $CLUSTER_DIR (var/cluster).
+# Ports follow CLUSTER_PORT (the balancer, 8300 by default):
+#   +1, +2 the two Guarita servers, +3 PgBouncer, +4 PostgreSQL, +5 the development SMTP server.
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT=$PWD
+GUARITA=$ROOT/.venv/bin/guarita
+CLUSTER_DIR=${CLUSTER_DIR:-$ROOT/var/cluster}
+CLUSTER_PORT=${CLUSTER_PORT:-8300}
+SERVER_PORTS=($((CLUSTER_PORT + 1)) $((CLUSTER_PORT + 2)))
+PGBOUNCER_PORT=$((CLUSTER_PORT + 3))
+PG_PORT=$((CLUSTER_PORT + 4))
+SMTP_PORT=$((CLUSTER_PORT + 5))
+PG_BIN=${GUARITA_PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_DATA=$CLUSTER_DIR/pg/data
+# Guarita goes through PgBouncer (transaction pooling, storage/database.py); migrations and bulk
+# imports go straight to PostgreSQL (session state such as the import's temporary table).
+DIRECT_URL="postgresql+asyncpg://guarita@127.0.0.1:$PG_PORT/guarita"
+POOLED_URL="postgresql+asyncpg://guarita@127.0.0.1:$PGBOUNCER_PORT/guarita?pgbouncer=true"
+
+# initdb, postgres and pgbouncer refuse to run as root: they run as the postgres system user.
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The environment every Guarita process of the cluster shares; other GUARITA_ settings in the
+# caller's environment (captcha, rate limits, …) pass through unchanged.
+guarita_env() {
+  export GUARITA_ENV=${GUARITA_ENV:-development}
+  export GUARITA_DATABASE_URL=$POOLED_URL
+  export GUARITA_BASE_URL="http://127.0.0.1:$CLUSTER_PORT"
+  export GUARITA_SECRET_KEY
+  GUARITA_SECRET_KEY=$(cat "$CLUSTER_DIR/secret_key")
+  export GUARITA_RUN_WORKER_IN_SERVER=false
+  export GUARITA_SMTP__HOST=127.0.0.1 GUARITA_SMTP__PORT=$SMTP_PORT
+  # HAProxy adds X-Forwarded-For; the servers believe it only from loopback.
+  export GUARITA_TRUSTED_PROXIES='["127.0.0.1"]'
+}
+
+# Waits until a TCP port accepts connections (up to $2 seconds, 30 by default).
+wait_port() {
+  local deadline=$((SECONDS + ${2:-30}))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { echo "porta $1 não abriu" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+# Is the process whose pid is in file $1 alive?
+alive() {
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
