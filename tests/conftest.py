@@ -15,7 +15,7 @@ import pytest
 
 from guarita.config import Environment, PasswordPolicy, Settings
 from guarita.runtime import Runtime
-from tests.support import postgres
+from tests.support import pgbouncer, postgres
 from tests.support.databases import PostgresFactory, SqliteFactory
 
 # The table at the end of make test (docs/testing.md); the outside OpenID provider's fixture.
@@ -27,8 +27,18 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-for-hmac-0123456789"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backends", default=os.environ.get("GUARITA_TEST_BACKENDS", "sqlite,postgresql"),
-        help="comma-separated: sqlite, postgresql",
+        help="comma-separated: sqlite, postgresql, pgbouncer (PostgreSQL through PgBouncer in "
+             "transaction mode; modules marked pgbouncer get it with postgresql)",
     )
+
+
+# Run once more through PgBouncer (with postgresql among --backends): the races, the plain-SQL
+# reads of userinfo, the outbox worker's claims. A module can also say
+# ``pytestmark = pytest.mark.pgbouncer``.
+PGBOUNCER_MODULES = (
+    "tests/races/test_races.py", "tests/oidc/test_userinfo.py",
+    "tests/messaging/test_worker.py",
+)
 
 
 def _backends(config: pytest.Config) -> list[str]:
@@ -37,7 +47,13 @@ def _backends(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", _backends(metafunc.config), scope="session")
+        backends = _backends(metafunc.config)
+        # The storage contract once more through PgBouncer, for a bounded set of modules.
+        chosen = metafunc.definition.get_closest_marker("pgbouncer") or any(
+            str(metafunc.definition.path).endswith(module) for module in PGBOUNCER_MODULES)
+        if "postgresql" in backends and "pgbouncer" not in backends and chosen:
+            backends = [*backends, "pgbouncer"]
+        metafunc.parametrize("backend", backends, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +70,24 @@ def postgres_cluster():
 
 
 @pytest.fixture(scope="session")
+def pgbouncer_server(postgres_cluster):
+    """PgBouncer (transaction mode) in front of the suite's PostgreSQL."""
+    if not pgbouncer.available():
+        pytest.fail("PgBouncer não está instalado (make test instala com apt-get).")
+    bouncer = pgbouncer.start(postgres_cluster)
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(scope="session")
 async def database_factory(backend: str, request: pytest.FixtureRequest):
     if backend == "sqlite":
         factory = SqliteFactory()
+    elif backend == "pgbouncer":
+        bouncer = request.getfixturevalue("pgbouncer_server")
+        factory = PostgresFactory(request.getfixturevalue("postgres_cluster"),
+                                  database="guarita_test_pgbouncer")
+        factory.serve_url = bouncer.url("guarita_test_pgbouncer")
     else:
         factory = PostgresFactory(request.getfixturevalue("postgres_cluster"))
     await factory.prepare()

@@ -43,15 +43,20 @@ class SqliteFactory:
 
 
 class PostgresFactory:
-    def __init__(self, server_url: str) -> None:
-        self.url = server_url.rsplit("/", 1)[0] + "/guarita_test"
+    """Migrates and resets ``database`` on the server directly; tests get ``serve_url`` (the
+    same database, or the same through PgBouncer for the ``pgbouncer`` backend)."""
+
+    def __init__(self, server_url: str, database: str = "guarita_test") -> None:
+        self.database = database
+        self.url = server_url.rsplit("/", 1)[0] + "/" + database
+        self.serve_url = self.url
         self.server_url = server_url
 
     async def prepare(self) -> None:
         admin = create_async_engine(self.server_url, isolation_level="AUTOCOMMIT")
         async with admin.connect() as conn:
-            await conn.exec_driver_sql("DROP DATABASE IF EXISTS guarita_test")
-            await conn.exec_driver_sql("CREATE DATABASE guarita_test")
+            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.database}")
+            await conn.exec_driver_sql(f"CREATE DATABASE {self.database}")
         await admin.dispose()
         await upgrade_async(self.url)
 
@@ -61,7 +66,7 @@ class PostgresFactory:
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await engine.dispose()
-        return self.url
+        return self.serve_url
 
     def cleanup(self) -> None:
         pass
