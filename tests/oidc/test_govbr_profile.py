@@ -469,3 +469,28 @@ async def test_govbr_logout_frames_other_apps_front_channel_then_goes_back(runti
     assert '<iframe class="frontchannel-logout" src="https://app.example.org/sair?' in out.text
     assert 'href="https://portal.example.org/saiu" data-continue' in out.text
     assert (await client.get("/conta")).status_code == 303
+
+
+async def test_reliability_info_leaves_out_expired_proofs_and_those_before_a_lowering(
+        runtime, client):
+    """A seal is never sent for a proof the level no longer counts: an expired bank
+    (``GUARITA_TRUST__EXPIRY_DAYS``) and a face proven before the desk lowered the account."""
+    someone = await person(runtime)
+    registered = await govbr_client(runtime)
+    runtime.settings.trust.expiry_days = {"bank": 30}
+    now = utcnow()
+    async with runtime.db.transaction() as session:
+        for kind, source, age, level in [
+            (EvidenceKind.REGISTRY_MATCH, None, 90, None),
+            (EvidenceKind.BANK, "banco-sem-codigo", 40, None),
+            (EvidenceKind.FACE, "in_person", 20, None),
+            (EvidenceKind.LEVEL_CAP, None, 10, "bronze"),
+            (EvidenceKind.FACE, "registry", 3, None),  # raises no level: no seal either
+            (EvidenceKind.IN_PERSON_DOCUMENT, "rg", 5, None),
+        ]:
+            session.add(IdentityEvidence(account_id=someone.account_id, kind=kind.value,
+                                         source=source, level=level,
+                                         recorded_at=now - timedelta(days=age)))
+    _, response = await govbr_tokens(client, registered, someone.card_number)
+    info = claims_of(response.json()["id_token"])["reliability_info"]
+    assert [r["id"] for r in info["reliabilities"]] == ["201", "504"]

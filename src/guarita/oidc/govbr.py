@@ -22,10 +22,12 @@ do Acesso ao Serviço de Confiabilidade Cadastral (Selos)"), on top of ``oidc/pr
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from guarita.domain import trust_levels
 from guarita.domain.accounts import TrustLevel
 from guarita.domain.evidence import EvidenceKind
 from guarita.oidc.claims import Person, load_person
@@ -33,6 +35,7 @@ from guarita.oidc.errors import invalid_grant
 from guarita.oidc.profiles import GOVBR_NAME, Authenticated, Profile
 from guarita.runtime import Runtime
 from guarita.storage import plain_sql as sql
+from guarita.storage.types import utcnow
 
 if TYPE_CHECKING:
     from guarita.oidc.clients import Client
@@ -111,7 +114,30 @@ def seal_of(evidence: Evidence) -> str | None:
         return None
     if kind is EvidenceKind.BANK and evidence.bank_code:
         return BANK_SEALS.get(evidence.bank_code.zfill(3), SEAL_BANK)
+    if kind is EvidenceKind.FACE and evidence.source == "registry":
+        # A registry photo was never checked against a document: it raises no level
+        # (docs/trust-levels.md), so it must not show as gov.br's facial seal either.
+        return None
     return SEALS.get(kind)
+
+
+# What a lowering (``level_cap``, docs/trust-levels.md › Expiry and lowering) leaves standing:
+# proofs of the registry data, which every account has at the floor.
+_BELOW_ANY_CAP = frozenset({EvidenceKind.REGISTRY_MATCH.value, EvidenceKind.DATA_CHECK.value})
+
+
+def standing(evidence: list[Evidence], expiry_days: Mapping[str, int],
+             now: datetime) -> list[Evidence]:
+    """The evidence that still counts: not expired (``GUARITA_TRUST__EXPIRY_DAYS``) and, when the
+    account was lowered, only what was proven after the last lowering (plus the registry data).
+    So a seal is never sent for a proof the level itself no longer counts."""
+    live = [e for e in evidence
+            if (ends := trust_levels.expires_at(e, expiry_days)) is None or ends > now]
+    caps = [e.recorded_at for e in live if e.kind == EvidenceKind.LEVEL_CAP.value]
+    if not caps:
+        return live
+    last = max(caps)
+    return [e for e in live if e.recorded_at > last or e.kind in _BELOW_ANY_CAP]
 
 
 def reliabilities(evidence: list[Evidence]) -> list[dict]:
@@ -228,7 +254,8 @@ class GovbrProfile(Profile):
             claims["social_name"] = found.person.social_name
         if wants_reliability:
             claims["reliability_info"] = reliability_info(
-                found.person.trust_level, found.evidence
+                found.person.trust_level,
+                standing(found.evidence, runtime.settings.trust.expiry_days, utcnow()),
             )
         # gov.br's amr in both tokens: its manual reads the second factor in the access token's.
         return Authenticated(found.cpf, claims, tuple(amr_of(grant.amr or ("pwd",))))
