@@ -145,11 +145,13 @@ async def test_a_person_without_reference_and_a_stranger_get_the_same_answers(cl
     b = await person_with_face(client, runtime, photo=None)
     known = await recovery_for(client, runtime, b.card_number)
     unknown = await recovery_for(client, runtime, "999888777")
-    for rid in (known, unknown):
+    # Fixed seeds that pass the liveness check (as the tests below use): a seed drawn from the
+    # random recovery id made this test fail now and then with ``liveness_failed``.
+    for rid, seed in ((known, 21), (unknown, 22)):
         challenge = await new_challenge(client, rid)
         answer = await send(client, rid, challenge["challenge_id"],
                             faces.movement_frames("astronaut", challenge["movements"],
-                                                  seed=len(rid) + ord(rid[0])))
+                                                  seed=seed))
         assert answer.status_code == 400
         assert answer.json()["error"]["code"] == "face_not_matched"
 
