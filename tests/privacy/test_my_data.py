@@ -63,6 +63,8 @@ async def test_collect_holds_everything_and_no_secret(runtime, client):
     tags = [h["tag"] for h in data["history"]]
     assert AuditTag.ACCOUNT_CREATED in tags and AuditTag.LOGIN_SUCCEEDED in tags
     assert "Entrou" in [h["what"] for h in data["history"]]
+    # a sign-in has no actor: it is not claimed to be the person's own (it may be an attacker)
+    assert {h["by"] for h in data["history"] if h["tag"] == AuditTag.LOGIN_SUCCEEDED} == {None}
     text = json.dumps(data)
     assert "$argon2id$" not in text  # the password verifier never leaves
 

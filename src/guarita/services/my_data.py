@@ -217,6 +217,17 @@ async def _sessions(session: AsyncSession, account_id: str, now: datetime) -> li
              "ip": r.ip, "device": _device(r.user_agent)} for r in rows]
 
 
+def _by(actor: str | None) -> str | None:
+    """Who acted, when it was not someone at the account's own door: an event with no actor
+    (a sign-in, a wrong password, a recovery) is not claimed to be the person's — it may be
+    someone trying their account."""
+    if actor is None:
+        return None
+    if actor.startswith(("staff:", "token:")):
+        return "central de atendimento"
+    return "sistema"
+
+
 async def _history(session: AsyncSession, account_id: str, beneficiary_id: int | None,
                    now: datetime) -> list[dict[str, Any]]:
     subjects = [account_id] + ([f"beneficiary:{beneficiary_id}"] if beneficiary_id else [])
@@ -225,7 +236,5 @@ async def _history(session: AsyncSession, account_id: str, beneficiary_id: int |
                                  AuditEvent.created_at >= now - timedelta(days=HISTORY_DAYS))
         .order_by(AuditEvent.id.desc()).limit(HISTORY_LIMIT))).scalars().all()
     return [{"at": _iso(e.created_at), "tag": e.tag, "what": labels.tag_label(e.tag),
-             "by": "você" if e.actor is None else ("central de atendimento"
-                                                    if e.actor.startswith(("staff:", "token:"))
-                                                    else "sistema"),
+             "by": _by(e.actor),
              "ip": e.ip, "device": _device(e.user_agent)} for e in rows]

@@ -186,7 +186,9 @@ def render(data: dict[str, Any], *, timezone: str = "America/Sao_Paulo",
     if not data["history"]:
         pdf.line_of("Nada registrado.")
     for item in data["history"]:
-        pdf.line_of(f"{_when(item['at'], zone)} — {item['what']} (por {item['by']})"
+        pdf.line_of(f"{_when(item['at'], zone)} — {item['what']}"
+                    + (f" (pela {item['by']})" if item.get("by") == "central de atendimento"
+                       else f" (pelo {item['by']})" if item.get("by") else "")
                     + (f"; IP {item['ip']}" if item.get("ip") else ""), size=11)
 
     pdf.section("Seus direitos")
