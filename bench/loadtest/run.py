@@ -1,0 +1,143 @@
+"""``make loadtest``: the mixed load of bench/loadtest/locustfile.py, headless, at about 70 % of
+the capacity measured first, against one server (default) or the cluster of ``make cluster``.
+
+1. A database with data written straight into it (bench/loadtest/seed.py): a throwaway durable
+   PostgreSQL 15 and one ``guarita serve --workers 1`` for ``single``; the cluster's own
+   PostgreSQL (directly, not through PgBouncer) for ``cluster``, restarted with the settings
+   below.
+2. Capacity: ``--probe-seconds`` of sign-ins only, from enough users to saturate the target:
+   the sign-ins per second it reaches (argon2id bounds them).
+3. The mixed load for ``--minutes`` at a request rate whose hashing (sign-ins, wrong passwords,
+   registrations) is 70 % of that capacity, the rest costing about 1/25 of a sign-in each.
+4. A table: requests, p50 and p99 per kind, failures. Intended 401/429 (wrong passwords) are
+   not failures; any other error is, and makes the exit status 1.
+
+    .venv/bin/python bench/loadtest/run.py [--target single|cluster] [--minutes 10]
+        [--accounts 20000] [--users N]   (N fixes the user count instead of the probe)
+
+The server settings for the load: no captcha (a load generator cannot solve ALTCHA at this
+rate; the captcha is tested elsewhere) and ``GUARITA_TRUSTED_PROXIES=["127.0.0.1"]`` so the
+generator's ``X-Forwarded-For`` addresses spread the per-IP limits as a real crowd does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import postgres  # noqa: E402
+from tests.support.server import free_port, running_server, server_env  # noqa: E402
+
+HERE = Path(__file__).parent
+PY = ROOT / ".venv" / "bin" / "python"
+LOCUST = ROOT / ".venv" / "bin" / "locust"
+LOAD_ENV = {"GUARITA_CAPTCHA": "off", "GUARITA_TRUSTED_PROXIES": '["127.0.0.1"]',
+            "GUARITA_LOG_LEVEL": "WARNING"}
+# Task weights of locustfile.py: the share of requests that hash a password.
+WEIGHTS = {"userinfo": 30, "refresh": 10, "code": 8, "card": 18, "cpf": 14, "email": 6,
+           "wrong": 5, "recovery": 3, "registration": 2}
+HASHING_SHARE = sum(WEIGHTS[k] for k in ("card", "cpf", "email", "wrong", "registration")) / sum(
+    WEIGHTS.values())
+
+
+def seed(database_url: str, accounts: int, out: Path, sizes: bool = False) -> None:
+    command = [str(PY), str(HERE / "seed.py"), "--database-url", database_url,
+               "--accounts", str(accounts), "--free", "5000", "--out", str(out)]
+    subprocess.run([*command, *(["--sizes"] if sizes else [])], check=True, cwd=ROOT)  # noqa: S603
+
+
+def locust(host: str, seed_file: Path, users: int, seconds: int, prefix: Path, *,
+           probe: bool = False, rate: float = 1.0) -> list[dict]:
+    env = {**os.environ, "LOADTEST_SEED": str(seed_file), "LOADTEST_PROBE": "1" if probe else "0",
+           "LOADTEST_RATE": str(rate)}
+    subprocess.run([str(LOCUST), "-f", str(HERE / "locustfile.py"), "--headless", "--only-summary",  # noqa: S603
+                    "-u", str(users), "-r", str(max(1, users // 5)), "--run-time", f"{seconds}s",
+                    "--host", host, "--csv", str(prefix), "--loglevel", "WARNING"],
+                   env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+    with open(f"{prefix}_stats.csv", newline="") as handle:  # noqa: PTH123
+        return list(csv.DictReader(handle))
+
+
+def table(rows: list[dict], seconds: int) -> str:
+    lines = ["| request | count | per s | p50 ms | p99 ms | failures |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for row in sorted(rows, key=lambda r: (r["Name"] == "Aggregated", r["Name"])):
+        name = "**all**" if row["Name"] == "Aggregated" else row["Name"]
+        lines.append(f"| {name} | {row['Request Count']} | {int(row['Request Count']) / seconds:.1f} "
+                     f"| {row['50%']} | {row['99%']} | {row['Failure Count']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=["single", "cluster"], default="single")
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--probe-seconds", type=int, default=30)
+    parser.add_argument("--users", type=int, default=0)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="guarita-loadtest-"))
+    seed_file = ROOT / "var" / "loadtest" / f"seed-{args.target}.json"
+    with ExitStack() as stack:
+        if args.target == "single":
+            cluster = postgres.start(durable=True)
+            stack.callback(cluster.stop)
+            url = cluster.url()
+            subprocess.run([str(ROOT / ".venv/bin/guarita"), "migrate"], check=True, cwd=ROOT,  # noqa: S603
+                           env=server_env(url), stdout=subprocess.DEVNULL)
+            seed(url, args.accounts, seed_file)
+            direct = url
+            port = free_port()
+            env = server_env(url, GUARITA_ENV="development", **LOAD_ENV,
+                             GUARITA_RUN_WORKER_IN_SERVER="true")
+            host, _ = stack.enter_context(running_server(env, port=port, workers=1))
+        else:
+            env = {**{k: v for k, v in os.environ.items() if not k.startswith("GUARITA_")}, **LOAD_ENV}
+            port = int(os.environ.get("CLUSTER_PORT", "8300"))
+            # Restarted with the load's settings; the data in var/cluster stays.
+            subprocess.run(["/bin/bash", str(ROOT / "scripts/cluster/stop.sh")], env=env, check=True)  # noqa: S603
+            subprocess.run(["/bin/bash", str(ROOT / "scripts/cluster/start.sh")], env=env, check=True)  # noqa: S603
+            direct = f"postgresql+asyncpg://guarita@127.0.0.1:{port + 4}/guarita"
+            seed(direct, args.accounts, seed_file)
+            host = f"http://127.0.0.1:{port}"
+        found = json.loads(seed_file.read_text())
+        if args.users:
+            users, rate = args.users, 1.0
+            print(f"usuários fixos: {users} (1 requisição/s cada)")
+        else:
+            probe = locust(host, seed_file, 32, args.probe_seconds, work / "probe", probe=True)
+            total = next(r for r in probe if r["Name"] == "Aggregated")
+            capacity = int(total["Request Count"]) / args.probe_seconds
+            # requests/s whose hashing is 70 % of the capacity; the rest ~1/25 of a sign-in each
+            rate_total = 0.7 * capacity / (HASHING_SHARE + (1 - HASHING_SHARE) / 25)
+            users, rate = max(1, round(rate_total)), 1.0
+            print(f"capacidade: {capacity:.1f} entradas/s (p50 {total['50%']} ms); carga: "
+                  f"{users} usuários × 1 req/s ≈ {rate_total:.0f} req/s, "
+                  f"{0.7 * capacity:.1f} hashes/s (70 %)")
+        seconds = int(args.minutes * 60)
+        rows = locust(host, seed_file, users, seconds, work / "mixed", rate=rate)
+        print(f"\nCarga mista, alvo {args.target}, {seconds} s, {users} usuários, "
+              f"{found['accounts']} contas:\n")
+        print(table(rows, seconds))
+        print("\nTabelas depois da carga (pg_total_relation_size, índices incluídos):")
+        subprocess.run([str(PY), "-c", "import sys; sys.path.insert(0, 'bench/loadtest'); "  # noqa: S603
+                        f"import seed; seed.print_sizes({direct!r})"], cwd=ROOT, check=False)
+        failures = int(next(r for r in rows if r["Name"] == "Aggregated")["Failure Count"])
+        failures_file = Path(f"{work / 'mixed'}_failures.csv")
+        if failures and failures_file.exists():
+            print("\nFalhas:\n" + failures_file.read_text()[:3000])
+        return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
