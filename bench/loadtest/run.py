@@ -63,9 +63,32 @@ def locust(host: str, seed_file: Path, users: int, seconds: int, prefix: Path, *
     subprocess.run([str(LOCUST), "-f", str(HERE / "locustfile.py"), "--headless", "--only-summary",  # noqa: S603
                     "-u", str(users), "-r", str(max(1, users // 5)), "--run-time", f"{seconds}s",
                     "--host", host, "--csv", str(prefix), "--loglevel", "WARNING"],
-                   env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+                   env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL,
+                   stderr=open(f"{prefix}.log", "w"))  # noqa: PTH123, SIM115 - locust's own report
     with open(f"{prefix}_stats.csv", newline="") as handle:  # noqa: PTH123
         return list(csv.DictReader(handle))
+
+
+COUNTERS = (
+    "SELECT (SELECT wal_sync FROM pg_stat_wal), (SELECT wal_write FROM pg_stat_wal), "
+    "(SELECT wal_bytes FROM pg_stat_wal), "
+    "(SELECT sum(xact_commit) FROM pg_stat_database), "
+    "(SELECT buffers_checkpoint + buffers_clean + buffers_backend FROM pg_stat_bgwriter)"
+)
+
+
+def pg_counters(url: str) -> list[float]:
+    """WAL syncs, WAL writes, WAL bytes, commits and data pages written so far (server-wide)."""
+    code = ("import asyncio, sys; sys.path.insert(0, '.'); from sqlalchemy import text; "
+            "from guarita.storage.database import Database\n"
+            "async def main():\n db = Database(sys.argv[1])\n"
+            " async with db.engine.connect() as c:\n"
+            f"  print(*(await c.execute(text({COUNTERS!r}))).one())\n"
+            " await db.dispose()\n"
+            "asyncio.run(main())")
+    out = subprocess.run([str(PY), "-c", code, url], cwd=ROOT, capture_output=True, text=True,  # noqa: S603
+                         check=True).stdout
+    return [float(x) for x in out.split()]
 
 
 def table(rows: list[dict], seconds: int) -> str:
@@ -115,8 +138,14 @@ def main() -> int:
             users, rate = args.users, 1.0
             print(f"usuários fixos: {users} (1 requisição/s cada)")
         else:
+            before = pg_counters(direct)
             probe = locust(host, seed_file, 32, args.probe_seconds, work / "probe", probe=True)
+            after = pg_counters(direct)
             total = next(r for r in probe if r["Name"] == "Aggregated")
+            per100 = [100 * (b - a) / max(1, int(total["Request Count"])) for a, b in zip(before, after, strict=True)]
+            print(f"por 100 entradas: {per100[0]:.0f} fsyncs do WAL, {per100[1]:.0f} escritas do WAL, "
+                  f"{per100[2] / 1024:.0f} KiB de WAL, {per100[3]:.0f} commits, "
+                  f"{per100[4]:.0f} páginas de dados gravadas (até o próximo checkpoint, mais)")
             capacity = int(total["Request Count"]) / args.probe_seconds
             # requests/s whose hashing is 70 % of the capacity; the rest ~1/25 of a sign-in each
             rate_total = 0.7 * capacity / (HASHING_SHARE + (1 - HASHING_SHARE) / 25)

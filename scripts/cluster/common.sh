@@ -27,6 +27,8 @@ as_postgres() {
 # caller's environment (captcha, rate limits, …) pass through unchanged.
 guarita_env() {
   export GUARITA_ENV=${GUARITA_ENV:-development}
+  # warnings and errors only: HAProxy asks /readyz every second of each server
+  export GUARITA_LOG_LEVEL=${GUARITA_LOG_LEVEL:-WARNING}
   export GUARITA_DATABASE_URL=$POOLED_URL
   export GUARITA_BASE_URL="http://127.0.0.1:$CLUSTER_PORT"
   export GUARITA_SECRET_KEY

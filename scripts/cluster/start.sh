@@ -81,7 +81,8 @@ for i in 0 1; do
   start_process "server$((i + 1))" "$GUARITA" serve --port "${SERVER_PORTS[$i]}" --workers 1
 done
 start_process worker "$GUARITA" worker
-for port in "${SERVER_PORTS[@]}"; do wait_port "$port" 60; done
+# a server imports for several CPU-seconds; on a busy machine that takes minutes
+for port in "${SERVER_PORTS[@]}"; do wait_port "$port" 240; done
 
 # -- HAProxy: round robin, a server leaves the rotation when /readyz fails twice ----------------
 cat > "$CLUSTER_DIR/haproxy.cfg" <<CFG
