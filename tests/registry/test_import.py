@@ -492,3 +492,12 @@ async def test_progress_is_reported_up_to_the_size_of_the_file(runtime, tmp_path
     await import_beneficiaries(runtime, path, batch_size=10, progress=lambda *a: seen.append(a))
     assert [rows for _, _, rows in seen] == [10, 20, 25]
     assert seen[-1][0] == seen[-1][1] == path.stat().st_size
+
+
+async def test_the_import_refuses_a_connection_through_pgbouncer(runtime, tmp_path):
+    """Its temporary table lives on one connection across transactions (docs/scale.md)."""
+    path = write_csv(tmp_path / "one.csv", [person("300000001", cpf=CPF_A)])
+    runtime.db.pgbouncer = True
+    with pytest.raises(RegistryFileError, match="PgBouncer"):
+        await import_beneficiaries(runtime, path)
+    assert await count(runtime, Beneficiary) == 0

@@ -100,6 +100,13 @@ async def import_beneficiaries(
     files are read by a child process.
     """
     started = time.perf_counter()
+    if runtime.db.pgbouncer:
+        # The temporary table of cards seen lives on one connection across the file's
+        # transactions; PgBouncer in transaction mode moves them between connections.
+        raise RegistryFileError(
+            "A importação precisa de uma conexão direta ao PostgreSQL, não pelo PgBouncer: "
+            "rode-a com GUARITA_DATABASE_URL sem ?pgbouncer=true (docs/scale.md)."
+        )
     checked = check_file(path)
     settings = runtime.settings
     limits = CardLimits(settings.card_min_length, min(settings.card_max_length, CARD_COLUMN_MAX))
