@@ -26,6 +26,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="guarita-loadtest-"))
     seed_file = ROOT / "var" / "loadtest" / f"seed-{args.target}.json"
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, True)  # locust's CSVs; the table above is the result
         if args.target == "single":
             cluster = postgres.start(durable=True)
             stack.callback(cluster.stop)
