@@ -11,9 +11,11 @@ export GUARITA_PORT ?= 8000
 run: setup
 	scripts/run-dev.sh
 
-## test: set up everything (Debian packages included), lint, and run the whole suite
+## test: set up everything (Debian packages included), lint, and run the whole suite on
+## TEST_WORKERS processes (pytest-xdist; docs/testing.md › Time)
+TEST_WORKERS ?= 3
 test: system-deps setup lint
-	scripts/test.sh
+	scripts/test.sh -n $(TEST_WORKERS) --dist loadgroup
 
 setup: python frontend translations
 

@@ -56,6 +56,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
+# Folders whose session fixtures start something costly (a live Guarita with Chromium, the
+# node servers of the interop tests): under pytest-xdist (``--dist loadgroup``) each stays on one
+# worker, so it starts once; every other test goes to whichever worker is free.
+ONE_WORKER = {"e2e": "browser", "interop": "interop"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath / "tests"
+    for item in items:
+        parts = item.path.relative_to(root).parts if item.path.is_relative_to(root) else ()
+        group = ONE_WORKER.get(parts[0]) if len(parts) > 1 else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster():
     url = os.environ.get("GUARITA_TEST_POSTGRES_URL")

@@ -10,6 +10,10 @@ race cases are counted from the collected items themselves:
 
 The table is printed from ``pytest_terminal_summary``, which pytest calls before its short test
 summary and its final ``N passed in …`` line, so that line stays last.
+
+Under pytest-xdist (``make test`` runs the suite on several processes) each worker counts its
+own tests and hands its counts to the controller when it finishes (``workeroutput``, read in
+``pytest_testnodedown``), so the table adds up every worker's.
 """
 
 from __future__ import annotations
@@ -52,6 +56,31 @@ class Stats:
 
 
 STATS = Stats()
+WORKER_KEY = "guarita_summary"
+
+
+def _exported() -> dict:
+    with STATS.lock:
+        return {"counters": dict(STATS.counters),
+                "outcomes": {group: dict(c) for group, c in STATS.outcomes.items()}}
+
+
+def _merge(exported: dict) -> None:
+    with STATS.lock:
+        STATS.counters.update(exported.get("counters", {}))
+        for group, counts in exported.get("outcomes", {}).items():
+            STATS.outcomes.setdefault(group, Counter()).update(counts)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker: the controller prints the table
+        output[WORKER_KEY] = _exported()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ANN001 - xdist's hook
+    _merge(getattr(node, "workeroutput", {}).get(WORKER_KEY, {}))
 
 
 def record(**amounts: int) -> None:
