@@ -152,7 +152,7 @@ def test_minha_conta_on_a_phone_with_its_devices(journey: Journey, stack: Stack,
         for heading in ("Seus dados", "Como entrar", "Segurança", "Aplicativos conectados",
                         "Histórico"):
             expect(page.get_by_role("heading", level=2, name=heading)).to_be_visible()
-        expect(page.locator("main")).to_contain_text("Para subir de nível")
+        expect(page.locator("main")).to_contain_text("Como chegar ao nível Prata")
         expect(page.locator(".history")).to_contain_text("endereço de internet (IP)")
         when = page.locator(".history time").first
         expect(when).to_have_text(re.compile(r"^\d{2}/\d{2}/\d{4}, \d{2}:\d{2}$"))

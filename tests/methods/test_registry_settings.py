@@ -16,7 +16,8 @@ from tests.support.server import GUARITA, ROOT, migrate, server_env
 
 def test_default_recovery_methods_are_registered_recovery_methods():
     settings = Settings()
-    assert settings.recovery.methods == ["email", "sms"]
+    # The bank is listed and offered only while a bank is enabled (docs/upstreams.md).
+    assert settings.recovery.methods == ["email", "sms", "bank"]
     assert all(Purpose.RECOVERY in registry.METHODS[m].purposes for m in settings.recovery.methods)
     assert registry.settings_problems(settings) == []
 
