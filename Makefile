@@ -11,11 +11,11 @@ export GUARITA_PORT ?= 8000
 run: setup
 	scripts/run-dev.sh
 
-## test: set up everything (Debian packages included), lint, and run the whole suite on
-## TEST_WORKERS processes (pytest-xdist; docs/testing.md › Time)
-TEST_WORKERS ?= 3
+## test: set up everything (Debian packages included), lint, and run the whole suite: on
+## TEST_WORKERS processes (pytest-xdist), then the timing and process tests alone (docs/testing.md)
+TEST_WORKERS ?= 2
 test: system-deps setup lint
-	scripts/test.sh -n $(TEST_WORKERS) --dist loadgroup
+	TEST_WORKERS=$(TEST_WORKERS) scripts/test-all.sh
 
 setup: python frontend translations
 

@@ -56,19 +56,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
-# Folders whose session fixtures start something costly (a live Guarita with Chromium, the
-# node servers of the interop tests): under pytest-xdist (``--dist loadgroup``) each stays on one
-# worker, so it starts once; every other test goes to whichever worker is free.
-ONE_WORKER = {"e2e": "browser", "interop": "interop"}
+# Tests that compare timings or hold a request to a time bound, and those that kill or race
+# server processes: ``make test`` runs them alone after the parallel part (``-m serial``), so
+# another worker's load never decides them (docs/testing.md › Time).
+SERIAL = (
+    "accounts/test_enumeration_timing.py", "accounts/test_legacy_timing.py",
+    "accounts/test_lockout_two_processes.py", "console/test_staff_timing.py",
+    "hardening/test_code_request_timing.py", "recovery/test_recovery_api.py",
+    "recovery/test_captcha_providers.py", "upstream/test_bank_recovery.py",
+    "messaging/test_email_delivery.py", "faults/", "crash/", "races/",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath / "tests"
     for item in items:
-        parts = item.path.relative_to(root).parts if item.path.is_relative_to(root) else ()
-        group = ONE_WORKER.get(parts[0]) if len(parts) > 1 else None
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+        if not item.path.is_relative_to(root):
+            continue
+        where = item.path.relative_to(root).as_posix()
+        if where.startswith(SERIAL):
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session")
