@@ -185,6 +185,27 @@ class RecoverySettings(BaseModel):
     new_contact_cooling_off_hours: int = 72
 
 
+class GuardSettings(BaseModel):
+    """The fraud guard (``docs/fraud-guard.md``): ``GUARITA_GUARD__<NAME>``.
+
+    After a recovery, a desk contact change or a sign-in from a new device on a new network, the
+    changes that could lock the owner out are held for ``hold_hours`` (0 turns the guard off).
+    ``<trigger>_hold_hours`` overrides it for one trigger (``None``: use ``hold_hours``).
+    """
+
+    hold_hours: int = 24
+    recovery_hold_hours: int | None = None
+    desk_contact_hold_hours: int | None = None
+    new_device_hold_hours: int | None = None
+    # A network (IPv4 /24, IPv6 /48) is "new" when no session of the account came from it in
+    # this many days.
+    known_network_days: int = 90
+
+    def hours_for(self, trigger: str) -> int:
+        own = getattr(self, f"{trigger}_hold_hours", None)
+        return max(0, self.hold_hours if own is None else own)
+
+
 class MfaSettings(BaseModel):
     """Two-step verification (docs/two-step.md; NIST SP 800-63B-4 §2.2, §3.1.3.3)."""
 
@@ -506,6 +527,7 @@ class Settings(BaseSettings):
     face: FaceSettings = FaceSettings()
     step_up: StepUpSettings = StepUpSettings()
     trust: TrustSettings = TrustSettings()
+    guard: GuardSettings = GuardSettings()
 
     @property
     def development(self) -> bool:

@@ -29,6 +29,9 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "GUARITA_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hmac-0123456789",
         "GUARITA_LOG_LEVEL": "WARNING",
         "GUARITA_RUN_WORKER_IN_SERVER": "false",
+        # People made by services sign in from the browser: a "new device" each time (see
+        # tests/conftest.py make_settings); tests/guard turns the trigger on.
+        "GUARITA_GUARD__NEW_DEVICE_HOLD_HOURS": "0",
     })
     env.update(extra)
     return env

@@ -90,7 +90,7 @@ def _request_out(item: privacy_requests.RequestView) -> PrivacyRequestOut:
 
 
 @router.post("/me/data/requests", status_code=201, response_model=PrivacyRequestOut,
-             summary="Pedir correção ou exclusão", responses=error_responses(401, 409, 422))
+             summary="Pedir correção ou exclusão", responses=error_responses(401, 409, 422, 423))
 async def file_request(body: PrivacyRequestIn, request: Request,
                        current: sessions.SessionInfo = Depends(current_session)) -> PrivacyRequestOut:
     """Registra o pedido na fila da central; um supervisor decide e a pessoa é avisada por

@@ -91,7 +91,7 @@ async def kba(body: KbaRequest, request: Request) -> KbaOut:
 
 @router.post("/me/contacts", status_code=201, response_model=ContactVerificationOut,
              summary="Cadastrar ou trocar e-mail ou celular",
-             responses=error_responses(401, 403, 409, 422, 429))
+             responses=error_responses(401, 403, 409, 422, 423, 429))
 async def add_contact(body: ContactRequest, request: Request,
                       current: sessions.SessionInfo = Depends(current_session)) -> ContactVerificationOut:
     """Pede a senha atual; envia um código ao novo contato, que só é salvo depois de confirmado.
@@ -108,7 +108,7 @@ async def add_contact(body: ContactRequest, request: Request,
 
 
 @router.post("/me/contacts/{verification_id}/verification", response_model=ContactOut,
-             summary="Confirmar o código do novo contato", responses=error_responses(400, 401, 409, 410, 429))
+             summary="Confirmar o código do novo contato", responses=error_responses(400, 401, 409, 410, 423, 429))
 async def verify_contact(verification_id: str, body: CodeSubmission, request: Request,
                          current: sessions.SessionInfo = Depends(current_session)) -> ContactOut:
     saved = await contacts.confirm_verification(runtime_of(request), verification_id, body.code,

@@ -327,7 +327,7 @@ async def second_factors_of(
     status_code=201,
     response_model=TotpEnrolmentOut,
     summary="Começar o cadastro do aplicativo autenticador",
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(401, 422, 423, 429),
 )
 async def totp_start(
     body: ConfirmedBy, request: Request, current: sessions.SessionInfo = Depends(current_session)
@@ -348,7 +348,7 @@ async def totp_start(
     "/me/second-factors/totp/confirmation",
     response_model=EnrolledOut,
     summary="Confirmar o aplicativo autenticador com o primeiro código",
-    responses=error_responses(400, 401, 409, 410, 422, 429),
+    responses=error_responses(400, 401, 409, 410, 422, 423, 429),
 )
 async def totp_confirm(
     body: TotpConfirmation,
@@ -366,7 +366,7 @@ async def totp_confirm(
     "/me/second-factors/totp",
     status_code=204,
     summary="Remover o aplicativo autenticador",
-    responses=error_responses(401, 404, 409, 422, 429),
+    responses=error_responses(401, 404, 409, 422, 423, 429),
 )
 async def totp_remove(
     request: Request,
@@ -390,7 +390,7 @@ async def totp_remove(
     status_code=201,
     response_model=RecoveryCodesOut,
     summary="Gerar novos códigos de recuperação",
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(401, 422, 423, 429),
 )
 async def codes(
     body: ConfirmedBy, request: Request, current: sessions.SessionInfo = Depends(current_session)
@@ -421,7 +421,7 @@ async def passkeys(
     "/me/passkeys/options",
     response_model=PublicKeyOptionsOut,
     summary="Opções para criar uma chave de acesso",
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(401, 422, 423, 429),
 )
 async def passkey_creation_options(
     body: ConfirmedBy, request: Request, current: sessions.SessionInfo = Depends(current_session)
@@ -439,7 +439,7 @@ async def passkey_creation_options(
     status_code=201,
     response_model=PasskeyEnrolledOut,
     summary="Cadastrar uma chave de acesso",
-    responses=error_responses(400, 401, 409, 422, 429),
+    responses=error_responses(400, 401, 409, 422, 423, 429),
 )
 async def passkey_register(
     body: PasskeyRegistration,
@@ -475,7 +475,7 @@ async def passkey_rename(
     "/me/passkeys/{passkey_id}",
     status_code=204,
     summary="Remover uma chave de acesso",
-    responses=error_responses(401, 404, 409, 422, 429),
+    responses=error_responses(401, 404, 409, 422, 423, 429),
 )
 async def passkey_remove(
     passkey_id: str,

@@ -212,7 +212,7 @@ class IdentityCheckOut(BaseModel):
 
 
 @route("GET", "/people", Permission.SEARCH, summary="Buscar pessoas (resultado mascarado)",
-       responses=error_responses(401, 403, 422, 429))
+       responses=error_responses(401, 403, 422, 423, 429))
 async def search(request: Request, q: str, kind: str = "auto", reason: str | None = None) -> dict:
     """Por CPF, carteirinha, e-mail, celular ou nome (prefixo, sem diferença de acentos e
     maiúsculas). `kind`: auto, cpf, card, email, phone ou name. `reason` (o motivo da ligação,

@@ -23,6 +23,8 @@ class AuditTag(StrEnum):
     RECOVERY_CODE_FAILED = "account.recovery.code_failed"
     RECOVERY_COMPLETED = "account.recovery.completed"
     ACCOUNT_LOCKED_BY_OWNER = "account.locked_by_owner"
+    HOLD_PLACED = "account.hold.placed"
+    HOLD_LIFTED = "account.hold.lifted"
     IDENTIFIER_VERIFIED = "account.identifier.verified"
     TRUST_LEVEL_CHANGED = "account.trust_level.changed"
     FACE_VERIFIED = "account.face.verified"

@@ -75,6 +75,8 @@ class ErrorCode(StrEnum):
     # LGPD requests (docs/privacy.md › Pedidos)
     PRIVACY_REQUEST_OPEN = "privacy_request_open"
     PRIVACY_REQUEST_DECIDED = "privacy_request_decided"
+    # the fraud guard holds changes that could lock the owner out (docs/fraud-guard.md)
+    ACCOUNT_ON_HOLD = "account_on_hold"
 
 
 _STATUS: dict[ErrorCode, int] = {
@@ -130,6 +132,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.STEP_UP_REQUIRED: 403,
     ErrorCode.PRIVACY_REQUEST_OPEN: 409,
     ErrorCode.PRIVACY_REQUEST_DECIDED: 409,
+    ErrorCode.ACCOUNT_ON_HOLD: 423,
 }
 
 MESSAGES: dict[ErrorCode, str] = {
@@ -225,6 +228,10 @@ MESSAGES: dict[ErrorCode, str] = {
         "Você já tem um pedido deste tipo em análise. Aguarde a resposta da central de atendimento."
     ),
     ErrorCode.PRIVACY_REQUEST_DECIDED: "Este pedido já foi decidido.",
+    ErrorCode.ACCOUNT_ON_HOLD: (
+        "Por segurança, esta mudança está bloqueada por algumas horas. Para liberar agora, "
+        "confirme sua identidade pelo banco, pelo rosto ou numa agência."
+    ),
 }
 
 assert set(_STATUS) == set(ErrorCode) == set(MESSAGES), "every code needs a status and a message"

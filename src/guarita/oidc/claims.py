@@ -9,6 +9,7 @@
 | cpf           | cpf                                      |
 | beneficiary   | card_number                              |
 | trust         | trust_level, trust_level_method          |
+| guarita_guard | guarita_hold_until (while the fraud guard holds the account; docs/fraud-guard.md) |
 | offline_access| (a refresh token that survives sign-out) |
 
 Only verified e-mail and phone values are released: a relying party that reads
@@ -19,7 +20,7 @@ ID token (§5.4: an access token is issued, so the ID token carries only the aut
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from guarita.storage import plain_sql as sql
 from guarita.storage.accounts import tokens_ended
@@ -32,7 +33,10 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "cpf": ("cpf",),
     "beneficiary": ("card_number",),
     "trust": ("trust_level", "trust_level_method"),
+    "guarita_guard": ("guarita_hold_until",),
 }
+GUARD_SCOPE = "guarita_guard"
+HOLD_CLAIM = "guarita_hold_until"
 OFFLINE_ACCESS = "offline_access"
 # Scopes about a person: meaningless for a back end acting on its own (client_credentials).
 PERSON_SCOPES = frozenset(SCOPE_CLAIMS) | {OFFLINE_ACCESS}
@@ -47,6 +51,7 @@ SCOPE_LABELS: dict[str, str] = {
     "cpf": "Seu CPF",
     "beneficiary": "O número da sua carteirinha",
     "trust": "O nível da sua conta (bronze, prata ou ouro)",
+    "guarita_guard": "Saber se mudanças da sua conta estão bloqueadas por segurança",
     OFFLINE_ACCESS: "Continuar conectado mesmo depois que você sair",
 }
 
@@ -83,11 +88,13 @@ class Person:
     social_name: str | None = None
     # kind → (value, verified): the first verified one of each kind, else the first.
     identifiers: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # accounts.hold_until as stored (the fraud guard); read as a claim by hold_claim().
+    hold_until: object = None
 
 
 _PERSON = sql.Sql(
-    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, b.social_name "
-    "FROM accounts a "
+    "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, b.social_name, "
+    "a.hold_until FROM accounts a "
     "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE a.id = :account_id"
 )
 _IDENTIFIERS = sql.Sql(
@@ -103,7 +110,7 @@ def needs_identifiers(scopes: list[str] | tuple[str, ...] | set[str]) -> bool:
 _PERSON_OF_GRANT = sql.Sql(
     "SELECT a.id, a.status, a.trust_level, a.legacy, b.name, b.birth_date, b.social_name, "
     "g.revoked_at, (SELECT COUNT(*) FROM oidc_revoked_access_tokens r WHERE r.jti = :jti), "
-    "g.created_at, a.tokens_valid_after "
+    "g.created_at, a.tokens_valid_after, a.hold_until "
     "FROM oidc_grants g JOIN accounts a ON a.id = g.account_id "
     "LEFT JOIN beneficiaries b ON b.id = a.beneficiary_id WHERE g.id = :grant_id"
 )
@@ -135,6 +142,7 @@ async def load_person(tx: sql.Tx, account_id: str, *, identifiers: bool = True) 
     if row is None:
         return None
     person = _person(row)
+    person.hold_until = row[7]
     return await _identifiers(tx, person) if identifiers else person
 
 
@@ -150,7 +158,28 @@ async def person_of_token(
     if tokens_ended(sql.when(row[10]), sql.when(row[9])):
         return None
     person = _person(row)
+    person.hold_until = row[11]
     return await _identifiers(tx, person) if identifiers else person
+
+
+_HOLD = sql.Sql("SELECT hold_until FROM accounts WHERE id = :account_id")
+
+
+def hold_claim(stored: object) -> dict:
+    """``guarita_hold_until`` (epoch seconds) while the hold lasts, else nothing."""
+    until = sql.when(stored)
+    if until is None or until <= datetime.now(UTC):
+        return {}
+    return {HOLD_CLAIM: int(until.timestamp())}
+
+
+async def hold_claims(db, account_id: str) -> dict:  # noqa: ANN001
+    """The ID token's ``guarita_hold_until``, read when the grant holds ``guarita_guard``."""
+    async def body(tx: sql.Tx) -> object:
+        row = await tx.one(_HOLD, account_id=account_id)
+        return row[0] if row else None
+
+    return hold_claim(await sql.read(db, body))
 
 
 def trust_method(person: Person) -> str:
@@ -186,4 +215,6 @@ def claims_for(person: Person, scopes: list[str] | tuple[str, ...] | set[str], s
     if "trust" in scopes:
         claims["trust_level"] = person.trust_level
         claims["trust_level_method"] = trust_method(person)
+    if GUARD_SCOPE in scopes:
+        claims.update(hold_claim(person.hold_until))
     return claims

@@ -51,7 +51,7 @@ from guarita.oidc.events import OidcEvent
 from guarita.oidc.profiles import STANDARD, Profile
 from guarita.oidc.token_response import sub_for
 from guarita.runtime import Runtime
-from guarita.services import step_up, trust
+from guarita.services import guard, step_up, trust
 from guarita.services.sessions import SessionInfo
 from guarita.storage import plain_sql as sql
 from guarita.storage.audit import record
@@ -394,6 +394,10 @@ async def _proceed(
         )
 
     if decision.need is Need.NOTHING:
+        if interaction is not None and consented and not client.first_party:
+            held = await _held_new_app(runtime, situation.person.account_id, client.id)
+            if held is not None:
+                return _error_page(request, held.message, status=held.status)
         if interaction is not None:
             async with runtime.db.transaction() as session:
                 if not await interactions.complete(session, interaction.id):
@@ -458,6 +462,10 @@ async def _proceed(
             )
             )
         return _redirect(await _step_up_target(runtime, client, areq, interaction.id, current))
+    if current is not None:
+        held = await _held_new_app(runtime, current.account_id, client.id)
+        if held is not None:
+            return _error_page(request, held.message, status=held.status)
     form_action.allow(request, form_targets.of_redirect(client, areq.redirect_uri))
     return render(
         request,
@@ -467,6 +475,16 @@ async def _proceed(
         data=[label(s) for s in areq.scopes],
         prompted=decision.reason == "prompt_consent",
     )
+
+
+async def _held_new_app(runtime: Runtime, account_id: str, client_id: str) -> GuaritaError | None:
+    """The fraud guard holds connecting an app the person never consented to before
+    (docs/fraud-guard.md); an app already connected may still be used and asked for more."""
+    async with runtime.db.read() as session:
+        hold = await guard.hold_of(session, account_id)
+        if hold is None or await consent.granted_scopes(session, account_id, client_id):
+            return None
+    return guard.refusal(hold, runtime.settings, guard.NEW_APP)
 
 
 async def _step_up_target(

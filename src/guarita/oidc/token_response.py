@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from guarita.domain.accounts import TrustLevel
 from guarita.oidc import acr as acr_values
-from guarita.oidc import data_releases, profiles
+from guarita.oidc import claims, data_releases, profiles
 from guarita.oidc.clients import Client
 from guarita.oidc.grants import GrantRow
 from guarita.oidc.issuer import issuer
@@ -71,6 +71,10 @@ async def for_grant(
         "scope": scope,
     }
     if with_id_token and "openid" in scope.split():
+        extra = found.id_token_claims
+        if claims.GUARD_SCOPE in scope.split():
+            # The fraud guard's hold, for the relying party's own sensitive acts.
+            extra = {**extra, **await claims.hold_claims(runtime.db, grant.account_id)}
         body["id_token"] = id_token(
             store,
             issuer=profile.issuer(runtime),
@@ -79,12 +83,12 @@ async def for_grant(
             auth=auth,
             nonce=nonce,
             ttl=settings.id_token_ttl_seconds,
-            extra=found.id_token_claims,
+            extra=extra,
         )
         await data_releases.record(
             runtime, grant.account_id, client.id, data_releases.ID_TOKEN,
             data_releases.released_names(
-                {"sub": auth.sub, **found.id_token_claims},
+                {"sub": auth.sub, **extra},
                 sub_is_cpf=profile.name == profiles.GOVBR_NAME,
             ),
         )

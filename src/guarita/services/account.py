@@ -13,7 +13,7 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.identifiers import IdentifierKind
 from guarita.runtime import Runtime
-from guarita.services import app_logout, second_factors, sessions
+from guarita.services import app_logout, guard, second_factors, sessions
 from guarita.services.devices import UNKNOWN, Device, place_of
 from guarita.services.devices import device_of as device_of_agent
 from guarita.services.notifications import notify_contacts
@@ -85,6 +85,8 @@ class AccountView:
     legacy: bool
     identifiers: list[IdentifierView] = field(default_factory=list)
     recent_logins: list[LoginEventView] = field(default_factory=list)
+    # The fraud guard's hold while it lasts (services/guard.py): Minha conta says it plainly.
+    hold: guard.Hold | None = None
 
     def first(self, kind: str) -> IdentifierView | None:
         return next((i for i in self.identifiers if i.kind == kind), None)
@@ -138,7 +140,7 @@ async def view(runtime: Runtime, account_id: str, *, with_logins: bool = True) -
         id=account.id, name=name, first_name=first_name(name, social_name),
         social_name=social_name,
         masked_cpf=ids.mask_cpf(cpf) if cpf else None, card_number=card,
-        trust_level=account.trust_level, legacy=account.legacy,
+        trust_level=account.trust_level, legacy=account.legacy, hold=guard.active(account),
         identifiers=[
             IdentifierView(i.id, i.kind, i.value, _display(i.kind, i.value), i.verified_at is not None,
                            i.login_enabled, i.source)

@@ -23,7 +23,7 @@ from guarita.domain.flows import FlowKind, VerificationState
 from guarita.domain.identifiers import IdentifierKind
 from guarita.messaging.outbox import enqueue
 from guarita.runtime import Runtime
-from guarita.services import code_caps, flows, step_up, throttling
+from guarita.services import code_caps, flows, guard, step_up, throttling
 from guarita.services.notifications import create_lock_link, lock_url, message_context
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -64,6 +64,10 @@ async def start_verification(
     cooling-off, ``domain/contact_trust.py``)."""
     settings = runtime.settings
     kind_, normalized = normalize_contact(kind, value)
+    # The fraud guard holds contact changes; the desk passes only with a supervisor's in-person
+    # check (docs/fraud-guard.md).
+    if not (source == "support" and proof == ContactProof.IN_PERSON):
+        await guard.require_no_hold(runtime, account_id, guard.CONTACT_CHANGE)
     if source == "self":
         # A password alone must not change how a proven account is reached
         # (docs/trust-levels.md › Step-up: GUARITA_STEP_UP__ACTIONS).
@@ -250,6 +254,9 @@ async def _save(session, runtime: Runtime, flow: Flow, now: datetime, context: R
     if owner is not None and owner != flow.account_id:
         raise GuaritaError(ErrorCode.CONTACT_IN_USE, field="value")
     settings = runtime.settings
+    if not (source == "support" and (flow.data or {}).get("proof") == ContactProof.IN_PERSON):
+        # A change started before the hold began is held too.
+        await guard.require_no_hold_in(session, settings, flow.account_id, guard.CONTACT_CHANGE)
     everything = await accounts_repo.identifiers_of(session, flow.account_id)
     old = [i for i in everything if i.kind == flow.identifier_kind]
     same = next((i for i in old if i.value == flow.identifier_value), None)

@@ -25,7 +25,7 @@ from guarita.domain.passwords import normalize
 from guarita.methods import password as password_method
 from guarita.methods.base import Principal, StoredCredential
 from guarita.runtime import Runtime
-from guarita.services import attempts, second_factors, second_step, sessions, throttling
+from guarita.services import attempts, guard, second_factors, second_step, sessions, throttling
 from guarita.services.method_context import LoadedCredentials, ServiceContext
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
@@ -191,6 +191,8 @@ async def _succeeded(
             return SignInResult(account_id=prepared.account_id, session_token="",
                                 session=None, pending=pending)
         if with_session:
+            # The fraud guard: a new device on a new network holds risky changes.
+            await guard.after_sign_in(session, runtime, prepared.account_id, context)
             token, info = await sessions.create(session, prepared.account_id,
                                                 runtime.settings.session, context,
                                                 amr=[password_method.METHOD.amr])

@@ -18,7 +18,7 @@ from guarita.domain.flows import ChallengeState, FlowKind
 from guarita.domain.identifiers import IdentifierKind
 from guarita.methods import passkey
 from guarita.runtime import Runtime
-from guarita.services import flows, sessions, trust
+from guarita.services import flows, guard, sessions, trust
 from guarita.services.second_factors import (
     ACCOUNT,
     PasskeyView,
@@ -41,6 +41,8 @@ async def passkey_options(
 ) -> dict[str, Any]:
     """Creation options with a fresh single-use challenge bound to this account."""
     require_recent(runtime, current)
+    # Held after a recovery or a new device (docs/fraud-guard.md).
+    await guard.require_no_hold(runtime, current.account_id, guard.SECOND_FACTOR)
     settings = runtime.settings
     account_id = current.account_id
     challenge = passkey.new_challenge()
@@ -133,6 +135,8 @@ async def register_passkey(
     """§7.1 registration; returns the new passkey and, for a first second factor, the first
     recovery codes."""
     require_recent(runtime, current)
+    # Held after a recovery or a new device (docs/fraud-guard.md).
+    await guard.require_no_hold(runtime, current.account_id, guard.SECOND_FACTOR)
     account_id = current.account_id
     try:
         credential = passkey.parse(raw_credential)

@@ -23,7 +23,7 @@ from guarita.domain.errors import ErrorCode, FieldErrors, GuaritaError, Message
 from guarita.domain.roles import Permission
 from guarita.messaging.outbox import enqueue
 from guarita.runtime import Runtime
-from guarita.services import erasure
+from guarita.services import erasure, guard
 from guarita.services.notifications import message_context
 from guarita.services.registration import first_name
 from guarita.storage import accounts as accounts_repo
@@ -73,6 +73,9 @@ async def file(runtime: Runtime, account_id: str, kind: str, *, what: str | None
     if kind == "deletion" and not reason:
         raise GuaritaError(ErrorCode.VALIDATION_ERROR, field="reason",
                            message=Message.PRIVACY_REASON_REQUIRED)
+    if kind == "deletion":
+        # Whoever took the account must not be able to have it erased (docs/fraud-guard.md).
+        await guard.require_no_hold(runtime, account_id, guard.DELETION_REQUEST)
     async with runtime.db.transaction() as session:
         open_already = (await session.execute(select(func.count()).select_from(PrivacyRequest).where(
             PrivacyRequest.account_id == account_id, PrivacyRequest.kind == kind,

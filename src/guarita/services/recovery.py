@@ -45,6 +45,7 @@ from guarita.runtime import Runtime
 from guarita.services import (
     code_caps,
     flows,
+    guard,
     second_factors,
     second_step,
     sessions,
@@ -443,6 +444,10 @@ async def complete(runtime: Runtime, token: str, hashed: str, context: RequestCo
             when=runtime.settings.local_time(now),
             lock_url=f"{runtime.settings.base_url.rstrip('/')}/nao-fui-eu?token={lock_token}",
         )
+        # Whoever recovered must not be able to lock the owner out (docs/fraud-guard.md); a
+        # recovery proven by face or bank during this flow holds nothing.
+        await guard.place(session, runtime, account.id, guard.RECOVERY, context=context, now=now,
+                          since=guard.aware(flow.created_at), lock_token=lock_token)
 
 
 async def _evidence_of(session, runtime: Runtime, account_id: str, flow: Flow, via: str,  # noqa: ANN001

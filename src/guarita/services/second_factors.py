@@ -32,7 +32,7 @@ from guarita.domain.identifiers import IdentifierKind
 from guarita.methods import passkey, recovery_codes, totp
 from guarita.methods.base import Principal
 from guarita.runtime import Runtime
-from guarita.services import flows, sessions, trust
+from guarita.services import flows, guard, sessions, trust
 from guarita.services.notifications import create_lock_link, lock_url, notify_contacts
 from guarita.services.registration import (
     first_name,
@@ -203,6 +203,8 @@ async def start_totp(
 ) -> TotpEnrolment:
     """A new secret, shown once; it works only after :func:`confirm_totp` (RFC 6238 §5.1)."""
     require_recent(runtime, current)
+    # Held after a recovery or a new device (docs/fraud-guard.md).
+    await guard.require_no_hold(runtime, current.account_id, guard.SECOND_FACTOR)
     account_id = current.account_id
     secret = totp.new_secret()
     token, id_hash = flows.new_token()
@@ -249,6 +251,8 @@ async def confirm_totp(
     """Stores the secret once a first code proves it; returns the first recovery codes when the
     account had none."""
     require_recent(runtime, current)
+    # Held after a recovery or a new device (docs/fraud-guard.md).
+    await guard.require_no_hold(runtime, current.account_id, guard.SECOND_FACTOR)
     account_id = current.account_id
     now = utcnow()
     async with runtime.db.transaction() as session:
@@ -339,6 +343,8 @@ async def regenerate_codes(
 ) -> list[str]:
     """Ten new codes, shown once; the old set stops working in the same transaction."""
     require_recent(runtime, current)
+    # Held after a recovery or a new device (docs/fraud-guard.md).
+    await guard.require_no_hold(runtime, current.account_id, guard.RECOVERY_CODES)
     account_id = current.account_id
     now = utcnow()
     async with runtime.db.transaction() as session:
@@ -405,6 +411,8 @@ async def remove_factor(
     """Runs ``apply(session, credentials)`` (which returns the types left) after the checks; a
     new password (when the last factor goes) is set in the same transaction."""
     require_recent(runtime, current)
+    # Held after a recovery or a new device (docs/fraud-guard.md).
+    await guard.require_no_hold(runtime, current.account_id, guard.SECOND_FACTOR)
     account_id = current.account_id
     async with runtime.db.read() as session:
         before = await held(session, account_id)

@@ -56,6 +56,11 @@ async def record_evidence(
         method=(method or None) and method[:32], level=_level_name(kind, level), liveness=liveness,
         recorded_by=(recorded_by or SELF)[:64], recorded_at=now))
     await session.flush()
+    # Strong evidence of the person ends a fraud-guard hold (docs/fraud-guard.md).
+    from guarita.services import guard
+
+    await guard.lift_on_evidence(session, account_id, EvidenceKind(kind).value, context=context,
+                                 now=now, recorded_by=recorded_by)
     return await recompute(session, settings, account_id, context=context, now=now,
                            why=EvidenceKind(kind).value, by=recorded_by)
 

@@ -84,6 +84,11 @@ class Account(Base):
     # a password change, a recovery, a lock and a disable (sessions.end_all). Re-enabling the
     # account does not bring them back.
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The fraud guard (services/guard.py): until this moment the changes that could lock the
+    # owner out are refused; ``hold_reason`` names the trigger (recovery, desk_contact,
+    # new_device).
+    hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    hold_reason: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

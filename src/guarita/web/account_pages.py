@@ -197,6 +197,21 @@ async def raise_level(request: Request) -> Response:
     return _redirect(request, step_up.page_url(ticket))
 
 
+@router.post("/conta/liberar", response_class=HTMLResponse)
+async def release_hold(request: Request) -> Response:
+    """Minha conta › the fraud guard's hold: "Confirmar minha identidade" leads to the step-up
+    page for a fresh strong proof (bank, face, agency); recording it lifts the hold
+    (docs/fraud-guard.md)."""
+    current = await load_session(request)
+    if current is None:
+        return _redirect(request, "/entrar?next=/conta")
+    await forms.read(request)
+    runtime = runtime_of(request)
+    ticket = await step_up.begin_for_action(runtime, current.account_id, "fraud_guard_release",
+                                            "/conta?liberado=1", cancel_to="/conta")
+    return _redirect(request, step_up.page_url(ticket))
+
+
 @router.post("/conta/rosto/apagar", response_class=HTMLResponse)
 async def delete_face(request: Request) -> Response:
     """LGPD art. 18 VI: the person deletes the reference face kept for the validação facial."""

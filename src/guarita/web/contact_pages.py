@@ -9,7 +9,7 @@ from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.edge import forms
 from guarita.edge.auth import load_session, request_context, runtime_of
 from guarita.edge.render import finish, render
-from guarita.services import contacts, step_up
+from guarita.services import contacts, guard, step_up
 from guarita.services.reauthentication import confirm_password
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +49,11 @@ async def contact_form(request: Request) -> Response:
     current = await load_session(request)
     if current is None:
         return _go(request, f"/entrar?next={BASE}")
+    try:
+        # The fraud guard's hold says so before the form is even filled (docs/fraud-guard.md).
+        await guard.require_no_hold(runtime_of(request), current.account_id, guard.CONTACT_CHANGE)
+    except GuaritaError as error:
+        return render(request, "error.html", status_code=error.status, error=error)
     try:
         await step_up.check_action(runtime_of(request), current.account_id, step_up.CONTACT_CHANGE)
     except GuaritaError as error:

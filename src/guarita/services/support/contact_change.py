@@ -29,7 +29,7 @@ from guarita.domain.contact_trust import ContactProof
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
 from guarita.methods import totp
 from guarita.runtime import Runtime
-from guarita.services import contacts, trust
+from guarita.services import contacts, guard, trust
 from guarita.services.support.action import DeskAction, audit_context, delegated
 from guarita.services.support.history import PendingChange
 from guarita.services.support.person_view import IdentifierItem, identifier_item
@@ -105,6 +105,9 @@ async def start_contact_change(
         async with action.opened() as person:
             beneficiary, account = person.beneficiary, person.account
             proof = await _proof_needed(person.session, runtime, account.id, now)
+        if proof != ContactProof.IN_PERSON:
+            # Held accounts: only a supervisor's in-person check lets the desk change a contact.
+            await guard.require_no_hold(runtime, account.id, guard.CONTACT_CHANGE)
         proven_by = None
         if proof == ContactProof.EXISTING_CONTACT:
             proven_by = await contacts.start_proof(
@@ -259,5 +262,9 @@ async def confirm_contact_change(
             # person. The level is capped until new strong evidence (docs/trust-levels.md).
             await trust.lower(session, runtime.settings, account_id, cap,
                               reason="desk_contact_change", recorded_by=actor.audit_id,
+                              context=audit_context(actor, context), now=now)
+        if proof != ContactProof.IN_PERSON:
+            # Nobody saw the person: hold what could lock the owner out (docs/fraud-guard.md).
+            await guard.place(session, runtime, account_id, guard.DESK_CONTACT,
                               context=audit_context(actor, context), now=now)
     return identifier_item(saved, unmasked=False)

@@ -103,6 +103,8 @@ TAGS: dict[str, str] = {
     AuditTag.RECOVERY_CODE_FAILED: N_("Código de recuperação errado"),
     AuditTag.RECOVERY_COMPLETED: N_("Recuperação concluída"),
     AuditTag.ACCOUNT_LOCKED_BY_OWNER: N_("Conta travada pela pessoa (\u201cNão foi você?\u201d)"),
+    AuditTag.HOLD_PLACED: N_("Mudanças que podem trancar a conta bloqueadas por segurança"),
+    AuditTag.HOLD_LIFTED: N_("Bloqueio de segurança liberado com prova de identidade"),
     AuditTag.IDENTIFIER_VERIFIED: N_("Contato ou documento confirmado"),
     AuditTag.CONTACT_ADDED: N_("Contato cadastrado pela pessoa"),
     AuditTag.CONTACT_REPLACED: N_("Contato trocado pela pessoa"),

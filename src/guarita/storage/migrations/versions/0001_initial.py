@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 02:03:36.166110
+Create Date: 2026-12-07 02:30:06.279492
 """
 
 from __future__ import annotations
@@ -247,6 +247,8 @@ def upgrade() -> None:
         sa.Column("trust_level_until", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("password_disabled_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("tokens_valid_after", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("hold_until", guarita.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("hold_reason", sa.String(length=16), nullable=True),
         sa.Column("created_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", guarita.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
