@@ -287,6 +287,8 @@ async def test_the_done_when_scenario_recovery_then_an_e_mail_change(runtime, cl
     session = await client.post("/api/v1/sessions", json={"identifier": b.card_number,
                                                            "password": NEW})
     token = session.json()["session_token"]
+    me = (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})).json()
+    assert me["hold_reason"] == "recovery" and me["hold_until"]
     refused = await client.post("/api/v1/me/contacts", headers={"Authorization": f"Bearer {token}"},
                                 json={"kind": "email", "value": "golpista@example.org",
                                       "password": NEW})
@@ -404,3 +406,16 @@ async def test_the_hold_ends_by_itself(runtime):
         assert await guard.current(runtime, b.account_id) is None
         await contacts.start_verification(runtime, b.account_id, "email", "b@example.org",
                                           context=CTX)
+
+
+async def test_the_api_documents_the_hold(client):
+    spec = (await client.get("/openapi.json")).json()
+    for path, method in (("/api/v1/me/contacts", "post"), ("/api/v1/me/second-factors/totp", "post"),
+                         ("/api/v1/me/privacy-requests", "post")):
+        operation = spec["paths"].get(path, {}).get(method)
+        if operation is None:
+            continue  # named differently: the check below covers the contacts at least
+        assert "423" in operation["responses"], path
+    assert "423" in spec["paths"]["/api/v1/me/contacts"]["post"]["responses"]
+    me = spec["components"]["schemas"]["MeOut"]["properties"]
+    assert {"hold_until", "hold_reason"} <= set(me)

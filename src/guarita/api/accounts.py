@@ -103,6 +103,8 @@ async def me(request: Request, current: sessions.SessionInfo = Depends(current_s
         **base.model_dump(),
         recent_logins=[LoginEventOut(at=e.at, succeeded=e.succeeded, ip=e.ip, device=e.device)
                        for e in view.recent_logins],
+        hold_until=view.hold.until if view.hold else None,
+        hold_reason=view.hold.reason if view.hold else None,
     )
 
 

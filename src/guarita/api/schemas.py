@@ -59,6 +59,12 @@ class LoginEventOut(BaseModel):
 
 class MeOut(AccountOut):
     recent_logins: list[LoginEventOut]
+    hold_until: datetime | None = Field(
+        None, description="até quando mudanças de contato, de segunda etapa, de aplicativos "
+        "conectados e o pedido de exclusão estão bloqueados por segurança (docs/fraud-guard.md); "
+        "null quando não há bloqueio")
+    hold_reason: str | None = Field(
+        None, description="por que: recovery, desk_contact ou new_device")
 
 
 class DeviceOut(BaseModel):
