@@ -419,3 +419,17 @@ async def test_the_api_documents_the_hold(client):
     assert "423" in spec["paths"]["/api/v1/me/contacts"]["post"]["responses"]
     me = spec["components"]["schemas"]["MeOut"]["properties"]
     assert {"hold_until", "hold_reason"} <= set(me)
+
+
+async def test_the_security_page_shows_the_hold_instead_of_enrolling(runtime, client):
+    from tests.support.html import csrf_of
+
+    b = await person(runtime)
+    await recovered(runtime, b)
+    await page_sign_in(client, b.card_number, NEW)
+    page = await client.get("/conta/seguranca")
+    refused = await client.post("/conta/seguranca/autenticador",
+                                data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 423
+    assert "esta mudança está bloqueada até" in refused.text
+    assert "otpauth://" not in refused.text
