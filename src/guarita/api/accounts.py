@@ -82,7 +82,8 @@ async def sign_in(body: SignInRequest, request: Request) -> SessionOut | JSONRes
     result = await login_service.sign_in(runtime, body.identifier, body.password, request_context(request))
     if result.pending is not None:
         return JSONResponse(pending_out(result.pending).model_dump(mode="json"), status_code=202)
-    view = await account_service.view(runtime, result.account_id, with_logins=False)
+    view = (account_service.view_of(result.account) if result.account is not None
+            else await account_service.view(runtime, result.account_id, with_logins=False))
     return SessionOut(session_token=result.session_token, expires_at=result.session.expires_at,
                       account=_account_out(view))
 

@@ -26,6 +26,7 @@ from guarita.services.registration import (
 )
 from guarita.storage import accounts as accounts_repo
 from guarita.storage.audit import RequestContext, record
+from guarita.storage.sign_in_sql import AccountRows
 from guarita.storage.tables import AuditEvent
 from guarita.storage.tables import Session as SessionRow
 from guarita.storage.types import utcnow
@@ -132,25 +133,39 @@ async def view(runtime: Runtime, account_id: str, *, with_logins: bool = True) -
                    AuditEvent.tag.in_([AuditTag.LOGIN_SUCCEEDED.value, AuditTag.LOGIN_FAILED.value]))
             .order_by(AuditEvent.id.desc()).limit(10)
         )).scalars().all() if with_logins else []
-    cpf = next((i.value for i in identifiers if i.kind == IdentifierKind.CPF), None)
-    card = next((i.value for i in identifiers if i.kind == IdentifierKind.CARD), None)
-    name = beneficiary.name if beneficiary else ""
-    social_name = beneficiary.social_name if beneficiary else None
-    return AccountView(
-        id=account.id, name=name, first_name=first_name(name, social_name),
-        social_name=social_name,
-        masked_cpf=ids.mask_cpf(cpf) if cpf else None, card_number=card,
-        trust_level=account.trust_level, legacy=account.legacy, hold=guard.active(account),
-        identifiers=[
-            IdentifierView(i.id, i.kind, i.value, _display(i.kind, i.value), i.verified_at is not None,
-                           i.login_enabled, i.source)
-            for i in identifiers
-        ],
-        recent_logins=[
+    view = _view(account.id, account.trust_level, account.legacy, guard.active(account),
+                 beneficiary.name if beneficiary else "",
+                 beneficiary.social_name if beneficiary else None,
+                 [(i.id, i.kind, i.value, i.verified_at, i.login_enabled, i.source)
+                  for i in identifiers])
+    view.recent_logins = [
             LoginEventView(e.created_at, e.tag == AuditTag.LOGIN_SUCCEEDED.value, e.ip,
                            device_of(e.user_agent), (e.details or {}).get("reason"),
                            (e.details or {}).get("kind"), *device_parts(e.user_agent))
             for e in events
+    ]
+    return view
+
+
+def view_of(rows: AccountRows) -> AccountView:
+    """The account as sign-in read it in its own transaction (no login history)."""
+    return _view(rows.account_id, rows.trust_level, rows.legacy, guard.active(rows),
+                 rows.name, rows.social_name, rows.identifiers)
+
+
+def _view(account_id: str, trust_level: str, legacy: bool, hold: guard.Hold | None, name: str,
+          social_name: str | None, identifiers: list[tuple]) -> AccountView:
+    cpf = next((value for _, kind, value, *_ in identifiers if kind == IdentifierKind.CPF), None)
+    card = next((value for _, kind, value, *_ in identifiers if kind == IdentifierKind.CARD), None)
+    return AccountView(
+        id=account_id, name=name, first_name=first_name(name, social_name),
+        social_name=social_name,
+        masked_cpf=ids.mask_cpf(cpf) if cpf else None, card_number=card,
+        trust_level=trust_level, legacy=legacy, hold=hold,
+        identifiers=[
+            IdentifierView(id_, kind, value, _display(kind, value), verified_at is not None,
+                           login_enabled, source)
+            for id_, kind, value, verified_at, login_enabled, source in identifiers
         ],
     )
 

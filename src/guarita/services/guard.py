@@ -218,7 +218,7 @@ async def lift_on_evidence(
 
 
 # -- a sign-in from a new device on a new network -----------------------------------------------
-_RECENT_SESSIONS = 500
+RECENT_SESSIONS = 500
 
 
 def network_of(ip: str | None) -> str | None:
@@ -260,15 +260,23 @@ async def after_sign_in(
     rows = (await session.execute(
         select(Session.ip, Session.user_agent, Session.created_at)
         .where(Session.account_id == account_id)
-        .order_by(Session.created_at.desc()).limit(_RECENT_SESSIONS))).all()
-    if not rows:
-        return None
-    label = device_label(context.user_agent)
-    if any(device_label(agent) == label for _, agent, _ in rows):
-        return None
-    network = network_of(context.ip)
-    window = now - timedelta(days=runtime.settings.guard.known_network_days)
-    if network is not None and any(
-            network_of(ip) == network and aware(created) >= window for ip, _, created in rows):
+        .order_by(Session.created_at.desc()).limit(RECENT_SESSIONS))).all()
+    if not new_device(runtime, rows, context, now):
         return None
     return await place(session, runtime, account_id, NEW_DEVICE, context=context, now=now)
+
+
+def new_device(runtime: Runtime, rows: list, context: RequestContext, now: datetime) -> bool:
+    """Whether a sign-in from ``context`` is a new device on a new network, given the account's
+    newest sessions ``rows`` (``(ip, user_agent, created_at)``); False when the guard is off or
+    the account has no session yet (:func:`after_sign_in`; sign-in's plain-SQL path asks it
+    first and leaves the hold to :func:`after_sign_in`)."""
+    if runtime.settings.guard.hours_for(NEW_DEVICE) <= 0 or not rows:
+        return False
+    label = device_label(context.user_agent)
+    if any(device_label(agent) == label for _, agent, _ in rows):
+        return False
+    network = network_of(context.ip)
+    window = now - timedelta(days=runtime.settings.guard.known_network_days)
+    return not (network is not None and any(
+        network_of(ip) == network and aware(created) >= window for ip, _, created in rows))

@@ -28,7 +28,9 @@ from guarita.runtime import Runtime
 from guarita.services import attempts, guard, second_factors, second_step, sessions, throttling
 from guarita.services.method_context import LoadedCredentials, ServiceContext
 from guarita.storage import accounts as accounts_repo
-from guarita.storage.audit import RequestContext, record
+from guarita.storage import plain_sql, sign_in_sql
+from guarita.storage import throttles as throttle_rows
+from guarita.storage.audit import RequestContext, append_in, record
 from guarita.storage.types import utcnow
 
 ACTION = "login"
@@ -41,20 +43,49 @@ class SignInResult:
     session: sessions.SessionInfo | None
     # Set instead of a session when the account has a second factor: "Confirme que é você".
     pending: second_step.Pending | None = None
+    # What the answer shows of the account, when the sign-in's transaction read it.
+    account: sign_in_sql.AccountRows | None = None
 
 
 @dataclass
 class _Prepared:
     attempt: attempts.Attempt
-    account_id: str | None
-    identifier_kind: str | None
-    login_enabled: bool
-    stored_hash: str | None
-    usable: bool  # account active and password not disabled
-    blocked: str | None = None  # "disabled" (the account) or "password_disabled"
+    record: sign_in_sql.SignInRecord | None
+
+    @property
+    def account_id(self) -> str | None:
+        return self.record.account_id if self.record else None
+
+    @property
+    def identifier_kind(self) -> str | None:
+        return self.record.identifier_kind if self.record else None
+
+    @property
+    def login_enabled(self) -> bool:
+        return bool(self.record and self.record.login_enabled)
+
+    @property
+    def stored_hash(self) -> str | None:
+        return self.record.password_hash if self.record else None
+
+    @property
+    def blocked(self) -> str | None:
+        """"disabled" (the account) or "password_disabled"; None when the password may sign in."""
+        if self.record is None:
+            return None
+        if self.record.status != AccountStatus.ACTIVE:
+            return "disabled"
+        return "password_disabled" if self.record.password_disabled_at is not None else None
+
+    @property
+    def usable(self) -> bool:  # account active and password not disabled
+        return self.record is not None and self.blocked is None
 
 
 async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Prepared:
+    """The transaction before the hash, as one plain-SQL body (``storage/sign_in_sql.py``):
+    the request counted per address, the account read with its password, the attempt counted
+    (``throttling.begin_attempt_in``) — committed before the password is verified."""
     settings = runtime.settings
     try:
         candidates = ids.candidates(raw_identifier, settings.card_min_length, settings.card_max_length)
@@ -62,30 +93,24 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
         candidates = []
     typed = (f"{candidates[0].kind}:{candidates[0].value}" if candidates
              else f"raw:{raw_identifier.strip().lower()}")
-    attempt = None
-    async with runtime.db.transaction() as session:
-        over_limit = await throttling.count_request(session, settings, ACTION, context.ip)
-        record_ = await accounts_repo.sign_in_record(session, candidates) if candidates else None
-        found, account, credential = record_ or (None, None, None)
-        account_id = account.id if account else None
-        key = throttling.throttle_key(throttling.Scope.SIGN_IN, account_id, typed)
-        if over_limit is None:
-            attempt = await attempts.begin(session, runtime, key, account.id if account else None)
+
+    async def body(tx: plain_sql.Tx) -> tuple:
+        over_limit = await throttling.count_request_in(tx, settings, ACTION, context.ip)
+        found = await sign_in_sql.sign_in_record(tx, candidates) if candidates else None
+        if over_limit is not None:
+            return over_limit, found, None
+        key = throttling.throttle_key(throttling.Scope.SIGN_IN,
+                                      found.account_id if found else None, typed)
+        return None, found, (key, *await throttling.begin_attempt_in(tx, key, settings.lockout))
+
+    over_limit, found, counted = await plain_sql.write(runtime.db, body)
     if over_limit is not None:
         raise over_limit
+    key, failures, wait = counted
+    attempt = attempts.Attempt(key=key, subject=found.account_id if found else None,
+                               failures=failures, wait=wait)
     attempt.refuse_if_waiting(RULES)
-    return _Prepared(
-        attempt=attempt,
-        account_id=account.id if account else None,
-        identifier_kind=found.kind if found else None,
-        login_enabled=bool(found and found.login_enabled),
-        stored_hash=credential.hash if credential else None,
-        usable=bool(account and account.status == AccountStatus.ACTIVE
-                    and account.password_disabled_at is None),
-        blocked=(None if account is None
-                 else "disabled" if account.status != AccountStatus.ACTIVE
-                 else "password_disabled" if account.password_disabled_at is not None else None),
-    )
+    return _Prepared(attempt=attempt, record=found)
 
 
 async def sign_in(
@@ -122,7 +147,12 @@ async def sign_in(
                          context=context, details={"reason": "identifier_not_verified",
                                                    "kind": prepared.identifier_kind})
         raise GuaritaError(ErrorCode.IDENTIFIER_NOT_VERIFIED, field="identifier")
-    return await _succeeded(runtime, prepared, normalize(password), outcome.details["rehash"],
+    rehash = outcome.details["rehash"]
+    if with_session and not rehash:
+        done = await _succeeded_plain(runtime, prepared, context)
+        if done is not None:
+            return done
+    return await _succeeded(runtime, prepared, normalize(password), rehash,
                             context, with_session, next_url)
 
 
@@ -164,6 +194,49 @@ async def disable_password(session, account_id: str) -> bool:  # noqa: ANN001
 
 RULES = attempts.Rules(failed=AuditTag.LOGIN_FAILED, locked=AuditTag.LOGIN_LOCKED,
                        disabled=AuditTag.PASSWORD_DISABLED, disable=disable_password)
+
+
+async def _succeeded_plain(
+    runtime: Runtime, prepared: _Prepared, context: RequestContext,
+) -> SignInResult | None:
+    """The usual success — no second factor, no rehash — as one plain-SQL body: the counter
+    cleared, the address refunded, the session opened, ``login_succeeded`` appended to the
+    audit chain, and the rows the answer shows read. None (nothing written) when the account
+    holds a second factor: :func:`_succeeded` then begins the second step."""
+    record_ = prepared.record
+    db = runtime.db
+    audit_key = db.info.get("audit_key")
+    guard_on = runtime.settings.guard.hours_for(guard.NEW_DEVICE) > 0
+
+    async def body(tx: plain_sql.Tx) -> tuple | None:
+        if await sign_in_sql.holds_any(tx, record_.account_id, second_factors.FACTORS):
+            return None
+        # The fraud guard: a new device on a new network holds risky changes; the hold is
+        # placed by the ORM path (``guard.after_sign_in``), which then runs instead.
+        if guard_on and guard.new_device(
+                runtime, await sign_in_sql.recent_sessions(tx, record_.account_id,
+                                                           guard.RECENT_SESSIONS),
+                context, utcnow()):
+            return None
+        await throttle_rows.reset(tx, prepared.attempt.key)
+        # The per-IP limit counts failures only (SECURITY.md › Throttling).
+        await throttling.refund_request_in(tx, ACTION, context.ip)
+        token, values, info = sessions.new_session(
+            record_.account_id, runtime.settings.session, context,
+            amr=[password_method.METHOD.amr])
+        await sign_in_sql.insert_session(tx, values)
+        appended = await append_in(tx, audit_key, postgres=not db.is_sqlite,
+                                   tag=AuditTag.LOGIN_SUCCEEDED, subject=record_.account_id,
+                                   context=context, details={"kind": record_.identifier_kind})
+        return token, info, appended, await sign_in_sql.account_rows(tx, record_)
+
+    done = await plain_sql.write(db, body)
+    if done is None:
+        return None
+    token, info, appended, rows = done
+    appended.anchor(db.info.get("audit_anchor_every", 0))
+    return SignInResult(account_id=record_.account_id, session_token=token, session=info,
+                        account=rows)
 
 
 async def _succeeded(

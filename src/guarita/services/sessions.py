@@ -93,6 +93,19 @@ async def create(
     *, kind: str = PrincipalKind.ACCOUNT,
 ) -> tuple[str, SessionInfo]:
     """A new session with a new id (never reuses one: session fixation, OWASP)."""
+    token, values, info = new_session(owner, policy, context, amr, now, kind=kind)
+    # Core insert: one per sign-in, the ORM unit of work adds nothing here.
+    await session.execute(insert(Session), [values])
+    return token, info
+
+
+def new_session(
+    owner: str | int, policy: SessionPolicy, context: RequestContext,
+    amr: list[str] | None = None, now: datetime | None = None,
+    *, kind: str = PrincipalKind.ACCOUNT,
+) -> tuple[str, dict[str, Any], SessionInfo]:
+    """The token, the ``sessions`` row and what it means, before it is written (:func:`create`
+    writes it; sign-in's plain-SQL body writes it with ``sign_in_sql.insert_session``)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     values = dict(
@@ -102,9 +115,14 @@ async def create(
         ip=context.ip, user_agent=(context.user_agent or "")[:255] or None, reauth_at=None,
         ended_at=None,
     )
-    # Core insert: one per sign-in, the ORM unit of work adds nothing here.
-    await session.execute(insert(Session), [values])
-    return token, _info(Session(**values), policy)
+    idle_end = now + timedelta(minutes=policy.idle_minutes)
+    info = SessionInfo(
+        id_hash=values["id_hash"], account_id=values["account_id"],
+        csrf_token=values["csrf_token"], auth_time=now, amr=tuple(values["amr"]),
+        expires_at=min(values["expires_at"], idle_end), idle_expires_at=idle_end,
+        reauth_at=None, principal_kind=values["principal_kind"], staff_id=values["staff_id"],
+    )
+    return token, values, info
 
 
 async def keep_auth_time(session: AsyncSession, info: SessionInfo, auth_time: datetime,

@@ -11,7 +11,7 @@ import math
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guarita.config import LockoutPolicy, Settings
 from guarita.domain.client_address import rate_limit_key
 from guarita.domain.errors import ErrorCode, GuaritaError, Message
+from guarita.storage import plain_sql
+from guarita.storage import throttles as throttle_rows
 from guarita.storage.tables import Throttle
 from guarita.storage.types import utcnow
 
@@ -132,25 +134,22 @@ async def begin_attempt(
     row is locked for this short transaction only, never during the hash. When the answer is a
     wait, nothing is counted, so refusals do not lengthen the wait.
     """
+    return await begin_attempt_in(plain_sql.in_session(session), key, policy, now)
+
+
+async def begin_attempt_in(
+    tx: plain_sql.Tx, key: str, policy: LockoutPolicy, now: datetime | None = None
+) -> tuple[int, int]:
+    """:func:`begin_attempt` inside a plain-SQL transaction body: one ``INSERT … ON CONFLICT …
+    DO UPDATE … RETURNING`` (and one ``UPDATE`` when the count earns a wait)."""
     now = now or utcnow()
-    insert = _insert(session)
-    await session.execute(
-        insert(Throttle).values(key=key, count=0, window_started_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[Throttle.key])
-    )
-    row = (
-        await session.execute(select(Throttle).where(Throttle.key == key).with_for_update())
-    ).scalar_one()
-    await session.refresh(row)
-    if row.locked_until is not None and row.locked_until > now:
-        return row.count, math.ceil((row.locked_until - now).total_seconds())
-    row.count += 1
-    row.updated_at = now
-    wait = wait_after(row.count, policy)
+    count, locked_until = await throttle_rows.count_attempt(tx, key, now)
+    if locked_until is not None and locked_until > now:
+        return count, math.ceil((locked_until - now).total_seconds())
+    wait = wait_after(count, policy)
     if wait:
-        row.locked_until = now + timedelta(seconds=wait)
-    await session.flush()
-    return row.count, 0
+        await throttle_rows.lock_until(tx, key, now + timedelta(seconds=wait))
+    return count, 0
 
 
 async def reset(session: AsyncSession, key: str) -> None:
@@ -189,13 +188,13 @@ async def refund_request(
     cannot slip past the limit) and refunds the ones that succeed: the per-IP limit then
     counts failures only, and thousands of people behind one carrier address can sign in.
     """
-    if not ip:
-        return
-    await session.execute(
-        update(Throttle)
-        .where(Throttle.key == ip_key(action, ip), Throttle.count > 0)
-        .values(count=Throttle.count - 1)
-    )
+    await refund_request_in(plain_sql.in_session(session), action, ip)
+
+
+async def refund_request_in(tx: plain_sql.Tx, action: str, ip: str | None) -> None:
+    """:func:`refund_request` inside a plain-SQL transaction body."""
+    if ip:
+        await throttle_rows.refund(tx, ip_key(action, ip))
 
 
 async def count_request(
@@ -203,11 +202,19 @@ async def count_request(
     now: datetime | None = None,
 ) -> GuaritaError | None:
     """Counts one request; returns the error to raise (after commit) when over the limit."""
+    return await count_request_in(plain_sql.in_session(session), settings, action, ip, now)
+
+
+async def count_request_in(
+    tx: plain_sql.Tx, settings: Settings, action: str, ip: str | None,
+    now: datetime | None = None,
+) -> GuaritaError | None:
+    """:func:`count_request` inside a plain-SQL transaction body."""
     if not ip:
         return None
     limit, window = settings.rate_limits.parse(action)
     now = now or utcnow()
-    count, started = await count_in_window(session, ip_key(action, ip), window, now)
+    count, started = await throttle_rows.count_in_window(tx, ip_key(action, ip), window, now)
     if count > limit:
         retry = window - (now - started).total_seconds()
         return GuaritaError(
@@ -223,19 +230,5 @@ async def count_in_window(session: AsyncSession, key: str, window: int,
     """Counts one event under ``key`` in a fixed window of ``window`` seconds, atomically
     (one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``); returns the count and the window's
     start. Per-IP rate limits and per-account daily limits (facial validation) use it."""
-    from sqlalchemy import case
-
-    now = now or utcnow()
-    insert = _insert(session)
-    restart = Throttle.window_started_at <= now - timedelta(seconds=window)
-    statement = insert(Throttle).values(key=key, count=1, window_started_at=now, updated_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Throttle.key],
-        set_={
-            "count": case((restart, 1), else_=Throttle.count + 1),
-            "window_started_at": case((restart, now), else_=Throttle.window_started_at),
-            "updated_at": now,
-        },
-    ).returning(Throttle.count, Throttle.window_started_at)
-    count, started = (await session.execute(statement)).one()
-    return count, started
+    return await throttle_rows.count_in_window(plain_sql.in_session(session), key, window,
+                                               now or utcnow())

@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.storage import audit_anchor as anchors
+from guarita.storage.plain_sql import Sql, Tx
 from guarita.storage.tables import AuditEvent
 from guarita.storage.types import utcnow
 
@@ -44,20 +45,74 @@ class RequestContext:
 
 
 def _canonical(event: AuditEvent) -> bytes:
+    return _canonical_values(event.tag, event.actor, event.subject, event.ip, event.user_agent,
+                             event.created_at, event.details)
+
+
+def _canonical_values(tag: str, actor: str | None, subject: str | None, ip: str | None,
+                      user_agent: str | None, created_at: datetime, details: Any) -> bytes:
     body = {
-        "tag": event.tag,
-        "actor": event.actor,
-        "subject": event.subject,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
-        "created_at": event.created_at.isoformat(timespec="microseconds"),
-        "details": event.details,
+        "tag": tag,
+        "actor": actor,
+        "subject": subject,
+        "ip": ip,
+        "user_agent": user_agent,
+        "created_at": created_at.isoformat(timespec="microseconds"),
+        "details": details,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _chain(key: bytes, prev_hash: str, event: AuditEvent) -> str:
     return hmac.new(key, prev_hash.encode() + _canonical(event), hashlib.sha256).hexdigest()
+
+
+_PG_LOCK = Sql("SELECT pg_advisory_xact_lock(:id)")
+_HEAD = Sql("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+_INSERT = Sql("""
+    INSERT INTO audit_events (tag, actor, subject, ip, user_agent, created_at, details,
+                              prev_hash, hash)
+    VALUES (:tag, :actor, :subject, :ip, :user_agent, :created_at, :details, :prev_hash, :hash)
+    RETURNING id
+""")
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An event appended by :func:`append_in`; ``anchor`` logs the head once committed."""
+
+    id: int
+    hash: str
+
+    def anchor(self, every: int) -> None:
+        if anchors.crosses(self.id, 1, every):
+            anchors.emit(self.id, self.hash)
+
+
+async def append_in(
+    tx: Tx, key: bytes, *, postgres: bool, tag: str, subject: str | None = None,
+    context: RequestContext | None = None, details: dict[str, Any] | None = None,
+) -> Appended:
+    """Appends one event inside a plain-SQL transaction body (``storage/plain_sql.py``): the
+    same lock, chain head, HMAC and row as :func:`record`. The caller calls ``anchor`` on the
+    result after the commit (an anchor of a rolled-back row would look like a deletion)."""
+    if not key:
+        raise AuditKeyMissing("a sessão não tem a chave do registro de auditoria")
+    context = context or RequestContext()
+    if postgres:
+        await tx.run(_PG_LOCK, id=_ADVISORY_LOCK_ID)
+    head = await tx.one(_HEAD)
+    prev = head[0] if head else GENESIS
+    user_agent = (context.user_agent or None) and context.user_agent[:255]
+    created_at = utcnow()
+    details = details or {}
+    digest = hmac.new(key, prev.encode() + _canonical_values(
+        str(tag), context.actor, subject, context.ip, user_agent, created_at, details),
+        hashlib.sha256).hexdigest()
+    row = await tx.one(_INSERT, tag=str(tag), actor=context.actor, subject=subject,
+                       ip=context.ip, user_agent=user_agent, created_at=created_at,
+                       details=json.dumps(details), prev_hash=prev, hash=digest)
+    return Appended(row[0], digest)
 
 
 class AuditKeyMissing(RuntimeError):
