@@ -1,12 +1,16 @@
 """Sign-ins per CPU-second of the server, next to argon2id verifications per CPU-second.
 
-Starts ``guarita serve`` (uvicorn, one worker) on 127.0.0.1 with a fresh SQLite database (or
-``--database-url``), registers N demo users through the API, then signs them in concurrently
-through ``POST /api/v1/sessions`` and reads the server's own CPU time from /proc. In the same
-run it measures how many argon2id verifications one CPU-second buys with Guarita's parameters.
-A ratio near 1 means a sign-in costs little more than its one unavoidable hash.
+Starts ``guarita serve`` (uvicorn, one worker) on 127.0.0.1 with a fresh SQLite database (or a
+throwaway PostgreSQL 15 with ``--postgres``, whose CPU is counted with the server's), registers N
+demo users through the API, then signs them in concurrently through ``POST /api/v1/sessions``
+and reads the server's own CPU time from /proc. In the same run it measures how many argon2id
+verifications one CPU-second buys with Guarita's parameters, and (unless ``--skip-allauth``)
+django-allauth 65 signing in the same way (``bench/allauth_peer.py``: headless JSON login,
+gunicorn with one sync worker, the same argon2id parameters, SQLite). A ratio near 1 means a
+sign-in costs little more than its one unavoidable hash.
 
     .venv/bin/python bench/login.py [--users 200] [--requests 1000] [--concurrency 8]
+                                    [--postgres] [--skip-allauth]
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,29 +32,14 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import allauth_peer  # noqa: E402
+from bench.cpu import tree_cpu  # noqa: E402
 from tests.support.factories import make_cpf  # noqa: E402
 from tests.support.server import migrate, running_server, server_env  # noqa: E402
 
 from guarita.domain.hashing import Hasher  # noqa: E402
 
 PASSWORD = "uma frase bem comprida para lembrar"
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime, all threads
-
-
-def children_cpu(pid: int) -> float:
-    """uvicorn with --workers 1 serves in the process itself; count any children too."""
-    total = cpu_seconds(pid)
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = task / "children"
-        if children.exists():
-            for child in children.read_text().split():
-                total += cpu_seconds(int(child))
-    return total
 
 
 def argon2_per_cpu_second(seconds: float = 3.0) -> float:
@@ -109,32 +99,64 @@ async def hammer(base: str, cards: list[str], requests: int, concurrency: int) -
     return latencies
 
 
+def percentile(latencies: list[float], share: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a throwaway PostgreSQL 15 (fsync on) on the server's core, CPU counted")
+    parser.add_argument("--skip-allauth", action="store_true")
     args = parser.parse_args()
 
     directory = tempfile.mkdtemp(prefix="guarita-bench-")
-    url = args.database_url or f"sqlite+aiosqlite:///{directory}/bench.db"
-    migrate(url)
-    env = server_env(url, GUARITA_RATE_LIMITS__LOGIN="100000000/60",
-                     GUARITA_RATE_LIMITS__REGISTRATION="100000000/60",
-                     GUARITA_CAPTCHA="off")  # sign-in is measured; seeding skips the captcha
     cpus = os.cpu_count() or 1
-    with running_server(env, cpu=0 if cpus > 1 else None) as (base, process):
-        cards = asyncio.run(seed(base, args.users, url))
-        before = children_cpu(process.pid)
-        wall = time.perf_counter()
-        latencies = asyncio.run(hammer(base, cards, args.requests, args.concurrency))
-        wall = time.perf_counter() - wall
-        used = children_cpu(process.pid) - before
+    server_cpu = 0 if cpus > 1 else None
+    cluster, database_pid = None, None
+    if args.postgres:
+        from tests.support import postgres
+
+        cluster = postgres.start(durable=True)
+        cluster.psql("CREATE DATABASE guarita_bench")
+        args.database_url = cluster.url("guarita_bench")
+        database_pid = int((cluster.directory / "data" / "postmaster.pid").read_text().split()[0])
+        if server_cpu is not None:  # the database shares the server's core
+            subprocess.run(["taskset", "-a", "-cp", str(server_cpu), str(database_pid)],  # noqa: S603, S607
+                           check=False, capture_output=True)
+    url = args.database_url or f"sqlite+aiosqlite:///{directory}/bench.db"
+    try:
+        migrate(url)
+        env = server_env(url, GUARITA_RATE_LIMITS__LOGIN="100000000/60",
+                         GUARITA_RATE_LIMITS__REGISTRATION="100000000/60",
+                         GUARITA_CAPTCHA="off")  # sign-in is measured; seeding skips the captcha
+
+        def used_cpu(pid: int) -> float:
+            return tree_cpu(pid) + (tree_cpu(database_pid) if database_pid else 0.0)
+
+        with running_server(env, cpu=server_cpu) as (base, process):
+            cards = asyncio.run(seed(base, args.users, url))
+            before = used_cpu(process.pid)
+            wall = time.perf_counter()
+            latencies = asyncio.run(hammer(base, cards, args.requests, args.concurrency))
+            wall = time.perf_counter() - wall
+            used = used_cpu(process.pid) - before
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    peer = None
+    if not args.skip_allauth:
+        peer = allauth_peer.measure(Path(directory), args.users, args.requests, args.concurrency,
+                                    server_cpu)
     reference = argon2_per_cpu_second()
     per_cpu = args.requests / used
-    latencies.sort()
-    table = Table(title="Entrar: POST /api/v1/sessions (uvicorn, 1 worker, loopback)")
+    where = "PostgreSQL 15 (fsync on), its CPU counted" if args.postgres else "SQLite (WAL, FULL)"
+    table = Table(title=f"Entrar: POST /api/v1/sessions (uvicorn, 1 worker, loopback; {where})")
     for column in ("measure", "value"):
         table.add_column(column)
     rows = [
@@ -145,8 +167,16 @@ def main() -> None:
         ("argon2id verifications per CPU-second (same run)", f"{reference:.1f}"),
         ("ratio (target ≥ 0.85)", f"{per_cpu / reference:.2f}"),
         ("latency p50", f"{statistics.median(latencies) * 1000:.1f} ms"),
-        ("latency p99", f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms"),
+        ("latency p99", f"{percentile(latencies, 0.99):.1f} ms"),
     ]
+    if peer is not None:
+        rows += [
+            ("django-allauth: sign-ins per CPU-second (same run)", f"{peer.per_cpu:.1f}"),
+            ("django-allauth: ratio to argon2id", f"{peer.per_cpu / reference:.2f}"),
+            ("Guarita ÷ django-allauth (target ≥ 1.2)", f"{per_cpu / peer.per_cpu:.2f}"),
+        ]
+    elif not args.skip_allauth:
+        rows.append(("django-allauth", "not measured (see bench/README.md)"))
     for row in rows:
         table.add_row(*row)
     Console().print(table)

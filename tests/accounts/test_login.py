@@ -227,3 +227,38 @@ async def test_parallel_reauthentication_guesses_share_the_lockout(runtime):
     )
     checked = [r for r in results if isinstance(r, GuaritaError) and r.code is ErrorCode.INVALID_CREDENTIALS]
     assert len(checked) == 5 and all(isinstance(r, GuaritaError) for r in results)
+
+
+async def test_parallel_sign_ins_keep_the_audit_chain_and_answer_from_their_own_rows(
+        runtime, settings_overrides):
+    """The success path's one transaction: twenty sign-ins at once each open a live session,
+    clear the counter, append ``login_succeeded`` to one unbroken chain, and carry the rows
+    the answer shows (the account as ``Minha conta`` reads it)."""
+    from guarita.domain.audit_tags import AuditTag
+    from guarita.services import account as account_service
+    from guarita.services import sessions
+    from guarita.storage.audit import verify
+    from guarita.storage.tables import AuditEvent
+
+    b = await registered(runtime)
+    # Attempts in flight count until proven right: room for twenty at once.
+    runtime.settings.lockout.free_failures = 1000
+    with pytest.raises(GuaritaError):  # one failure, cleared by the first success
+        await sign_in(runtime, b.card_number, "errada mas comprida o bastante", CTX)
+    async with runtime.db.read() as s:
+        before = (await s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()))).scalar()
+    results = await asyncio.gather(*(sign_in(runtime, b.card_number, STRONG, CTX)
+                                     for _ in range(20)))
+    assert len({r.session_token for r in results}) == 20
+    read = await account_service.view(runtime, results[0].account_id, with_logins=False)
+    async with runtime.db.transaction() as s:
+        for result in results:
+            live = await sessions.load(s, result.session_token, runtime.settings.session)
+            assert live is not None and live.account_id == result.account_id
+            assert account_service.view_of(result.account) == read
+        assert await throttling.failures(s, f"login:acct:{results[0].account_id}") == 0
+        succeeded = (await s.execute(select(AuditEvent).where(
+            AuditEvent.tag == AuditTag.LOGIN_SUCCEEDED, AuditEvent.subject == results[0].account_id,
+            AuditEvent.id > before))).scalars().all()
+        assert len(succeeded) == 20 and all(e.details == {"kind": "card"} for e in succeeded)
+        assert (await verify(s)).ok

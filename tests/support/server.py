@@ -39,7 +39,7 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(env: dict[str, str], port: int | None = None, workers: int = 1,
-                   cpu: int | None = None, timeout: float = 120.0):
+                   cpu: int | None = None, timeout: float = 300.0):
     """Starts ``guarita serve`` and yields ``(base_url, process)``; stops it afterwards."""
     port = port or free_port()
     env = {**env, "GUARITA_BASE_URL": env.get("GUARITA_BASE_URL", f"http://127.0.0.1:{port}")}

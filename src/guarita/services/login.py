@@ -218,9 +218,11 @@ async def _succeeded_plain(
                                                            guard.RECENT_SESSIONS),
                 context, utcnow()):
             return None
-        await throttle_rows.reset(tx, prepared.attempt.key)
-        # The per-IP limit counts failures only (SECURITY.md › Throttling).
+        # The per-IP limit counts failures only (SECURITY.md › Throttling). The address's row
+        # before the principal's, the order ``_prepare`` locks them in (no deadlock between a
+        # sign-in that begins and one that ends, on PostgreSQL).
         await throttling.refund_request_in(tx, ACTION, context.ip)
+        await throttle_rows.reset(tx, prepared.attempt.key)
         token, values, info = sessions.new_session(
             record_.account_id, runtime.settings.session, context,
             amr=[password_method.METHOD.amr])
@@ -245,10 +247,10 @@ async def _succeeded(
 ) -> SignInResult:
     new_hash = await runtime.hasher.hash(password) if rehash else None
     async with runtime.db.transaction() as session:
-        await attempts.succeeded(session, prepared.attempt)
         # The per-IP limit counts failures only (SECURITY.md › Throttling): many people sign
-        # in from one carrier address.
+        # in from one carrier address. The address's row first, as ``_prepare`` locks them.
         await throttling.refund_request(session, ACTION, context.ip)
+        await attempts.succeeded(session, prepared.attempt)
         if new_hash:
             old = algorithm_of(prepared.stored_hash).value
             await accounts_repo.set_password(session, prepared.account_id, new_hash)
