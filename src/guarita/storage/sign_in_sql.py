@@ -1,7 +1,7 @@
 """The statements of a password sign-in, in plain SQL (``storage/plain_sql.py``).
 
 A sign-in is bound by its one argon2id verification; everything around it is two short
-transactions (docs/architecture.md › Sign-in cost): one *before* the hash that counts the
+transactions (docs/architecture.md › Decisions: Sign-in cost): one *before* the hash that counts the
 request per address, reads the account with its password and counts the attempt; and one
 *after* it that clears the counter, opens the session, appends the audit event and reads what
 the answer shows. Each runs as one body — on SQLite one hand-off to the write lane, on
