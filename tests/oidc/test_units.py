@@ -111,7 +111,7 @@ def test_claims_only_verified_contacts():
         False,
         "Ana",
         date(1944, 1, 27),
-        {
+        identifiers={
             "email": ("a@example.com", False),
             "phone": ("+5561999990000", True),
             "cpf": ("12345678909", True),

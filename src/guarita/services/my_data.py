@@ -28,7 +28,8 @@ from guarita.services import trust
 from guarita.services.devices import device_of as device_of_agent
 from guarita.services.support import labels
 from guarita.storage import accounts as accounts_repo
-from guarita.storage.oidc_tables import OidcClient, OidcConsent, OidcGrant
+from guarita.storage import plain_sql as sql
+from guarita.storage.oidc_tables import OidcClient, OidcConsent
 from guarita.storage.tables import (
     Account,
     AuditEvent,
@@ -171,15 +172,21 @@ async def _face(session: AsyncSession, beneficiary_id: int | None) -> dict[str, 
             "updated_at": _iso(row.updated_at)}
 
 
+_GRANTS = sql.Sql(
+    "SELECT g.client_id, c.name, g.scope, g.created_at, g.revoked_at, g.expires_at "
+    "FROM oidc_grants g JOIN oidc_clients c ON c.id = g.client_id "
+    "WHERE g.account_id = :account_id ORDER BY g.created_at"
+)
+
+
 async def _apps(session: AsyncSession, account_id: str, now: datetime) -> list[dict[str, Any]]:
     """Every app the person signed in to or allowed, with what it asked for (scopes)."""
     apps: dict[str, dict[str, Any]] = {}
-    grants = (await session.execute(
-        select(OidcGrant.client_id, OidcClient.name, OidcGrant.scope, OidcGrant.created_at,
-               OidcGrant.revoked_at, OidcGrant.expires_at)
-        .join(OidcClient, OidcClient.id == OidcGrant.client_id)
-        .where(OidcGrant.account_id == account_id).order_by(OidcGrant.created_at))).all()
+    # The grants through the provider's own statements: the token tables have one access style
+    # (storage/oidc_tables.py), never their ORM classes.
+    grants = await sql.in_session(session).all(_GRANTS, account_id=account_id)
     for client_id, name, scope, created, revoked, expires in grants:
+        created, revoked, expires = sql.when(created), sql.when(revoked), sql.when(expires)
         app = apps.setdefault(client_id, {"client_id": client_id, "name": name, "scopes": [],
                                           "first_at": _iso(created), "last_at": None,
                                           "connected": False, "consent": None})
