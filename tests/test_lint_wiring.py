@@ -15,7 +15,7 @@ def test_make_test_runs_ruff_and_lint_imports_before_the_suite():
     ).stdout
     ruff = plan.index("ruff check src tests bench")
     layers = plan.index("lint-imports")
-    suite = plan.index("scripts/test.sh")
+    suite = plan.index("scripts/test-all.sh")
     assert ruff < suite and layers < suite
 
 

@@ -162,7 +162,9 @@ def test_minha_conta_on_a_phone_with_its_devices(journey: Journey, stack: Stack,
         expect(devices.filter(has_text="este aparelho")).to_have_count(1)
         expect(devices.filter(has_text="Computador com Windows · Firefox")).to_have_count(1)
         expect(devices.filter(has_text="este aparelho").get_by_role("button")).to_have_count(0)
-        # Minha conta is no longer a 2,600 px page at 360 px.
+        # A budget for Minha conta at 360 px: it has since gained the level, banks and Meus dados
+        # sections (5,251 px measured with "O que cada nível libera" closed); what only informs
+        # opens on demand, so the page does not grow past about eight screens.
         height = page.evaluate("document.documentElement.scrollHeight")
         j.check("conta-com-dois-aparelhos")
 
@@ -183,7 +185,7 @@ def test_minha_conta_on_a_phone_with_its_devices(journey: Journey, stack: Stack,
         j.check("conta-so-este-aparelho")
         elsewhere.goto(stack.base_url + "/conta")
         elsewhere.wait_for_url(re.compile(r"/entrar"))
-        assert height < 5000, height
+        assert height < 5500, height
     finally:
         other.close()
     j.finish()
