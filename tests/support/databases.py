@@ -55,7 +55,10 @@ class PostgresFactory:
     async def prepare(self) -> None:
         admin = create_async_engine(self.server_url, isolation_level="AUTOCOMMIT")
         async with admin.connect() as conn:
-            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.database}")
+            # WITH (FORCE) (PostgreSQL 13+): PgBouncer may still hold server connections to the
+            # database when a worker sets the backend up again (pytest-xdist runs the modules of
+            # one backend apart, so the session fixture is torn down and made again).
+            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
             await conn.exec_driver_sql(f"CREATE DATABASE {self.database}")
         await admin.dispose()
         await upgrade_async(self.url)
