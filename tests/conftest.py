@@ -64,7 +64,7 @@ SERIAL = (
     "accounts/test_lockout_two_processes.py", "console/test_staff_timing.py",
     "hardening/test_code_request_timing.py", "recovery/test_recovery_api.py",
     "recovery/test_captcha_providers.py", "upstream/test_bank_recovery.py",
-    "messaging/test_email_delivery.py", "faults/", "crash/", "races/", "cluster/",
+    "messaging/test_email_delivery.py", "cli/test_serve_workers.py", "faults/", "crash/", "races/", "cluster/",
 )
 
 

@@ -481,6 +481,12 @@ class Settings(BaseSettings):
     card_min_length: int = 6
     card_max_length: int = 20
     run_worker_in_server: bool = True
+    # ``guarita serve --workers N``: seconds uvicorn's supervisor waits for a worker process to
+    # answer its health ping before killing it and starting another. uvicorn's own 5 s is shorter
+    # than a worker's cold start on a busy machine (the spawned interpreter imports the CLI, ~4
+    # CPU-seconds, before it can answer), so every worker was killed and respawned forever and the
+    # server never started; a hung worker is still replaced, only later.
+    worker_healthcheck_seconds: int = Field(default=60, ge=5)
     log_level: str = "INFO"
     trusted_proxies: list[str] = Field(default_factory=list)
 

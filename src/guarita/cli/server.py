@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
             host=bind,
             port=port or cfg.port,
             workers=workers,
+            timeout_worker_healthcheck=cfg.worker_healthcheck_seconds,
             proxy_headers=bool(cfg.trusted_proxies),
             forwarded_allow_ips=",".join(cfg.trusted_proxies) or None,
             log_config=None,
