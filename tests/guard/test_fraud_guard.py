@@ -283,6 +283,13 @@ async def test_the_done_when_scenario_recovery_then_an_e_mail_change(runtime, cl
     form = await client.get("/conta/contato?tipo=email")
     assert form.status_code == 423
     assert "esta mudança está bloqueada até" in form.text
+    # In English too: the refusal is made of catalogue sentences, not one Portuguese string.
+    english = await client.get("/conta/contato?tipo=email&lang=en")
+    assert english.status_code == 423
+    assert "this change is blocked until" in english.text
+    assert "because your password was recovered" in english.text
+    assert "bloqueada" not in english.text
+    await client.get("/conta?lang=pt-BR")
     # The JSON API: 423 account_on_hold, until when (ISO and epoch) and why.
     session = await client.post("/api/v1/sessions", json={"identifier": b.card_number,
                                                            "password": NEW})

@@ -80,3 +80,17 @@ def test_negotiation_order_and_normalisation():
     assert i18n.negotiate(None, None, "pt-PT") == "pt_BR"
     assert i18n.negotiate("zz", None, None) == "pt_BR"
     assert i18n.negotiate(None, None, "en;q=0, es;q=0.1") == "es"
+
+
+def test_text_built_in_python_for_pages_is_in_the_catalogues():
+    """The consent page's and "Aplicativos conectados"' data labels, and the fraud guard's
+    refusal (built from whole sentences), are shown through ``translate()``: each must be a
+    catalogue entry, or en and es pages show Portuguese."""
+    from guarita.oidc.claims import SCOPE_LABELS
+    from guarita.services import guard
+
+    stored = {m.id for m in catalogue(LOCALE / "messages.pot") if m.id}
+    built = {*SCOPE_LABELS.values(), *guard.REFUSALS.values(), guard.LIFT_NOW, guard.NOT_YOU}
+    assert built <= stored, sorted(built - stored)[:3]
+    english = i18n.translator("en")
+    assert english(SCOPE_LABELS["cpf"]) == "Your CPF"

@@ -23,6 +23,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
+from guarita.domain.text import Sentences
+
 # The catalogues are data of the HTML edge, kept beside its templates in web/.
 LOCALE_DIR = Path(__file__).parents[1] / "web" / "locale"
 SUPPORTED = ("pt_BR", "en", "es")
@@ -109,19 +111,6 @@ def when(moment: Any, locale: str, timezone: str) -> str:
     pattern = WHEN_PATTERNS.get(locale, WHEN_PATTERNS[DEFAULT])
     return format_datetime(moment, pattern, tzinfo=ZoneInfo(timezone),
                            locale="pt_BR" if locale == DEFAULT else locale)
-
-
-class Sentences(str):
-    """A message made of several catalogue sentences with ``%(name)s`` values, translated one
-    sentence at a time (a joined pt-BR string would never be found in a catalogue).
-
-    It is a ``str`` (the pt-BR text), so code that does not translate still shows something."""
-
-    def __new__(cls, sentences: list[str], values: dict[str, Any]) -> Sentences:
-        made = super().__new__(cls, " ".join(s % values for s in sentences))
-        made.sentences = list(sentences)
-        made.values = dict(values)
-        return made
 
 
 @lru_cache

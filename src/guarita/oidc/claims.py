@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from guarita.methods.base import N_
 from guarita.storage import plain_sql as sql
 from guarita.storage.accounts import tokens_ended
 
@@ -42,17 +43,18 @@ OFFLINE_ACCESS = "offline_access"
 PERSON_SCOPES = frozenset(SCOPE_CLAIMS) | {OFFLINE_ACCESS}
 DEFAULT_CLIENT_SCOPES = ("openid", "profile", "email", "phone", "cpf", "beneficiary", "trust")
 
-# What the consent page and "Aplicativos conectados" say, in plain pt-BR.
+# What the consent page and "Aplicativos conectados" say, in plain pt-BR (marked for the
+# catalogues: the templates show them through ``translate``).
 SCOPE_LABELS: dict[str, str] = {
-    "openid": "Saber que é você (um código da sua conta, sem o seu CPF)",
-    "profile": "Seu nome e sua data de nascimento",
-    "email": "Seu e-mail confirmado",
-    "phone": "Seu celular confirmado",
-    "cpf": "Seu CPF",
-    "beneficiary": "O número da sua carteirinha",
-    "trust": "O nível da sua conta (bronze, prata ou ouro)",
-    "guarita_guard": "Saber se mudanças da sua conta estão bloqueadas por segurança",
-    OFFLINE_ACCESS: "Continuar conectado mesmo depois que você sair",
+    "openid": N_("Saber que é você (um código da sua conta, sem o seu CPF)"),
+    "profile": N_("Seu nome e sua data de nascimento"),
+    "email": N_("Seu e-mail confirmado"),
+    "phone": N_("Seu celular confirmado"),
+    "cpf": N_("Seu CPF"),
+    "beneficiary": N_("O número da sua carteirinha"),
+    "trust": N_("O nível da sua conta (bronze, prata ou ouro)"),
+    "guarita_guard": N_("Saber se mudanças da sua conta estão bloqueadas por segurança"),
+    OFFLINE_ACCESS: N_("Continuar conectado mesmo depois que você sair"),
 }
 
 CLAIMS_SUPPORTED = sorted(

@@ -30,7 +30,9 @@ from guarita.domain.audit_tags import AuditTag
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.domain.evidence import EvidenceKind
 from guarita.domain.identifiers import IdentifierKind
+from guarita.domain.text import Sentences
 from guarita.messaging.outbox import enqueue
+from guarita.methods.base import N_
 from guarita.services import devices
 from guarita.services.notifications import create_lock_link, lock_url, message_context
 from guarita.storage import accounts as accounts_repo
@@ -59,11 +61,25 @@ STRONG_EVIDENCE = frozenset({EvidenceKind.BANK.value, EvidenceKind.FACE.value,
                              EvidenceKind.IN_PERSON_DOCUMENT.value, EvidenceKind.GOVBR.value})
 
 # Why the account is held, as the person reads it ("... porque <reason>").
+# Why, in the words of the alert sent to the contacts (messages are pt-BR).
 REASONS = {
     RECOVERY: "sua senha foi recuperada",
     DESK_CONTACT: "um contato foi cadastrado pela central de atendimento",
     NEW_DEVICE: "houve uma entrada de um aparelho e de uma rede que a conta nunca usou",
 }
+# The first sentence of a refusal, one per reason (whole sentences, so each is one catalogue
+# entry: a reason spliced into a sentence would never be found in a translation).
+REFUSALS = {
+    RECOVERY: N_("Por segurança, esta mudança está bloqueada até %(when)s porque sua senha foi "
+                 "recuperada."),
+    DESK_CONTACT: N_("Por segurança, esta mudança está bloqueada até %(when)s porque um contato "
+                     "foi cadastrado pela central de atendimento."),
+    NEW_DEVICE: N_("Por segurança, esta mudança está bloqueada até %(when)s porque houve uma "
+                   "entrada de um aparelho e de uma rede que a conta nunca usou."),
+}
+LIFT_NOW = N_("Para liberar agora, confirme sua identidade pelo banco, pelo rosto ou numa agência.")
+NOT_YOU = N_("Se não foi você, use o link “Não foi você?” enviado aos seus contatos ou ligue para "
+             "a central de atendimento.")
 
 
 @dataclass(frozen=True)
@@ -113,12 +129,8 @@ def refusal(hold: Hold, settings, action: str) -> GuaritaError:  # noqa: ANN001
     when = settings.local_time(hold.until)
     return GuaritaError(
         ErrorCode.ACCOUNT_ON_HOLD,
-        message=(
-            f"Por segurança, esta mudança está bloqueada até {when} porque "
-            f"{REASONS.get(hold.reason, REASONS[RECOVERY])}. Para liberar agora, confirme sua "
-            "identidade pelo banco, pelo rosto ou numa agência. Se não foi você, use o link "
-            "“Não foi você?” enviado aos seus contatos ou ligue para a central de atendimento."
-        ),
+        message=Sentences([REFUSALS.get(hold.reason, REFUSALS[RECOVERY]), LIFT_NOW, NOT_YOU],
+                          {"when": when}),
         details={"hold_until": hold.until.isoformat(), "hold_until_epoch": hold.epoch,
                  "reason": hold.reason, "action": action},
     )
