@@ -69,6 +69,10 @@ class OutboxSettings(BaseModel):
     # backup or a replica could use them; blank them once sent (LGPD art. 6 III, necessity).
     # None: blank them in production; keep them where /dev/outbox exists (development, test).
     keep_sent_text: bool | None = None
+    # Months of messages kept (by ``created_at``, besides the current month); older months are
+    # dropped once none of their messages is pending or being sent. None: keep everything
+    # (docs/messaging.md › Retention).
+    retention_months: int | None = Field(default=None, ge=1)
 
 
 class HttpSettings(BaseModel):
@@ -101,6 +105,10 @@ class AuditSettings(BaseModel):
     key: SecretStr | None = None
     anchor_every: int = 1000
     anchor_seconds: float = 3600
+    # Months of events kept besides the current one; older months are removed after a checkpoint
+    # (docs/scale.md › Partitioning the audit and outbox tables by month). None: keep everything
+    # — how long is the controller's decision under its legal basis (LGPD art. 16), not ours.
+    retention_months: int | None = Field(default=None, ge=1)
 
 
 class PasswordPolicy(BaseModel):

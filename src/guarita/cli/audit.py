@@ -1,12 +1,15 @@
-"""``guarita audit verify``: checks the hash chain of the audit log."""
+"""``guarita audit verify``: checks the hash chain of the audit log; ``guarita audit retention``
+(``cli/retention.py``)."""
 
 from __future__ import annotations
 
 import typer
 
+from guarita.cli import retention
 from guarita.cli.common import CliError, JsonOption, console, print_json, run_async
 
 app = typer.Typer(help="Registro de auditoria.", no_args_is_help=True)
+app.command("retention")(retention.command("audit"))
 
 
 @app.command()
@@ -34,11 +37,13 @@ def verify(
     if as_json:
         print_json({"ok": report.ok, "checked": report.checked,
                     "first_broken_id": report.first_broken_id, "reason": report.reason,
-                    "anchor_checked": report.anchor_checked})
+                    "anchor_checked": report.anchor_checked, "start_seq": report.start_seq})
     elif report.ok:
         reached = " e alcança a âncora" if report.anchor_checked else ""
+        start = (f" (a partir do evento {report.start_seq}, ponto de partida da retenção)"
+                 if report.start_seq is not None else "")
         console.print(
-            f"[green]✓[/green] {report.checked} eventos conferidos; "
+            f"[green]✓[/green] {report.checked} eventos conferidos{start}; "
             f"a corrente está íntegra{reached}."
         )
     else:

@@ -1,4 +1,5 @@
-"""``guarita outbox list`` and ``guarita outbox retry``: looking after the message queue.
+"""``guarita outbox list``, ``retry`` and ``retention`` (``cli/retention.py``): looking after
+the message queue.
 
 Message texts carry one-time codes; in production they never leave the database through this
 command (``--show-text`` is refused), only the subject, the status and the last error.
@@ -11,12 +12,14 @@ from enum import StrEnum
 import typer
 from rich.table import Table
 
+from guarita.cli import retention
 from guarita.cli.common import CliError, JsonOption, console, print_json, run_async, settings
 from guarita.domain.accounts import Channel
 
 app = typer.Typer(
     help="Fila de mensagens (e-mail, SMS e avisos de saída aos aplicativos).", no_args_is_help=True
 )
+app.command("retention")(retention.command("outbox"))
 # "logout": a back-channel logout notice to an app (OpenID Connect Back-Channel Logout 1.0).
 CHANNEL_LABELS = {Channel.EMAIL: "e-mail", Channel.SMS: "SMS", "logout": "saída (app)"}
 

@@ -82,3 +82,5 @@ class AuditTag(StrEnum):
     UPSTREAM_FAILED = "account.upstream.failed"
     UPSTREAM_LINKED = "account.upstream.linked"
     UPSTREAM_UNLINKED = "account.upstream.unlinked"
+    AUDIT_RETENTION = "system.audit.retention"
+    OUTBOX_RETENTION = "system.outbox.retention"

@@ -22,6 +22,12 @@ A delivery goes through three steps, each in its own short transaction or none:
    ``GUARITA_OUTBOX__MAX_ATTEMPTS`` attempts or a refusal that retrying cannot change. The update
    only applies while this worker's lease still holds.
 
+Besides delivering, every worker runs the storage's housekeeping once at start and then every
+:data:`MAINTENANCE_SECONDS`: the next months' partitions of the audit log and the outbox, and
+their retention where it is configured (``storage/retention.py``; docs/scale.md › Partitioning the
+audit and outbox tables by month). It is idempotent and serialised in the database, so every
+worker may run it.
+
 Delivery is at least once: a worker killed between the provider's "ok" and step 3 leaves the row
 to be sent again after its lease. E-mails repeat their Message-ID and SMS webhooks their ``id``
 so the far end can recognise the duplicate.
@@ -47,6 +53,7 @@ from guarita.messaging.errors import DeliveryError, describe
 from guarita.messaging.outbox import LOGOUT, on_enqueued
 from guarita.messaging.senders import Senders, build_senders
 from guarita.messaging.smtp import OutgoingEmail, message_id_for, sender_domain
+from guarita.storage import retention
 from guarita.storage.tables import OutboxMessage
 from guarita.storage.types import utcnow
 
@@ -65,6 +72,7 @@ BATCH_SIZE = 50
 # Room for the database round trips of a batch on top of the senders' timeouts.
 LEASE_MARGIN_SECONDS = 60.0
 MAX_IDLE_BACKOFF_SECONDS = 60.0
+MAINTENANCE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -291,6 +299,7 @@ async def run_forever(runtime: Runtime, stop: asyncio.Event) -> None:
     unsubscribe = on_enqueued(nudge)
     failures = 0
     log.info("outbox_worker_started")
+    housekeeping = asyncio.create_task(maintain_forever(runtime, stop))
     try:
         while not stop.is_set():
             wake.clear()
@@ -309,7 +318,22 @@ async def run_forever(runtime: Runtime, stop: asyncio.Event) -> None:
             await _sleep(stop, wake, pause)
     finally:
         unsubscribe()
+        housekeeping.cancel()
+        await asyncio.gather(housekeeping, return_exceptions=True)
         log.info("outbox_worker_stopped")
+
+
+async def maintain_forever(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Partitions ahead of time and retention, at start and every ``MAINTENANCE_SECONDS``."""
+    while not stop.is_set():
+        try:
+            await retention.maintain(
+                runtime.db, audit_months=runtime.settings.audit.retention_months,
+                outbox_months=runtime.settings.outbox.retention_months,
+            )
+        except Exception:  # noqa: BLE001 - a lock timeout or a refusal waits for the next hour
+            log.exception("storage_maintenance_failed")
+        await _sleep(stop, asyncio.Event(), MAINTENANCE_SECONDS)
 
 
 async def _sleep(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

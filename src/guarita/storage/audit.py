@@ -8,6 +8,11 @@ database writer cannot recompute the chain after an edit, as a plain SHA-256 cha
 Deleting the newest rows leaves a shorter chain that still holds; the head is therefore
 anchored in the logs (``storage/audit_anchor.py``) and ``verify(anchor=…)`` checks against it.
 
+Retention (``storage/retention.py``) removes the oldest months and leaves an
+``audit_checkpoints`` row with the last removed event's ``{seq, hash}``, MACed with the same key;
+``verify`` starts from the newest checkpoint instead of the genesis (docs/scale.md ›
+Partitioning the audit and outbox tables by month).
+
 Appends are serialised (``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
 PostgreSQL) so that two writers never chain onto the same predecessor. The key travels with
 the session (``Database(audit_key=…)`` puts it in ``session.info``).
@@ -27,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.storage import audit_anchor as anchors
 from guarita.storage.plain_sql import Sql, Tx
-from guarita.storage.tables import AuditEvent
+from guarita.storage.tables import AuditCheckpoint, AuditEvent
 from guarita.storage.types import utcnow
 
 GENESIS = "0" * 64
@@ -252,12 +257,28 @@ async def record_many(
     return len(rows)
 
 
+def checkpoint_mac(key: bytes, seq: int, digest: str, through: datetime) -> str:
+    """Binds a checkpoint's fields to the chain's key: without it, no one makes one up."""
+    body = f"checkpoint|{seq}|{digest}|{through.isoformat(timespec='microseconds')}"
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+async def newest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
+    return (
+        await session.execute(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+
+
 @dataclass
 class ChainReport:
     checked: int
     first_broken_id: int | None
     reason: str | None
     anchor_checked: bool = False
+    # The seq of the retention checkpoint the walk started after; None: from the genesis.
+    start_seq: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -287,26 +308,50 @@ async def verify(
 
     With an ``anchor``, the row of that sequence number must exist and carry that hash: a chain
     cut short (its newest rows deleted) or rebuilt is caught there.
+
+    After retention the walk starts at the newest checkpoint: the first kept event must link to
+    its hash. An anchor older than the checkpoint can no longer be checked, and says so.
     """
     key = _key(session)
-    report = await _walk(session, key, batch, anchor)
+    checkpoint = await newest_checkpoint(session)
+    if checkpoint is not None:
+        expected_mac = checkpoint_mac(key, checkpoint.seq, checkpoint.hash, checkpoint.through)
+        if not hmac.compare_digest(expected_mac, checkpoint.mac):
+            return ChainReport(0, checkpoint.seq, "o ponto de partida da retenção foi adulterado",
+                               start_seq=checkpoint.seq)
+        if anchor is not None and anchor.seq < checkpoint.seq:
+            return ChainReport(
+                0, anchor.seq,
+                f"a âncora {anchor.seq} é anterior ao ponto de partida da retenção "
+                f"(evento {checkpoint.seq}); use uma âncora mais recente",
+                start_seq=checkpoint.seq,
+            )
+        if anchor is not None and anchor.seq == checkpoint.seq and anchor.hash != checkpoint.hash:
+            return ChainReport(0, anchor.seq, "o evento não confere com a âncora",
+                               start_seq=checkpoint.seq)
+    report = await _walk(session, key, batch, anchor, checkpoint)
     if not report.ok or anchor is None:
         return report
     if not report.anchor_checked:
         return ChainReport(
             report.checked, anchor.seq,
             f"o evento {anchor.seq} da âncora não existe mais (eventos recentes foram apagados)",
+            start_seq=report.start_seq,
         )
     return report
 
 
 async def _walk(
-    session: AsyncSession, key: bytes, batch: int, anchor: Anchor | None
+    session: AsyncSession, key: bytes, batch: int, anchor: Anchor | None,
+    checkpoint: AuditCheckpoint | None,
 ) -> ChainReport:
-    anchor_checked = False
-    prev = GENESIS
+    start = checkpoint.seq if checkpoint is not None else None
+    # The checkpoint is the removed head: an anchor on it holds if the hashes agree.
+    anchor_checked = (anchor is not None and checkpoint is not None
+                      and anchor.seq == checkpoint.seq and anchor.hash == checkpoint.hash)
+    prev = checkpoint.hash if checkpoint is not None else GENESIS
     checked = 0
-    last_id = 0
+    last_id = start or 0
     while True:
         rows = (
             await session.execute(
@@ -314,15 +359,18 @@ async def _walk(
             )
         ).scalars().all()
         if not rows:
-            return ChainReport(checked, None, None, anchor_checked)
+            return ChainReport(checked, None, None, anchor_checked, start)
         for event in rows:
             if event.prev_hash != prev:
-                return ChainReport(checked, event.id, "o elo com o evento anterior foi quebrado")
+                return ChainReport(checked, event.id, "o elo com o evento anterior foi quebrado",
+                                   start_seq=start)
             if not hmac.compare_digest(_chain(key, prev, event), event.hash):
-                return ChainReport(checked, event.id, "o conteúdo do evento foi alterado")
+                return ChainReport(checked, event.id, "o conteúdo do evento foi alterado",
+                                   start_seq=start)
             if anchor is not None and event.id == anchor.seq:
                 if event.hash != anchor.hash:
-                    return ChainReport(checked, event.id, "o evento não confere com a âncora")
+                    return ChainReport(checked, event.id, "o evento não confere com a âncora",
+                                       start_seq=start)
                 anchor_checked = True
             prev = event.hash
             checked += 1

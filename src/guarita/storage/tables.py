@@ -177,6 +177,23 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditCheckpoint(Base):
+    """Where the chain starts after retention removed its oldest rows (docs/scale.md ›
+    Partitioning the audit and outbox tables by month): the last removed event's ``{seq, hash}``,
+    which the first kept event's ``prev_hash`` must equal. ``mac`` is an HMAC with the chain's key,
+    so a database writer cannot make up a checkpoint to hide a deletion."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    # Events created before this instant were removed.
+    through: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
 class OutboxMessage(Base):
     """A message to deliver, written in the same transaction as its cause (house style 8)."""
 
