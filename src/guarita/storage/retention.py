@@ -94,10 +94,8 @@ async def audit(
 ) -> Retention:
     """Removes the audit events of the months before the last ``months`` and the current one,
     leaving a checkpoint where the chain now starts."""
-    now = now or utcnow()
-    through = cutoff(now, months)
-    report = Retention("audit_events", months, through, dry_run)
-    await _ensure_months(db, now)
+    report = await _begin(db, "audit_events", months, now, dry_run)
+    through = report.through
     async with db.transaction() as session:
         await _lock(session)
         cut = (await session.execute(
@@ -145,10 +143,8 @@ async def outbox(
 ) -> Retention:
     """Removes the sent and failed messages of the months before the last ``months`` and the
     current one; a month with a message still waiting stays whole."""
-    now = now or utcnow()
-    through = cutoff(now, months)
-    report = Retention("outbox_messages", months, through, dry_run)
-    await _ensure_months(db, now)
+    report = await _begin(db, "outbox_messages", months, now, dry_run)
+    through = report.through
     async with db.transaction() as session:
         await _lock(session)
         partitioned = await partitions.is_partitioned(session)
@@ -177,6 +173,14 @@ async def outbox(
     if report.partitions or report.rows:
         log.info("outbox_retention", **_details(report))
     return report
+
+
+async def _begin(
+    db: Database, table: str, months: int, now: datetime | None, dry_run: bool
+) -> Retention:
+    now = now or utcnow()
+    await _ensure_months(db, now)
+    return Retention(table, months, cutoff(now, months), dry_run)
 
 
 async def _ensure_months(db: Database, now: datetime) -> list[str]:
