@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from guarita.domain.errors import GuaritaError
 from guarita.edge import form_action, forms, frame_src, sign_in_context
@@ -90,10 +92,17 @@ def protocol(
             return await handler(request)
         except OAuthError as error:
             return error_response(error)
+        except HTTPException as cut_off:
+            # The body limit cut a streamed body off (web/body_limit.py): its 413 replaces
+            # whatever is answered here; the status is what the access log and metrics record.
+            return Response(status_code=cut_off.status_code, headers=NO_STORE)
         except Exception:  # noqa: BLE001 - the edge: log it, answer in the protocol's shape
             log.exception("oidc_unexpected_error", path=request.url.path)
             return error_response(OAuthError(OAuthErrorCode.SERVER_ERROR, "erro inesperado"))
 
+    # A machine endpoint: no path parameters, answers in its own shape, so ``fast_path`` may
+    # call it without FastAPI's routing and exception middlewares.
+    wrapper.machine = True
     return wrapper
 
 
@@ -184,25 +193,93 @@ FAST_PATHS = {
 }
 
 
-def fast_path(app):  # noqa: ANN001, ANN201
-    """Wraps the whole ASGI application so that discovery and JWKS skip the middleware stack.
+def machine_routes(app) -> dict[str, dict[str, Route]]:  # noqa: ANN001
+    """The machine endpoints (``protocol`` handlers) registered on the application, by path and
+    method: the router stays the one place that says which endpoints exist and where, the gov.br
+    profile's included when it is enabled."""
+    found: dict[str, dict[str, Route]] = {}
+    for route in _routes(app.routes):
+        if (
+            isinstance(route, Route)
+            and getattr(route.endpoint, "machine", False)
+            and not route.param_convertors
+        ):
+            for method in route.methods or ():
+                if method != "HEAD":
+                    found.setdefault(route.path, {})[method] = route
+    return found
 
-    Measured on one core: ~9,300 requests per CPU-second through FastAPI and the middleware,
-    ~40,000 this way (node-oidc-provider: ~13,000 and ~21,000). The documents are public,
-    immutable between key rotations, and carry their own caching and ``nosniff`` headers; what
-    they skip is routing, access logs and metrics. The composition root wraps once
-    (``app.serve_app``); wrapping an already wrapped application returns it unchanged, since the
-    endpoints need the FastAPI application itself in ``scope["app"]`` (its ``state.runtime``).
+
+def _routes(routes: list) -> Iterator[Route]:
+    """The routes of the application and of the routers it includes without a prefix (FastAPI
+    keeps an included router as one entry holding the original)."""
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        included = getattr(route, "original_router", None)
+        context = getattr(route, "include_context", None)
+        if included is not None and getattr(context, "prefix", None) == "":
+            yield from _routes(included.routes)
+
+
+async def _machine(scope, receive, send) -> None:  # noqa: ANN001
+    """The innermost application of the machine lane: the route's own handler, nothing else."""
+    response = await scope["endpoint"](Request(scope, receive))
+    await response(scope, receive, send)
+
+
+def machine_lane(app):  # noqa: ANN001, ANN201
+    """``_machine`` inside the application's own middleware (``app.user_middleware``: the body
+    limit, then security headers, request id, access log and metrics), built the way Starlette
+    builds its stack: the same classes with the same arguments, outermost first."""
+    lane = _machine
+    for cls, args, kwargs in reversed(app.user_middleware):
+        lane = cls(lane, *args, **kwargs)
+    return lane
+
+
+def fast_path(app):  # noqa: ANN001, ANN201
+    """Wraps the whole ASGI application so that the provider's hot endpoints skip FastAPI.
+
+    Discovery and JWKS (``FAST_PATHS``) skip the middleware stack too: measured on one core,
+    ~9,300 requests per CPU-second through FastAPI and the middleware, ~40,000 this way
+    (node-oidc-provider: ~13,000 and ~21,000). The documents are public, immutable between key
+    rotations, and carry their own caching and ``nosniff`` headers; what they skip is routing,
+    access logs and metrics.
+
+    The machine endpoints (token, userinfo, introspection, revocation: ``machine_routes``) go
+    through ``machine_lane``: the application's own middleware (body limit, security headers,
+    request id, access log with the route's template, metrics) around the very handler the
+    router holds; what they skip is FastAPI's routing, its exception middlewares and its
+    ``AsyncExitStack``, none of which they use (``protocol`` answers every error). Another
+    method on those paths (``GET /oauth/token``) goes to the application, which answers 405.
+
+    The composition root wraps once (``app.serve_app``); wrapping an already wrapped
+    application returns it unchanged, since the endpoints need the FastAPI application itself in
+    ``scope["app"]`` (its ``state.runtime``).
     """
     if getattr(app, "fast_path_of", None) is not None:
         return app
+    machines = machine_routes(app)
+    lane = machine_lane(app)
 
     async def wrapped(scope, receive, send) -> None:  # noqa: ANN001
-        if scope["type"] == "http" and scope["method"] == "GET":
-            endpoint = FAST_PATHS.get(scope["path"])
-            if endpoint is not None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if scope["method"] == "GET":
+                endpoint = FAST_PATHS.get(path)
+                if endpoint is not None:
+                    scope["app"] = app
+                    await endpoint(scope, receive, send)
+                    return
+            routes = machines.get(path)
+            route = routes.get(scope["method"]) if routes is not None else None
+            if route is not None:
+                # What Starlette's router would have put in the scope for this route.
                 scope["app"] = app
-                await endpoint(scope, receive, send)
+                scope["route"] = route
+                scope["endpoint"] = route.endpoint
+                await lane(scope, receive, send)
                 return
         await app(scope, receive, send)
 

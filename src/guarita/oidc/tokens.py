@@ -16,14 +16,12 @@ Reading: only the algorithms Guarita signs with, only keys it holds, ``alg: none
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
 import time
 from dataclasses import dataclass
-
-from joserfc import jwt
-from joserfc.errors import JoseError
 
 from guarita.oidc.keys import KeyStore, LoadedKey
 
@@ -42,9 +40,31 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _unb64(segment: str) -> bytes:
+    """Base64url without padding (RFC 7515 §2), strictly: a character outside the alphabet is
+    an error, not skipped."""
+    return base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _protected(alg: str, kid: str, typ: str) -> bytes:
+    """The encoded JWS Protected Header (RFC 7515 §5.1 steps 3–4), built once per key and type."""
+    header = {"alg": alg, "kid": kid, "typ": typ}
+    return _b64(json.dumps(header, separators=(",", ":")).encode())
+
+
 def _sign(key: LoadedKey, claims: dict, typ: str) -> str:
-    header = {"alg": key.alg, "kid": key.kid, "typ": typ}
-    return jwt.encode(header, claims, key.key, algorithms=[key.alg])
+    """JWS Compact Serialization (RFC 7515 §7.1) of the claims (RFC 7519 §7.1)."""
+    signing_input = (
+        _protected(key.alg, key.kid, typ)
+        + b"."
+        + _b64(json.dumps(claims, separators=(",", ":")).encode())
+    )
+    return (signing_input + b"." + _b64(key.sign(signing_input))).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -172,8 +192,7 @@ class UnreadableToken(Exception):
 
 def _header(token: str) -> dict:
     try:
-        segment = token.split(".", 1)[0]
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        header = json.loads(_unb64(token.split(".", 1)[0]))
     except (ValueError, IndexError, TypeError):
         raise UnreadableToken("cabecalho ilegivel") from None
     if not isinstance(header, dict):
@@ -191,14 +210,27 @@ def read(store: KeyStore, token: str, *, typ: str | None) -> tuple[dict, dict]:
         raise UnreadableToken(f"alg {alg!r} recusado")
     if typ is not None and str(header.get("typ", "")).lower() not in (typ, f"application/{typ}"):
         raise UnreadableToken("typ inesperado")
+    if "crit" in header:
+        # RFC 7515 §4.1.11: Guarita understands no extension, so none may be critical.
+        raise UnreadableToken("crit recusado")
     key = store.verifying(header.get("kid"))
     if key is None or key.alg != alg:
         raise UnreadableToken("kid desconhecido")
+    # RFC 7515 §5.2: the signature over the first two segments exactly as received.
+    signing_input, _, signature = token.rpartition(".")
     try:
-        decoded = jwt.decode(token, key.key, algorithms=[alg])
-    except (JoseError, ValueError, TypeError):
-        raise UnreadableToken("assinatura") from None
-    return decoded.header, decoded.claims
+        valid = key.verify(signing_input.encode("ascii"), _unb64(signature))
+    except (ValueError, UnicodeEncodeError):
+        valid = False
+    if not valid:
+        raise UnreadableToken("assinatura")
+    try:
+        claims = json.loads(_unb64(signing_input.split(".", 1)[1]))
+    except (ValueError, UnicodeDecodeError):
+        raise UnreadableToken("claims ilegiveis") from None
+    if not isinstance(claims, dict):
+        raise UnreadableToken("claims ilegiveis")
+    return header, claims
 
 
 def read_access_token(
