@@ -9,7 +9,16 @@ django-allauth 65 signing in the same way (``bench/allauth_peer.py``: headless J
 gunicorn with one sync worker, the same argon2id parameters, SQLite). A ratio near 1 means a
 sign-in costs little more than its one unavoidable hash.
 
+The closed loop (``--concurrency`` clients, each sending its next sign-in when the last one
+answered) measures cost and capacity, but its latencies are mostly queueing: eight requests
+always wait on one core. Latency is then measured open-loop (``--load 0.8``): sign-ins sent on a
+Poisson schedule at 0.8 × the capacity the closed loop just measured (sign-ins per wall-second),
+for ``--open-seconds``, whatever the server's answers do, each latency counted from the moment
+the schedule meant to send it — so a stalled server's backlog shows in the percentiles instead
+of slowing the sender down (coordinated omission). ``--load 0`` leaves it out.
+
     .venv/bin/python bench/login.py [--users 200] [--requests 1000] [--concurrency 8]
+                                    [--load 0.8] [--open-seconds 20]
                                     [--postgres] [--skip-allauth]
 """
 
@@ -18,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -37,7 +47,7 @@ from bench.cpu import tree_cpu  # noqa: E402
 from tests.support.factories import make_cpf  # noqa: E402
 from tests.support.server import migrate, running_server, server_env  # noqa: E402
 
-from guarita.domain.hashing import Hasher  # noqa: E402
+from guarita.domain.hashing import Hasher, usable_cores  # noqa: E402
 
 PASSWORD = "uma frase bem comprida para lembrar"
 
@@ -99,9 +109,51 @@ async def hammer(base: str, cards: list[str], requests: int, concurrency: int) -
     return latencies
 
 
+async def open_loop(base: str, cards: list[str], rate: float, seconds: float,
+                    seed: int = 1) -> tuple[list[float], int, float]:
+    """Sign-ins sent at Poisson arrivals of ``rate`` per second for ``seconds``; returns each
+    one's latency from its *intended* send time, the number of failed answers, and the worst
+    lateness of the sender itself (how far behind its schedule it ever started a request)."""
+    schedule = random.Random(seed)
+    offsets, at = [], schedule.expovariate(rate)
+    while at < seconds:
+        offsets.append(at)
+        at += schedule.expovariate(rate)
+    latencies: list[float] = []
+    failed, late = 0, 0.0
+    # As many connections as requests in flight: the client never queues behind itself.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        async def one(i: int, intended: float) -> None:
+            nonlocal failed
+            response = await http.post(f"{base}/api/v1/sessions",
+                                       json={"identifier": cards[i % len(cards)],
+                                             "password": PASSWORD})
+            latencies.append(time.perf_counter() - intended)
+            failed += response.status_code != 201
+
+        start = time.perf_counter() + 0.1
+        tasks = []
+        for i, offset in enumerate(offsets):
+            intended = start + offset
+            delay = intended - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            late = max(late, time.perf_counter() - intended)
+            tasks.append(asyncio.create_task(one(i, intended)))
+        await asyncio.gather(*tasks)
+    return latencies, failed, late
+
+
 def percentile(latencies: list[float], share: float) -> float:
     ordered = sorted(latencies)
     return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
+
+
+def usable_cores_of_server(server_cpu: int | None) -> int:
+    """The server's hashing pool size: ``Hasher`` makes one thread per core the process may
+    run on (``usable_cores``); pinned to one core here, one."""
+    return 1 if server_cpu is not None else usable_cores()
 
 
 def main() -> None:
@@ -109,6 +161,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--load", type=float, default=0.8,
+                        help="open-loop arrival rate as a share of the closed loop's capacity "
+                             "(0: no open-loop run)")
+    parser.add_argument("--open-seconds", type=float, default=20.0)
     parser.add_argument("--database-url")
     parser.add_argument("--postgres", action="store_true",
                         help="a throwaway PostgreSQL 15 (fsync on) on the server's core, CPU counted")
@@ -146,6 +202,11 @@ def main() -> None:
             latencies = asyncio.run(hammer(base, cards, args.requests, args.concurrency))
             wall = time.perf_counter() - wall
             used = used_cpu(process.pid) - before
+            capacity = args.requests / wall
+            opened = None
+            if args.load > 0:
+                opened = asyncio.run(open_loop(base, cards, args.load * capacity,
+                                               args.open_seconds))
     finally:
         if cluster is not None:
             cluster.stop()
@@ -166,9 +227,23 @@ def main() -> None:
         ("sign-ins per CPU-second", f"{per_cpu:.1f}"),
         ("argon2id verifications per CPU-second (same run)", f"{reference:.1f}"),
         ("ratio (target ≥ 0.85)", f"{per_cpu / reference:.2f}"),
-        ("latency p50", f"{statistics.median(latencies) * 1000:.1f} ms"),
-        ("latency p99", f"{percentile(latencies, 0.99):.1f} ms"),
+        ("server's hashing threads", f"{usable_cores_of_server(server_cpu)} (one per core "
+                                     "it may run on)"),
+        ("closed loop: capacity (sign-ins per wall-second)", f"{capacity:.1f}"),
+        ("closed loop: latency p50 / p99 (queueing included)",
+         f"{statistics.median(latencies) * 1000:.1f} / {percentile(latencies, 0.99):.1f} ms"),
     ]
+    if opened is not None:
+        open_latencies, failed, late = opened
+        rows += [
+            (f"open loop: {args.load:.0%} load, Poisson",
+             f"{args.load * capacity:.1f}/s for {args.open_seconds:.0f} s: "
+             f"{len(open_latencies)} sign-ins, {failed} failed, sender ≤ {late * 1000:.0f} ms late"),
+            ("open loop: latency p50 from intended send",
+             f"{statistics.median(open_latencies) * 1000:.1f} ms"),
+            (f"open loop: latency p99 at {args.load:.0%} load (target ≤ 200 ms)",
+             f"{percentile(open_latencies, 0.99):.1f} ms"),
+        ]
     if peer is not None:
         rows += [
             ("django-allauth: sign-ins per CPU-second (same run)", f"{peer.per_cpu:.1f}"),

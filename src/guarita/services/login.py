@@ -29,7 +29,6 @@ from guarita.services import attempts, guard, second_factors, second_step, sessi
 from guarita.services.method_context import LoadedCredentials, ServiceContext
 from guarita.storage import accounts as accounts_repo
 from guarita.storage import plain_sql, sign_in_sql
-from guarita.storage import throttles as throttle_rows
 from guarita.storage.audit import RequestContext, append_in, record
 from guarita.storage.types import utcnow
 
@@ -95,8 +94,15 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
              else f"raw:{raw_identifier.strip().lower()}")
 
     async def body(tx: plain_sql.Tx) -> tuple:
-        over_limit = await throttling.count_request_in(tx, settings, ACTION, context.ip)
-        found = await sign_in_sql.sign_in_record(tx, candidates) if candidates else None
+        if context.ip:
+            limit, window = settings.rate_limits.parse(ACTION)
+            now = utcnow()
+            count, started, found = await sign_in_sql.count_window_and_find(
+                tx, throttling.ip_key(ACTION, context.ip), window, now, candidates)
+            over_limit = throttling.over_limit(count, started, limit, window, now)
+        else:
+            over_limit = None
+            found = await sign_in_sql.sign_in_record(tx, candidates) if candidates else None
         if over_limit is not None:
             return over_limit, found, None
         key = throttling.throttle_key(throttling.Scope.SIGN_IN,
@@ -209,7 +215,10 @@ async def _succeeded_plain(
     guard_on = runtime.settings.guard.hours_for(guard.NEW_DEVICE) > 0
 
     async def body(tx: plain_sql.Tx) -> tuple | None:
-        if await sign_in_sql.holds_any(tx, record_.account_id, second_factors.FACTORS):
+        # Read first, before any lock is taken: the rows the answer shows, and whether the
+        # account holds a second factor (then None).
+        rows = await sign_in_sql.answer_rows(tx, record_, second_factors.FACTORS)
+        if rows is None:
             return None
         # The fraud guard: a new device on a new network holds risky changes; the hold is
         # placed by the ORM path (``guard.after_sign_in``), which then runs instead.
@@ -222,15 +231,16 @@ async def _succeeded_plain(
         # before the principal's, the order ``_prepare`` locks them in (no deadlock between a
         # sign-in that begins and one that ends, on PostgreSQL).
         await throttling.refund_request_in(tx, ACTION, context.ip)
-        await throttle_rows.reset(tx, prepared.attempt.key)
         token, values, info = sessions.new_session(
             record_.account_id, runtime.settings.session, context,
             amr=[password_method.METHOD.amr])
-        await sign_in_sql.insert_session(tx, values)
-        appended = await append_in(tx, audit_key, postgres=not db.is_sqlite,
+        # The principal's counter cleared, the session opened (and, on PostgreSQL, the audit
+        # chain's lock taken in the same statement).
+        locked = await sign_in_sql.open_session(tx, prepared.attempt.key, values)
+        appended = await append_in(tx, audit_key, postgres=not db.is_sqlite, locked=locked,
                                    tag=AuditTag.LOGIN_SUCCEEDED, subject=record_.account_id,
                                    context=context, details={"kind": record_.identifier_kind})
-        return token, info, appended, await sign_in_sql.account_rows(tx, record_)
+        return token, info, appended, rows
 
     done = await plain_sql.write(db, body)
     if done is None:

@@ -215,6 +215,12 @@ async def count_request_in(
     limit, window = settings.rate_limits.parse(action)
     now = now or utcnow()
     count, started = await throttle_rows.count_in_window(tx, ip_key(action, ip), window, now)
+    return over_limit(count, started, limit, window, now)
+
+
+def over_limit(count: int, started: datetime, limit: int, window: int,
+               now: datetime) -> GuaritaError | None:
+    """The ``rate_limited`` error a window's ``count`` earns (None within ``limit``)."""
     if count > limit:
         retry = window - (now - started).total_seconds()
         return GuaritaError(

@@ -37,7 +37,8 @@ from guarita.storage.types import utcnow
 
 GENESIS = "0" * 64
 AUDIT_KEY = "audit_key"  # the session.info entry that carries the chain's key
-_ADVISORY_LOCK_ID = 0x6775617269746101  # "guarita\x01"
+CHAIN_LOCK_ID = 0x6775617269746101  # "guarita\x01": the advisory lock appends take
+_ADVISORY_LOCK_ID = CHAIN_LOCK_ID
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,17 @@ class Appended:
 async def append_in(
     tx: Tx, key: bytes, *, postgres: bool, tag: str, subject: str | None = None,
     context: RequestContext | None = None, details: dict[str, Any] | None = None,
+    locked: bool = False,
 ) -> Appended:
     """Appends one event inside a plain-SQL transaction body (``storage/plain_sql.py``): the
     same lock, chain head, HMAC and row as :func:`record`. The caller calls ``anchor`` on the
-    result after the commit (an anchor of a rolled-back row would look like a deletion)."""
+    result after the commit (an anchor of a rolled-back row would look like a deletion).
+    ``locked``: the body already took ``CHAIN_LOCK_ID`` in an earlier statement of the same
+    transaction — earlier, so that reading the head here sees every append committed before."""
     if not key:
         raise AuditKeyMissing("a sessão não tem a chave do registro de auditoria")
     context = context or RequestContext()
-    if postgres:
+    if postgres and not locked:
         await tx.run(_PG_LOCK, id=_ADVISORY_LOCK_ID)
     head = await tx.one(_HEAD)
     prev = head[0] if head else GENESIS

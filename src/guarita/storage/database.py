@@ -15,11 +15,20 @@ SQLAlchemy's own prepared statements get a fresh random name each and are never 
 Nothing here holds state across transactions: the advisory locks are ``pg_advisory_xact_lock``
 (released at commit), and there is no ``LISTEN``, session ``SET`` or temporary table outside a
 transaction (the registry import's temporary table lives inside its one transaction).
+
+A pooled PostgreSQL connection is checked before use only when it sat idle for
+``PING_AFTER_IDLE_SECONDS`` or its socket is already known to be closed (``_ping_if_idle``):
+SQLAlchemy's ``pool_pre_ping`` pinged on every checkout — on asyncpg a ``BEGIN``, ``;`` and
+``ROLLBACK``, three round trips and three statements of the server's CPU, twice per sign-in
+(docs/architecture.md › Decisions: Sign-in cost). A connection that answered within the last
+second is taken as alive, as HikariCP's ``aliveBypassWindowMs`` does; a database restarted in
+that second costs the request on it one error, and the pool then replaces the connection.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -94,8 +104,9 @@ class Database:
         else:
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                pool_pre_ping=True, connect_args=_pgbouncer_connect_args() if pgbouncer else {},
+                connect_args=_pgbouncer_connect_args() if pgbouncer else {},
             )
+            _ping_if_idle(self.engine)
             self.read_engine = self.engine
         # The plain-SQL fast path's SQLite threads (storage/plain_sql.py), by kind: one writer,
         # one reader; stopped by ``dispose``.
@@ -139,6 +150,34 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "guarita_returned_at"  # the pool record's info entry: when it was checked in
+
+
+def _ping_if_idle(engine: AsyncEngine) -> None:
+    """A pooled connection is pinged at checkout only after ``PING_AFTER_IDLE_SECONDS`` idle;
+    one whose socket asyncpg already saw closed is replaced without a round trip (module
+    docstring). ``DisconnectionError`` makes the pool discard it and check out another."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi_connection, record):  # noqa: ANN001, ANN202
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):  # noqa: ANN001, ANN202
+        if record.driver_connection.is_closed():
+            raise DisconnectionError("a conexão com o PostgreSQL foi fechada")
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a conexão com o PostgreSQL não respondeu") from error
 
 
 def _pgbouncer_connect_args() -> dict[str, Any]:

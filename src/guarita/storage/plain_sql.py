@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from guarita.storage.database import Database, connect_sqlite
 
@@ -273,9 +274,14 @@ def _lane(db: Database, kind: str) -> SqliteLane | None:
 
 @asynccontextmanager
 async def _driver(db: Database) -> AsyncIterator[Any]:
-    async with db.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        yield raw.driver_connection
+    """The driver connection of one pool checkout, without SQLAlchemy's ``AsyncConnection``
+    around it (nothing here goes through SQLAlchemy's execution). Returned to the pool, with
+    its reset, when the block ends."""
+    pooled = await greenlet_spawn(db.engine.sync_engine.raw_connection)
+    try:
+        yield pooled.driver_connection
+    finally:
+        await greenlet_spawn(pooled.close)
 
 
 async def _through_pool(db: Database, body: Body, begin: str) -> Any:

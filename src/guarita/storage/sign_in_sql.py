@@ -6,6 +6,14 @@ request per address, reads the account with its password and counts the attempt;
 *after* it that clears the counter, opens the session, appends the audit event and reads what
 the answer shows. Each runs as one body — on SQLite one hand-off to the write lane, on
 PostgreSQL one connection — instead of a dozen ORM round trips.
+
+On PostgreSQL every statement is a round trip and a statement of the server's CPU, so the
+bodies merge what they can there (docs/architecture.md › Decisions: Sign-in cost): the per-IP
+window and the account's lookup are one statement (a data-modifying ``WITH``), the session
+insert, the principal's counter cleared and the audit chain's lock another. SQLite has no
+data-modifying ``WITH``, and in its lane a statement is a function call, so it runs them one
+by one. What the answer shows and whether the account holds a second factor are one read on
+both.
 """
 
 from __future__ import annotations
@@ -13,11 +21,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from guarita.domain.identifiers import Identifier
-from guarita.storage.plain_sql import Sql, Tx, when
+from guarita.storage import throttles
+from guarita.storage.audit import CHAIN_LOCK_ID
+from guarita.storage.plain_sql import AsyncpgTx, Sql, Tx, when
 
 _LOOKUP = Sql("""
     SELECT i.kind, i.login_enabled, a.id, a.status, a.password_disabled_at, c.hash,
@@ -26,6 +36,23 @@ _LOOKUP = Sql("""
     JOIN accounts a ON a.id = i.account_id
     LEFT JOIN credentials c ON c.account_id = a.id AND c.kind = 'password'
     WHERE i.kind = :kind AND i.value = :value
+""")
+# PostgreSQL: the per-IP window counted (``throttles.count_in_window``) and the first candidate
+# looked up, in one statement; the lookup reads the statement's snapshot, as it would alone.
+_WINDOW_AND_LOOKUP = Sql(f"""
+    WITH w AS ({throttles.IN_WINDOW.text})
+    SELECT w.count, w.window_started_at, r.* FROM w LEFT JOIN ({_LOOKUP.text}) r ON true
+""")  # noqa: S608 - constants only
+# What the answer shows (the person, the identifiers in id order) and whether the account holds
+# a second factor, in one read: one row per identifier (an account signs in through one, so
+# there is at least one).
+_ANSWER = Sql("""
+    SELECT EXISTS (SELECT 1 FROM credentials
+                   WHERE account_id = :account AND kind IN (:first, :second)),
+           b.name, b.social_name,
+           i.id, i.kind, i.value, i.verified_at, i.login_enabled, i.source
+    FROM account_identifiers i LEFT JOIN beneficiaries b ON b.id = :beneficiary
+    WHERE i.account_id = :account ORDER BY i.id
 """)
 _HAS_ANY = Sql("""
     SELECT 1 FROM credentials WHERE account_id = :account AND kind IN (:first, :second) LIMIT 1
@@ -37,6 +64,14 @@ _SESSION = Sql("""
     VALUES (:id_hash, :principal_kind, :account_id, :staff_id, :csrf_token, :created_at,
             :last_seen_at, :expires_at, :auth_time, :reauth_at, :amr, :ip, :user_agent, :ended_at)
 """)
+# PostgreSQL: the principal's counter cleared and the session inserted, then — both done, as the
+# join on their results makes sure — the audit chain's lock taken (``audit.append_in`` with
+# ``locked``), in the order the ORM path takes them.
+_OPEN_AND_LOCK = Sql(f"""
+    WITH d AS (DELETE FROM throttles WHERE key = :key RETURNING 1),
+         s AS ({_SESSION.text} RETURNING 1)
+    SELECT pg_advisory_xact_lock(:lock) FROM s LEFT JOIN (SELECT count(*) FROM d) x ON true
+""")  # noqa: S608 - constants only
 _RECENT_SESSIONS = Sql("""
     SELECT ip, user_agent, created_at FROM sessions
     WHERE account_id = :account ORDER BY created_at DESC LIMIT :limit
@@ -70,11 +105,44 @@ async def sign_in_record(tx: Tx, candidates: Iterable[Identifier]) -> SignInReco
     for candidate in candidates:
         row = await tx.one(_LOOKUP, kind=candidate.kind.value, value=candidate.value)
         if row is not None:
-            (kind, enabled, account, status, disabled_at, hash_, level, legacy, beneficiary,
-             hold_until, hold_reason) = row
-            return SignInRecord(kind, bool(enabled), account, status, when(disabled_at), hash_,
-                                level, bool(legacy), beneficiary, when(hold_until), hold_reason)
+            return _record(row)
     return None
+
+
+def _record(row: tuple) -> SignInRecord:
+    (kind, enabled, account, status, disabled_at, hash_, level, legacy, beneficiary,
+     hold_until, hold_reason) = row
+    return SignInRecord(kind, bool(enabled), account, status, when(disabled_at), hash_,
+                        level, bool(legacy), beneficiary, when(hold_until), hold_reason)
+
+
+async def count_window_and_find(
+    tx: Tx, key: str, window: int, now: datetime, candidates: list[Identifier],
+) -> tuple[int, datetime, SignInRecord | None]:
+    """``throttles.count_in_window`` and :func:`sign_in_record` together: on PostgreSQL the
+    window and the first candidate in one statement (the module docstring)."""
+    if not isinstance(tx, AsyncpgTx) or not candidates:
+        count, started = await throttles.count_in_window(tx, key, window, now)
+        return count, started, await sign_in_record(tx, candidates)
+    first = candidates[0]
+    count, started, *found = await tx.one(
+        _WINDOW_AND_LOOKUP, key=key, now=now, restart=now - timedelta(seconds=window),
+        kind=first.kind.value, value=first.value)
+    record = _record(tuple(found)) if found[2] is not None else (
+        await sign_in_record(tx, candidates[1:]))
+    return count, when(started), record
+
+
+async def open_session(tx: Tx, attempt_key: str, values: dict[str, Any]) -> bool:
+    """The principal's counter cleared and the session inserted; True when the audit chain's
+    lock was taken with them (PostgreSQL, one statement), False when ``append_in`` takes it."""
+    if isinstance(tx, AsyncpgTx):
+        await tx.one(_OPEN_AND_LOCK, key=attempt_key, lock=CHAIN_LOCK_ID,
+                     **{**values, "amr": json.dumps(list(values["amr"]))})
+        return True
+    await throttles.reset(tx, attempt_key)
+    await insert_session(tx, values)
+    return False
 
 
 async def holds_any(tx: Tx, account_id: str, kinds: tuple[str, str]) -> bool:
@@ -107,6 +175,22 @@ class AccountRows:
     identifiers: list[tuple[int, str, str, datetime | None, bool, str]]
     hold_until: datetime | None = None  # the fraud guard's hold (services/guard.py)
     hold_reason: str | None = None
+
+
+async def answer_rows(tx: Tx, record: SignInRecord,
+                      second_factors: tuple[str, str]) -> AccountRows | None:
+    """:class:`AccountRows` read in one statement; None when the account holds one of the
+    ``second_factors`` (or, its identifiers gone meanwhile, has none to show)."""
+    rows = await tx.all(_ANSWER, account=record.account_id, beneficiary=record.beneficiary_id,
+                        first=second_factors[0], second=second_factors[1])
+    if not rows or rows[0][0]:
+        return None
+    _, name, social_name = rows[0][:3]
+    identifiers = [(id_, kind, value, when(verified), bool(enabled), source)
+                   for *_, id_, kind, value, verified, enabled, source in rows]
+    return AccountRows(record.account_id, record.trust_level, record.legacy,
+                       name or "", social_name, identifiers, record.hold_until,
+                       record.hold_reason)
 
 
 async def account_rows(tx: Tx, record: SignInRecord) -> AccountRows:

@@ -22,7 +22,7 @@ _COUNT_ATTEMPT = Sql("""
 """)
 _STATE = Sql("SELECT count, locked_until FROM throttles WHERE key = :key")
 _LOCK = Sql("UPDATE throttles SET locked_until = :until WHERE key = :key")
-_IN_WINDOW = Sql("""
+IN_WINDOW = Sql("""
     INSERT INTO throttles (key, count, window_started_at, updated_at, locked_until)
     VALUES (:key, 1, :now, :now, NULL)
     ON CONFLICT (key) DO UPDATE SET
@@ -54,7 +54,7 @@ async def lock_until(tx: Tx, key: str, until: datetime) -> None:
 
 async def count_in_window(tx: Tx, key: str, window: int, now: datetime) -> tuple[int, datetime]:
     """Counts one event under ``key`` in a fixed window of ``window`` seconds."""
-    count, started = await tx.one(_IN_WINDOW, key=key, now=now,
+    count, started = await tx.one(IN_WINDOW, key=key, now=now,
                                   restart=now - timedelta(seconds=window))
     return count, when(started)
 
