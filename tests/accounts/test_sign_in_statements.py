@@ -5,6 +5,7 @@ statement, and a pooled connection is pinged only after it sat idle."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,8 @@ from sqlalchemy import text
 from guarita.domain.errors import ErrorCode, GuaritaError
 from guarita.services import throttling
 from guarita.services.login import ACTION, sign_in
+from guarita.storage.plain_sql import when
+from guarita.storage.types import utcnow
 from tests.accounts.test_login import CTX, registered
 from tests.support.factories import STRONG, make_cpf
 
@@ -57,3 +60,34 @@ async def test_pooled_connections_the_database_closed_are_replaced_before_use(ru
     results = await asyncio.gather(*(sign_in(runtime, b.card_number, STRONG, CTX)
                                      for _ in range(4)))
     assert all(r.session_token for r in results)
+
+
+@pytest.mark.parametrize("count", [4, 5, 6, 9, 11, 40])
+async def test_the_wait_an_attempt_earns_is_the_policys_at_every_count(runtime, count):
+    """On PostgreSQL the attempt's upsert sets the wait itself (first × 2^(count − free),
+    capped); it must be ``throttling.wait_after``'s, as SQLite's separate ``UPDATE`` is."""
+    b = await registered(runtime)
+    async with runtime.db.read() as s:
+        account_id = (await s.execute(text(
+            "SELECT account_id FROM account_identifiers WHERE kind = 'card' AND value = :v"),
+            {"v": b.card_number})).scalar_one()
+    key = throttling.sign_in_key(account_id)
+    past = utcnow() - timedelta(hours=2)
+    async with runtime.db.transaction() as s:  # count − 1 failures, their last wait over
+        await s.execute(text(
+            "INSERT INTO throttles (key, count, window_started_at, updated_at, locked_until) "
+            "VALUES (:key, :count, :past, :past, :past)"),
+            {"key": key, "count": count - 1, "past": past})
+    started = utcnow()
+    with pytest.raises(GuaritaError):
+        await sign_in(runtime, b.card_number, "errada mas comprida o bastante", CTX)
+    async with runtime.db.read() as s:
+        stored, locked_until = (await s.execute(text(
+            "SELECT count, locked_until FROM throttles WHERE key = :key"), {"key": key})).one()
+    assert stored == count
+    expected = throttling.wait_after(count, runtime.settings.lockout)
+    if expected == 0:
+        assert when(locked_until) == when(past)
+    else:
+        wait = (when(locked_until) - started).total_seconds()
+        assert expected - 1 <= wait <= expected + 1

@@ -14,6 +14,7 @@ write lock, and 30 ms of argon2id under it would serialise every sign-in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from guarita.domain import identifiers as ids
@@ -93,6 +94,9 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
     typed = (f"{candidates[0].kind}:{candidates[0].value}" if candidates
              else f"raw:{raw_identifier.strip().lower()}")
 
+    if not runtime.db.is_sqlite and context.ip and candidates:
+        return await _prepare_in_one(runtime, candidates, typed, context)
+
     async def body(tx: plain_sql.Tx) -> tuple:
         if context.ip:
             limit, window = settings.rate_limits.parse(ACTION)
@@ -114,6 +118,44 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
         raise over_limit
     key, failures, wait = counted
     attempt = attempts.Attempt(key=key, subject=found.account_id if found else None,
+                               failures=failures, wait=wait)
+    attempt.refuse_if_waiting(RULES)
+    return _Prepared(attempt=attempt, record=found)
+
+
+async def _prepare_in_one(runtime: Runtime, candidates: list, typed: str,
+                          context: RequestContext) -> _Prepared:
+    """:func:`_prepare` on PostgreSQL: the same counting, lookup and wait in one statement
+    (``sign_in_sql.begin_sign_in``), committed before the password is verified."""
+    settings = runtime.settings
+    limit, window = settings.rate_limits.parse(ACTION)
+    policy = settings.lockout
+    now = utcnow()
+
+    async def body(tx: plain_sql.Tx) -> sign_in_sql.Begun:
+        return await sign_in_sql.begin_sign_in(
+            tx, candidates, window_key=throttling.ip_key(ACTION, context.ip), window=window,
+            limit=limit, now=now,
+            known_prefix=throttling.principal_key_prefix(throttling.Scope.SIGN_IN),
+            unknown_key=throttling.throttle_key(throttling.Scope.SIGN_IN, None, typed),
+            free=policy.free_failures, first_wait=policy.first_wait_seconds,
+            max_wait=policy.max_wait_seconds)
+
+    begun = await plain_sql.alone(runtime.db, body)
+    over_limit = throttling.over_limit(begun.window_count, begun.window_started, limit, window,
+                                       now)
+    if over_limit is not None:
+        raise over_limit
+    found = begun.record
+    if begun.counted is not None:
+        failures, wait = begun.counted, 0
+    elif begun.locked_until is not None and begun.locked_until > now:
+        failures = begun.failures or 0
+        wait = math.ceil((begun.locked_until - now).total_seconds())
+    else:  # a wait set after the statement's snapshot: read the row as it is now
+        failures, wait = await plain_sql.alone(
+            runtime.db, lambda tx: throttling.attempt_state_in(tx, begun.key, now))
+    attempt = attempts.Attempt(key=begun.key, subject=found.account_id if found else None,
                                failures=failures, wait=wait)
     attempt.refuse_if_waiting(RULES)
     return _Prepared(attempt=attempt, record=found)

@@ -52,9 +52,14 @@ def throttle_key(scope: str, principal_id: str | None = None, typed: str = "", *
     if ip is not None:
         return f"ip:{scope}:{ip}"
     if principal_id:
-        return f"{scope}:acct:{principal_id}"
+        return principal_key_prefix(scope) + principal_id
     digest = hashlib.sha256(typed.encode()).hexdigest()[:40]
     return f"{scope}:unknown:{digest}"
+
+
+def principal_key_prefix(scope: str) -> str:
+    """What a known principal's key is its id appended to (for SQL that appends it)."""
+    return f"{scope}:acct:"
 
 
 def sign_in_key(account_id: str) -> str:
@@ -150,6 +155,14 @@ async def begin_attempt_in(
     if wait:
         await throttle_rows.lock_until(tx, key, now + timedelta(seconds=wait))
     return count, 0
+
+
+async def attempt_state_in(tx: plain_sql.Tx, key: str, now: datetime) -> tuple[int, int]:
+    """``(count, seconds of wait left)`` of a failure counter as stored now."""
+    count, locked_until = await throttle_rows.state(tx, key)
+    if locked_until is None or locked_until <= now:
+        return count, 0
+    return count, math.ceil((locked_until - now).total_seconds())
 
 
 async def reset(session: AsyncSession, key: str) -> None:

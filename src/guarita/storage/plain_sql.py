@@ -322,6 +322,16 @@ async def read(db: Database, body: Body) -> T:
         return await body(AsyncpgTx(connection))
 
 
+async def alone(db: Database, body: Body) -> T:
+    """Runs a body of ONE statement: on PostgreSQL in autocommit — the statement is its own
+    transaction, atomic, without the ``BEGIN`` and ``COMMIT`` round trips; on SQLite as
+    :func:`write` does (one statement there is no cheaper alone)."""
+    if db.is_sqlite:
+        return await write(db, body)
+    async with _driver(db) as connection:
+        return await body(AsyncpgTx(connection))
+
+
 def when(value: Any) -> datetime | None:
     """A stored moment as an aware UTC datetime (SQLite gives text, PostgreSQL datetimes)."""
     if value is None:

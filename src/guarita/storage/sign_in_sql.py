@@ -43,6 +43,39 @@ _WINDOW_AND_LOOKUP = Sql(f"""
     WITH w AS ({throttles.IN_WINDOW.text})
     SELECT w.count, w.window_started_at, r.* FROM w LEFT JOIN ({_LOOKUP.text}) r ON true
 """)  # noqa: S608 - constants only
+# PostgreSQL: the whole transaction before the hash as one statement, run alone (autocommit):
+# the per-IP window counted; the account looked up (the candidates in their order); the attempt
+# counted — under the account's key, or the typed identifier's — unless the window is over its
+# limit (the scalar subquery on ``w`` runs the window first: the address's row, then the
+# principal's, the order every sign-in locks them in) or a wait is running; and the wait the
+# count earns set in the same upsert (``throttling.wait_after``: first × 2^(count − free),
+# capped). When nothing was counted, ``t`` shows the row as the statement found it.
+_BEGIN = Sql(f"""
+    WITH w AS ({throttles.IN_WINDOW.text}),
+    r AS (SELECT i.kind, i.login_enabled, a.id, a.status, a.password_disabled_at, c.hash,
+                 a.trust_level, a.legacy, a.beneficiary_id, a.hold_until, a.hold_reason
+          FROM account_identifiers i
+          JOIN accounts a ON a.id = i.account_id
+          LEFT JOIN credentials c ON c.account_id = a.id AND c.kind = 'password'
+          WHERE (i.kind = :kind AND i.value = :value) OR (i.kind = :kind2 AND i.value = :value2)
+          ORDER BY i.kind = :kind DESC LIMIT 1),
+    k AS (SELECT COALESCE(:known_prefix || (SELECT id FROM r), :unknown_key) AS key),
+    c AS (
+        INSERT INTO throttles (key, count, window_started_at, updated_at, locked_until)
+        SELECT k.key, 1, :now, :now, CASE WHEN 1 >= :free THEN :now + make_interval(
+                   secs => LEAST(:first * power(2, LEAST(1 - :free, 30)), :max)) END
+        FROM k WHERE (SELECT count FROM w) <= :limit
+        ON CONFLICT (key) DO UPDATE SET
+            count = throttles.count + 1, updated_at = :now,
+            locked_until = CASE WHEN throttles.count + 1 >= :free THEN :now + make_interval(
+                secs => LEAST(:first * power(2, LEAST(throttles.count + 1 - :free, 30)), :max))
+                ELSE throttles.locked_until END
+        WHERE throttles.locked_until IS NULL OR throttles.locked_until <= :now
+        RETURNING count)
+    SELECT w.count, w.window_started_at, k.key, (SELECT count FROM c), t.count, t.locked_until,
+           r.*
+    FROM w CROSS JOIN k LEFT JOIN r ON true LEFT JOIN throttles t ON t.key = k.key
+""")  # noqa: S608 - constants only
 # What the answer shows (the person, the identifiers in id order) and whether the account holds
 # a second factor, in one read: one row per identifier (an account signs in through one, so
 # there is at least one).
@@ -131,6 +164,38 @@ async def count_window_and_find(
     record = _record(tuple(found)) if found[2] is not None else (
         await sign_in_record(tx, candidates[1:]))
     return count, when(started), record
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What :func:`begin_sign_in` counted and found."""
+
+    window_count: int
+    window_started: datetime
+    key: str                       # the attempt's throttle key
+    counted: int | None            # the attempt's count; None: not counted
+    failures: int | None           # when not counted: the row as found (None: no row)
+    locked_until: datetime | None
+    record: SignInRecord | None
+
+
+async def begin_sign_in(
+    tx: AsyncpgTx, candidates: list[Identifier], *, window_key: str, window: int, limit: int,
+    now: datetime, known_prefix: str, unknown_key: str, free: int, first_wait: int,
+    max_wait: int,
+) -> Begun:
+    """PostgreSQL's transaction before the hash, as one statement (``_BEGIN``); ``tx`` runs
+    it alone, in autocommit."""
+    one, two = candidates[0], candidates[1] if len(candidates) > 1 else candidates[0]
+    (window_count, started, key, counted, failures, locked_until,
+     *found) = await tx.one(
+        _BEGIN, key=window_key, now=now, restart=now - timedelta(seconds=window),
+        kind=one.kind.value, value=one.value, kind2=two.kind.value, value2=two.value,
+        known_prefix=known_prefix, unknown_key=unknown_key, free=free,
+        first=float(first_wait), max=float(max_wait), limit=limit)
+    record = _record(tuple(found)) if found[2] is not None else None
+    return Begun(window_count, when(started), key, counted, failures, when(locked_until),
+                 record)
 
 
 async def open_session(tx: Tx, attempt_key: str, values: dict[str, Any]) -> bool:

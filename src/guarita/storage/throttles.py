@@ -48,6 +48,12 @@ async def count_attempt(tx: Tx, key: str, now: datetime) -> tuple[int, datetime 
     return count, when(locked_until)
 
 
+async def state(tx: Tx, key: str) -> tuple[int, datetime | None]:
+    """``(count, locked_until)`` of a row; ``(0, None)`` when there is none."""
+    row = await tx.one(_STATE, key=key)
+    return (row[0], when(row[1])) if row is not None else (0, None)
+
+
 async def lock_until(tx: Tx, key: str, until: datetime) -> None:
     await tx.run(_LOCK, key=key, until=until)
 
