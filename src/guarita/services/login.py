@@ -83,7 +83,8 @@ class _Prepared:
 
 
 async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContext) -> _Prepared:
-    """The transaction before the hash, as one plain-SQL body (``storage/sign_in_sql.py``):
+    """The transaction before the hash, as one plain-SQL body (``storage/sign_in_sql.py``; on
+    PostgreSQL one statement, :func:`_prepare_in_one`):
     the request counted per address, the account read with its password, the attempt counted
     (``throttling.begin_attempt_in``) — committed before the password is verified."""
     settings = runtime.settings
@@ -98,15 +99,8 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
         return await _prepare_in_one(runtime, candidates, typed, context)
 
     async def body(tx: plain_sql.Tx) -> tuple:
-        if context.ip:
-            limit, window = settings.rate_limits.parse(ACTION)
-            now = utcnow()
-            count, started, found = await sign_in_sql.count_window_and_find(
-                tx, throttling.ip_key(ACTION, context.ip), window, now, candidates)
-            over_limit = throttling.over_limit(count, started, limit, window, now)
-        else:
-            over_limit = None
-            found = await sign_in_sql.sign_in_record(tx, candidates) if candidates else None
+        over_limit = await throttling.count_request_in(tx, settings, ACTION, context.ip)
+        found = await sign_in_sql.sign_in_record(tx, candidates) if candidates else None
         if over_limit is not None:
             return over_limit, found, None
         key = throttling.throttle_key(throttling.Scope.SIGN_IN,

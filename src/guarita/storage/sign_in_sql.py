@@ -8,9 +8,9 @@ the answer shows. Each runs as one body — on SQLite one hand-off to the write 
 PostgreSQL one connection — instead of a dozen ORM round trips.
 
 On PostgreSQL every statement is a round trip and a statement of the server's CPU, so the
-bodies merge what they can there (docs/architecture.md › Decisions: Sign-in cost): the per-IP
-window and the account's lookup are one statement (a data-modifying ``WITH``), the session
-insert, the principal's counter cleared and the audit chain's lock another. SQLite has no
+bodies merge what they can there (docs/architecture.md › Decisions: Sign-in cost): the whole
+transaction before the hash is one statement run alone (``_BEGIN``, data-modifying ``WITH``s),
+and the session insert, the principal's counter cleared and the audit chain's lock another. SQLite has no
 data-modifying ``WITH``, and in its lane a statement is a function call, so it runs them one
 by one. What the answer shows and whether the account holds a second factor are one read on
 both.
@@ -37,12 +37,6 @@ _LOOKUP = Sql("""
     LEFT JOIN credentials c ON c.account_id = a.id AND c.kind = 'password'
     WHERE i.kind = :kind AND i.value = :value
 """)
-# PostgreSQL: the per-IP window counted (``throttles.count_in_window``) and the first candidate
-# looked up, in one statement; the lookup reads the statement's snapshot, as it would alone.
-_WINDOW_AND_LOOKUP = Sql(f"""
-    WITH w AS ({throttles.IN_WINDOW.text})
-    SELECT w.count, w.window_started_at, r.* FROM w LEFT JOIN ({_LOOKUP.text}) r ON true
-""")  # noqa: S608 - constants only
 # PostgreSQL: the whole transaction before the hash as one statement, run alone (autocommit):
 # the per-IP window counted; the account looked up (the candidates in their order); the attempt
 # counted — under the account's key, or the typed identifier's — unless the window is over its
@@ -147,23 +141,6 @@ def _record(row: tuple) -> SignInRecord:
      hold_until, hold_reason) = row
     return SignInRecord(kind, bool(enabled), account, status, when(disabled_at), hash_,
                         level, bool(legacy), beneficiary, when(hold_until), hold_reason)
-
-
-async def count_window_and_find(
-    tx: Tx, key: str, window: int, now: datetime, candidates: list[Identifier],
-) -> tuple[int, datetime, SignInRecord | None]:
-    """``throttles.count_in_window`` and :func:`sign_in_record` together: on PostgreSQL the
-    window and the first candidate in one statement (the module docstring)."""
-    if not isinstance(tx, AsyncpgTx) or not candidates:
-        count, started = await throttles.count_in_window(tx, key, window, now)
-        return count, started, await sign_in_record(tx, candidates)
-    first = candidates[0]
-    count, started, *found = await tx.one(
-        _WINDOW_AND_LOOKUP, key=key, now=now, restart=now - timedelta(seconds=window),
-        kind=first.kind.value, value=first.value)
-    record = _record(tuple(found)) if found[2] is not None else (
-        await sign_in_record(tx, candidates[1:]))
-    return count, when(started), record
 
 
 @dataclass(frozen=True)
