@@ -65,7 +65,10 @@ cluster: system-deps setup
 cluster-stop:
 	scripts/cluster/stop.sh
 
-## loadtest: locust, headless, mixed load at ~70 % of capacity for LOADTEST_MINUTES (10);
-## TARGET=cluster runs it through `make cluster` instead of a single server
+## loadtest: locust, headless, mixed load at 70 % of the capacity probed first, for
+## LOADTEST_MINUTES (1: a quick check; 10 for the figures of record) against LOADTEST_TARGET:
+## single (one server), cluster (`make cluster`, left running) or both (docs/scale.md)
+LOADTEST_MINUTES ?= 1
+LOADTEST_TARGET ?= $(or $(TARGET),single)
 loadtest: system-deps setup
-	TARGET=$${TARGET:-single} LOADTEST_MINUTES=$${LOADTEST_MINUTES:-10} scripts/loadtest.sh
+	scripts/loadtest.sh --target $(LOADTEST_TARGET) --minutes $(LOADTEST_MINUTES) $(LOADTEST_ARGS)

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# `make loadtest`: the mixed load (bench/loadtest/run.py) against one server (TARGET=single) or
-# the cluster of `make cluster` (TARGET=cluster) for LOADTEST_MINUTES (10).
+# `make loadtest`: the mixed load (bench/loadtest/run.py); arguments pass through
+# (--target single|cluster|both, --minutes N, …). locust comes from the lock file (.venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python bench/loadtest/run.py --target "${TARGET:-single}" \
-  --minutes "${LOADTEST_MINUTES:-10}" ${LOADTEST_ARGS:-}
+exec .venv/bin/python bench/loadtest/run.py "$@"

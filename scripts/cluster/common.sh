@@ -1,22 +1,42 @@
 # Shared by scripts/cluster/*.sh: where the cluster lives and which ports it takes.
 # Everything is on loopback; state, pids and logs go under $CLUSTER_DIR (var/cluster).
-# Ports follow CLUSTER_PORT (the balancer, 8300 by default):
-#   +1, +2 the two Guarita servers, +3 PgBouncer, +4 PostgreSQL, +5 the development SMTP server.
+# Ports follow CLUSTER_PORT (the balancer): +1, +2 the two Guarita servers, +3 PgBouncer,
+# +4 PostgreSQL, +5 the development SMTP server. Unset, it is the block the last start chose
+# ($CLUSTER_DIR/port), else 8300; start.sh moves to a free block when that one is taken by
+# something else (another checkout's cluster, a test run) and writes the choice to
+# $CLUSTER_DIR/port, where stop.sh and `make loadtest` read it.
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
 GUARITA=$ROOT/.venv/bin/guarita
 CLUSTER_DIR=${CLUSTER_DIR:-$ROOT/var/cluster}
+CLUSTER_PORT_GIVEN=${CLUSTER_PORT:+1}
+if [ -z "${CLUSTER_PORT:-}" ] && [ -f "$CLUSTER_DIR/port" ]; then
+  CLUSTER_PORT=$(cat "$CLUSTER_DIR/port")
+fi
 CLUSTER_PORT=${CLUSTER_PORT:-8300}
-SERVER_PORTS=($((CLUSTER_PORT + 1)) $((CLUSTER_PORT + 2)))
-PGBOUNCER_PORT=$((CLUSTER_PORT + 3))
-PG_PORT=$((CLUSTER_PORT + 4))
-SMTP_PORT=$((CLUSTER_PORT + 5))
 PG_BIN=${GUARITA_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DATA=$CLUSTER_DIR/pg/data
-# Guarita goes through PgBouncer (transaction pooling, storage/database.py); migrations and bulk
-# imports go straight to PostgreSQL (session state such as the import's temporary table).
-DIRECT_URL="postgresql+asyncpg://guarita@127.0.0.1:$PG_PORT/guarita"
-POOLED_URL="postgresql+asyncpg://guarita@127.0.0.1:$PGBOUNCER_PORT/guarita?pgbouncer=true"
+
+# The ports and URLs that follow from CLUSTER_PORT.
+set_ports() {
+  SERVER_PORTS=($((CLUSTER_PORT + 1)) $((CLUSTER_PORT + 2)))
+  PGBOUNCER_PORT=$((CLUSTER_PORT + 3))
+  PG_PORT=$((CLUSTER_PORT + 4))
+  SMTP_PORT=$((CLUSTER_PORT + 5))
+  # Guarita goes through PgBouncer (transaction pooling, storage/database.py); migrations and
+  # bulk imports go straight to PostgreSQL (session state such as the import's temporary table).
+  DIRECT_URL="postgresql+asyncpg://guarita@127.0.0.1:$PG_PORT/guarita"
+  POOLED_URL="postgresql+asyncpg://guarita@127.0.0.1:$PGBOUNCER_PORT/guarita?pgbouncer=true"
+}
+set_ports
+
+# Is nothing listening on ports $1 … $1+5?
+ports_free() {
+  local port
+  for port in $(seq "$1" $(($1 + 5))); do
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 1
+  done
+}
 
 # initdb, postgres and pgbouncer refuse to run as root: they run as the postgres system user.
 as_postgres() {

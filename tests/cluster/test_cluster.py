@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,37 +27,20 @@ import pytest
 from guarita.services.registry_rows import name_search_key
 from guarita.web.dev_outbox import code_of
 from tests.e2e.stack import Person
+from tests.support.cluster import START, STOP, free_base
 from tests.support.factories import STRONG, make_cpf
 from tests.support.server import GUARITA, ROOT
 
 pytestmark = [pytest.mark.slow]
 
-START = ROOT / "scripts" / "cluster" / "start.sh"
-STOP = ROOT / "scripts" / "cluster" / "stop.sh"
 PEOPLE = [Person(f"7{i:08d}", make_cpf(70_000 + i), date(1950 + i % 40, 1 + i % 12, 1 + i % 28),
                  f"Pessoa Cluster {i}") for i in range(400)]
-
-
-def _free_base() -> int:
-    """A port with the five after it free too (the balancer, two servers, PgBouncer,
-    PostgreSQL, SMTP)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20_000, 40_000)
-        try:
-            for port in range(base, base + 6):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("sem portas livres")
 
 
 class Cluster:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = _free_base()
+        self.port = free_base()
         self.base = f"http://127.0.0.1:{self.port}"
         self.servers = [f"http://127.0.0.1:{self.port + 1}", f"http://127.0.0.1:{self.port + 2}"]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GUARITA_")}
