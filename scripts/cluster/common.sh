@@ -72,3 +72,22 @@ wait_port() {
 alive() {
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
+
+# Nothing of this cluster runs (a half-started one keeps its ports) and CLUSTER_PORT was not
+# given: when the block is taken by something else, a free one. Writes the choice down.
+choose_ports() {
+  if [ -z "$CLUSTER_PORT_GIVEN" ] &&
+     ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 &&
+     ! alive "$CLUSTER_DIR/pgbouncer/pgbouncer.pid" && ! alive "$CLUSTER_DIR/run/haproxy.pid" &&
+     ! alive "$CLUSTER_DIR/run/server1.pid" && ! alive "$CLUSTER_DIR/run/server2.pid" &&
+     ! alive "$CLUSTER_DIR/run/worker.pid" && ! alive "$CLUSTER_DIR/run/smtp.pid"; then
+    for _ in $(seq 200); do
+      ports_free "$CLUSTER_PORT" && break
+      echo "  Portas $CLUSTER_PORT–$((CLUSTER_PORT + 5)) ocupadas; procurando outras." >&2
+      CLUSTER_PORT=$((20000 + RANDOM % 20000))
+    done
+    set_ports
+  fi
+  mkdir -p "$CLUSTER_DIR"
+  echo "$CLUSTER_PORT" > "$CLUSTER_DIR/port"
+}

@@ -12,21 +12,7 @@ if alive "$CLUSTER_DIR/run/haproxy.pid" && alive "$CLUSTER_DIR/pgbouncer/pgbounc
   exit 0
 fi
 mkdir -p "$CLUSTER_DIR"/{run,log}
-# Nothing of this cluster runs (a half-started one keeps its ports): when its block is taken by
-# something else, a free one, unless CLUSTER_PORT was given.
-if [ -z "$CLUSTER_PORT_GIVEN" ] &&
-   ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 &&
-   ! alive "$CLUSTER_DIR/pgbouncer/pgbouncer.pid" && ! alive "$CLUSTER_DIR/run/haproxy.pid" &&
-   ! alive "$CLUSTER_DIR/run/server1.pid" && ! alive "$CLUSTER_DIR/run/server2.pid" &&
-   ! alive "$CLUSTER_DIR/run/worker.pid" && ! alive "$CLUSTER_DIR/run/smtp.pid"; then
-  for _ in $(seq 200); do
-    ports_free "$CLUSTER_PORT" && break
-    echo "  Portas $CLUSTER_PORT–$((CLUSTER_PORT + 5)) ocupadas; procurando outras." >&2
-    CLUSTER_PORT=$((20000 + RANDOM % 20000))
-  done
-  set_ports
-fi
-echo "$CLUSTER_PORT" > "$CLUSTER_DIR/port"
+choose_ports
 umask 077
 [ -f "$CLUSTER_DIR/secret_key" ] || .venv/bin/python -c \
   'import secrets; print(secrets.token_urlsafe(48))' > "$CLUSTER_DIR/secret_key"
