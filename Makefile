@@ -58,7 +58,8 @@ crash: system-deps setup
 	CRASH_KILLS=$${CRASH_KILLS:-20} scripts/test.sh tests/crash -q -s
 
 ## cluster: PostgreSQL 15, PgBouncer, two servers, one worker and HAProxy on loopback
-## (CLUSTER_PORT, 8300 by default; docs/scale.md); cluster-stop stops it and keeps var/cluster
+## (CLUSTER_PORT: 8300, or a free block when taken, kept in var/cluster/port; docs/scale.md);
+## cluster-stop stops it and keeps var/cluster
 cluster: system-deps setup
 	scripts/cluster/start.sh
 
