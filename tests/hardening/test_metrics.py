@@ -8,14 +8,13 @@ listener (``GUARITA_METRICS__PORT``) or behind a bearer token (``GUARITA_METRICS
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
 from guarita.config import Environment, MetricsSettings
 from guarita.web.metrics import start_listener
 from tests.conftest import make_settings
+from tests.support.ports import free_port
 
 PROMETHEUS_LINE = "guarita_http_requests_total"
 
@@ -56,14 +55,9 @@ async def test_with_a_token_only_its_bearer_reads_metrics(runtime, env):
         assert right.status_code == 200 and PROMETHEUS_LINE in right.text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 async def test_a_separate_loopback_listener_serves_metrics_and_the_public_port_does_not(runtime):
-    port = _free_port()
+    port = free_port()
     metrics = MetricsSettings(port=port)
     assert metrics.host == "127.0.0.1"  # loopback unless the operator says otherwise
     async with await _client_for(runtime, metrics=metrics) as http:
@@ -84,7 +78,7 @@ async def test_the_application_starts_the_listener_with_its_lifespan(runtime):
     from guarita.app import create_app
     from guarita.runtime import Runtime
 
-    port = _free_port()
+    port = free_port()
     settings = make_settings(runtime.settings.database_url, metrics=MetricsSettings(port=port))
     app = create_app(runtime=Runtime(settings=settings, db=runtime.db, hasher=runtime.hasher))
     async with app.router.lifespan_context(app):

@@ -11,7 +11,6 @@ import concurrent.futures
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,12 @@ import pytest
 from tests.conftest import TEST_SECRET, make_settings
 from tests.support.captcha import solve
 from tests.support.factories import STRONG
+from tests.support.ports import free_port  # noqa: F401 - re-exported for the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARITA = ROOT / ".venv" / "bin" / "guarita"
 CARD = "300400500"
 TOTP_CARD = "300400501"  # a second person, who enrols the authenticator app (test_openid_client)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120) -> None:

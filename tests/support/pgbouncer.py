@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from tests.support.postgres import _as_postgres, _free_port
+from tests.support.ports import free_port
+from tests.support.postgres import _as_postgres
 
 BINARY = Path("/usr/sbin/pgbouncer")
 
@@ -50,7 +51,7 @@ def start(server_url: str) -> Bouncer:
     target = make_url(server_url)
     directory = Path(tempfile.mkdtemp(prefix="guarita-pgbouncer-"))
     directory.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     (directory / "userlist.txt").write_text('"postgres" ""\n')
     (directory / "pgbouncer.ini").write_text(f"""[databases]
 * = host={target.host} port={target.port}

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 BIN = Path(os.environ.get("GUARITA_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_postgres(*args: str) -> list[str]:
@@ -64,7 +60,7 @@ def start(*, durable: bool = False) -> Cluster:
     directory = Path(tempfile.mkdtemp(prefix="guarita-pg-"))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(str(BIN / "initdb"), "-D", str(directory / "data"), "-A", "trust", "-U",
                      "postgres", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"),

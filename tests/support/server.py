@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -11,14 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.ports import free_port  # noqa: F401 - re-exported for the tests
+
 ROOT = Path(__file__).resolve().parents[2]
 GUARITA = ROOT / ".venv" / "bin" / "guarita"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
