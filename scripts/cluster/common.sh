@@ -81,11 +81,14 @@ choose_ports() {
      ! alive "$CLUSTER_DIR/pgbouncer/pgbouncer.pid" && ! alive "$CLUSTER_DIR/run/haproxy.pid" &&
      ! alive "$CLUSTER_DIR/run/server1.pid" && ! alive "$CLUSTER_DIR/run/server2.pid" &&
      ! alive "$CLUSTER_DIR/run/worker.pid" && ! alive "$CLUSTER_DIR/run/smtp.pid"; then
+    # Another block below the kernel's ephemeral range (32768 and up), where the ports of
+    # outgoing connections come from (tests/support/ports.py).
     for _ in $(seq 200); do
       ports_free "$CLUSTER_PORT" && break
       echo "  Portas $CLUSTER_PORT–$((CLUSTER_PORT + 5)) ocupadas; procurando outras." >&2
-      CLUSTER_PORT=$((20000 + RANDOM % 20000))
+      CLUSTER_PORT=$((20000 + RANDOM % 12000))
     done
+    ports_free "$CLUSTER_PORT" || { echo "Nenhum bloco de 6 portas livres encontrado." >&2; exit 1; }
     set_ports
   fi
   mkdir -p "$CLUSTER_DIR"

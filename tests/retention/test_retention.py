@@ -140,6 +140,27 @@ async def test_retention_refuses_to_leave_a_hole_in_the_chain(runtime):
     assert (await _verify(runtime)).ok
 
 
+async def test_retention_never_certifies_events_back_dated_to_an_old_month(runtime, backend):
+    """A writer with database access moves the events that record an intrusion (this month's)
+    back to an old month, so that retention would drop them and a new, valid checkpoint would
+    certify what is left. The run checks the chain it removes first: it refuses, removes
+    nothing, and ``audit verify`` still points at the altered event."""
+    events = await _events(runtime, [4, 3, 0, 0])
+    intrusion = events[2]
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            update(AuditEvent).where(AuditEvent.id.in_([events[2].id, events[3].id]))
+            .values(created_at=_month(4)))
+    with pytest.raises(retention.RetentionRefused) as refused:
+        await retention.audit(runtime.db, 2)
+    assert str(intrusion.id) in str(refused.value)
+    assert len(await _audit_rows(runtime)) == 4
+    async with runtime.db.read() as session:
+        assert (await session.execute(select(AuditCheckpoint))).first() is None
+    report = await _verify(runtime)
+    assert not report.ok and report.first_broken_id == intrusion.id
+
+
 def _message(back: int, status: str) -> OutboxMessage:
     at = _month(back)
     return OutboxMessage(channel="email", to="pessoa@example.com", subject=f"m{back} {status}",

@@ -3,15 +3,15 @@ of the caller's own, for tests and benchmarks (docs/scale.md › The cluster).""
 
 from __future__ import annotations
 
-import random
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ports import free_block
 
 ROOT = Path(__file__).resolve().parents[2]
 START = ROOT / "scripts" / "cluster" / "start.sh"
@@ -21,17 +21,7 @@ STOP = ROOT / "scripts" / "cluster" / "stop.sh"
 def free_base() -> int:
     """A port with the five after it free too (the balancer, two servers, PgBouncer,
     PostgreSQL, SMTP)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20_000, 40_000)
-        try:
-            for port in range(base, base + 6):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("sem portas livres")
+    return free_block(6)
 
 
 @dataclass

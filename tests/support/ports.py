@@ -29,14 +29,24 @@ def _ephemeral_start() -> int:
 
 def free_port() -> int:
     """A loopback port nobody listens on right now, outside the ephemeral range."""
-    ceiling = max(_ephemeral_start(), _FLOOR + 1_000)
+    return free_block(1)
+
+
+def free_block(size: int) -> int:
+    """The first of ``size`` consecutive free loopback ports, outside the ephemeral range."""
+    ceiling = max(_ephemeral_start(), _FLOOR + 1_000) - size
     picker = random.SystemRandom()
     for _ in range(200):
-        port = picker.randrange(_FLOOR, ceiling)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+        first = picker.randrange(_FLOOR, ceiling)
+        if all(_bindable(port) for port in range(first, first + size)):
+            return first
     raise RuntimeError("nenhuma porta livre abaixo da faixa efêmera")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

@@ -93,6 +93,8 @@ def protocol(
         except OAuthError as error:
             return error_response(error)
         except HTTPException as cut_off:
+            if cut_off.status_code != 413:
+                raise
             # The body limit cut a streamed body off (web/body_limit.py): its 413 replaces
             # whatever is answered here; the status is what the access log and metrics record.
             return Response(status_code=cut_off.status_code, headers=NO_STORE)

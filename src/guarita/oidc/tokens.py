@@ -16,9 +16,11 @@ Reading: only the algorithms Guarita signs with, only keys it holds, ``alg: none
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -44,10 +46,19 @@ def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64(segment: str) -> bytes:
-    """Base64url without padding (RFC 7515 §2), strictly: a character outside the alphabet is
-    an error, not skipped."""
-    return base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+    """Base64url without padding (RFC 7515 §2), strictly: only the URL-safe alphabet (no ``+``,
+    ``/`` or ``=``), no impossible length, and no stray bits in the last character — so one
+    token has exactly one spelling."""
+    if not _BASE64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        raise binascii.Error("base64url inválido")
+    decoded = base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+    if _b64(decoded).decode() != segment:
+        raise binascii.Error("base64url não canônico")
+    return decoded
 
 
 @functools.lru_cache(maxsize=64)
@@ -213,7 +224,8 @@ def read(store: KeyStore, token: str, *, typ: str | None) -> tuple[dict, dict]:
     if "crit" in header:
         # RFC 7515 §4.1.11: Guarita understands no extension, so none may be critical.
         raise UnreadableToken("crit recusado")
-    key = store.verifying(header.get("kid"))
+    kid = header.get("kid")
+    key = store.verifying(kid) if isinstance(kid, str) else None
     if key is None or key.alg != alg:
         raise UnreadableToken("kid desconhecido")
     # RFC 7515 §5.2: the signature over the first two segments exactly as received.

@@ -60,8 +60,8 @@ DELETION_REQUEST = "deletion_request"
 STRONG_EVIDENCE = frozenset({EvidenceKind.BANK.value, EvidenceKind.FACE.value,
                              EvidenceKind.IN_PERSON_DOCUMENT.value, EvidenceKind.GOVBR.value})
 
-# Why the account is held, as the person reads it ("... porque <reason>").
-# Why, in the words of the alert sent to the contacts (messages are pt-BR).
+# Why the account is held, in the words of the alert sent to the contacts ("... porque <reason>";
+# messages are pt-BR).
 REASONS = {
     RECOVERY: "sua senha foi recuperada",
     DESK_CONTACT: "um contato foi cadastrado pela central de atendimento",

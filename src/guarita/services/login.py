@@ -117,6 +117,9 @@ async def _prepare(runtime: Runtime, raw_identifier: str, context: RequestContex
     return _Prepared(attempt=attempt, record=found)
 
 
+_COUNTING_TRIES = 3
+
+
 async def _prepare_in_one(runtime: Runtime, candidates: list, typed: str,
                           context: RequestContext) -> _Prepared:
     """:func:`_prepare` on PostgreSQL: the same counting, lookup and wait in one statement
@@ -135,20 +138,30 @@ async def _prepare_in_one(runtime: Runtime, candidates: list, typed: str,
             free=policy.free_failures, first_wait=policy.first_wait_seconds,
             max_wait=policy.max_wait_seconds)
 
-    begun = await plain_sql.alone(runtime.db, body)
-    over_limit = throttling.over_limit(begun.window_count, begun.window_started, limit, window,
-                                       now)
-    if over_limit is not None:
-        raise over_limit
-    found = begun.record
-    if begun.counted is not None:
-        failures, wait = begun.counted, 0
-    elif begun.locked_until is not None and begun.locked_until > now:
-        failures = begun.failures or 0
-        wait = math.ceil((begun.locked_until - now).total_seconds())
-    else:  # a wait set after the statement's snapshot: read the row as it is now
+    # Nothing counted and no wait in the statement's snapshot means the attempt row changed
+    # under it: a wait set since (read it), or the row deleted since by a success or a desk
+    # unlock — then the statement runs again, because an attempt is never verified uncounted.
+    # The rare repeat counts the address's window twice; a third miss refuses for a second.
+    for _ in range(_COUNTING_TRIES):
+        begun = await plain_sql.alone(runtime.db, body)
+        over_limit = throttling.over_limit(begun.window_count, begun.window_started, limit,
+                                           window, now)
+        if over_limit is not None:
+            raise over_limit
+        if begun.counted is not None:
+            failures, wait = begun.counted, 0
+            break
+        if begun.locked_until is not None and begun.locked_until > now:
+            failures = begun.failures or 0
+            wait = math.ceil((begun.locked_until - now).total_seconds())
+            break
         failures, wait = await plain_sql.alone(
-            runtime.db, lambda tx: throttling.attempt_state_in(tx, begun.key, now))
+            runtime.db, lambda tx, key=begun.key: throttling.attempt_state_in(tx, key, now))
+        if wait > 0:
+            break
+    else:
+        wait = max(wait, 1)
+    found = begun.record
     attempt = attempts.Attempt(key=begun.key, subject=found.account_id if found else None,
                                failures=failures, wait=wait)
     attempt.refuse_if_waiting(RULES)

@@ -38,7 +38,6 @@ from guarita.storage.types import utcnow
 GENESIS = "0" * 64
 AUDIT_KEY = "audit_key"  # the session.info entry that carries the chain's key
 CHAIN_LOCK_ID = 0x6775617269746101  # "guarita\x01": the advisory lock appends take
-_ADVISORY_LOCK_ID = CHAIN_LOCK_ID
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ async def append_in(
         raise AuditKeyMissing("a sessão não tem a chave do registro de auditoria")
     context = context or RequestContext()
     if postgres and not locked:
-        await tx.run(_PG_LOCK, id=_ADVISORY_LOCK_ID)
+        await tx.run(_PG_LOCK, id=CHAIN_LOCK_ID)
     head = await tx.one(_HEAD)
     prev = head[0] if head else GENESIS
     user_agent = (context.user_agent or None) and context.user_agent[:255]
@@ -191,7 +190,7 @@ async def _append(
     context = context or RequestContext()
     key = _key(session)
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
     prev = (
         await session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     ).scalar_one_or_none() or GENESIS
@@ -235,7 +234,7 @@ async def record_many(
     context = context or RequestContext()
     key = _key(session)
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
     prev = (
         await session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     ).scalar_one_or_none() or GENESIS
@@ -259,6 +258,14 @@ async def record_many(
     ).scalar_one()
     anchors.after_append(session, last, prev, appended=len(rows))
     return len(rows)
+
+
+async def lock_chain(session: AsyncSession) -> None:
+    """Takes the lock appends take (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the
+    database), for a transaction that must take it *before* a table lock of its own: appenders
+    hold it while they write other tables, so the other order could deadlock with them."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
 
 
 def checkpoint_mac(key: bytes, seq: int, digest: str, through: datetime) -> str:
@@ -306,7 +313,8 @@ class Anchor:
 
 
 async def verify(
-    session: AsyncSession, batch: int = 5000, anchor: Anchor | None = None
+    session: AsyncSession, batch: int = 5000, anchor: Anchor | None = None,
+    until: int | None = None,
 ) -> ChainReport:
     """Walks the chain in id order; names the first row whose link or hash does not hold.
 
@@ -315,6 +323,7 @@ async def verify(
 
     After retention the walk starts at the newest checkpoint: the first kept event must link to
     its hash. An anchor older than the checkpoint can no longer be checked, and says so.
+    ``until`` stops the walk after that event (retention checks what it is about to remove).
     """
     key = _key(session)
     checkpoint = await newest_checkpoint(session)
@@ -333,7 +342,7 @@ async def verify(
         if anchor is not None and anchor.seq == checkpoint.seq and anchor.hash != checkpoint.hash:
             return ChainReport(0, anchor.seq, "o evento não confere com a âncora",
                                start_seq=checkpoint.seq)
-    report = await _walk(session, key, batch, anchor, checkpoint)
+    report = await _walk(session, key, batch, anchor, checkpoint, until)
     if not report.ok or anchor is None:
         return report
     if not report.anchor_checked:
@@ -347,7 +356,7 @@ async def verify(
 
 async def _walk(
     session: AsyncSession, key: bytes, batch: int, anchor: Anchor | None,
-    checkpoint: AuditCheckpoint | None,
+    checkpoint: AuditCheckpoint | None, until: int | None = None,
 ) -> ChainReport:
     start = checkpoint.seq if checkpoint is not None else None
     # The checkpoint is the removed head: an anchor on it holds if the hashes agree.
@@ -357,11 +366,10 @@ async def _walk(
     checked = 0
     last_id = start or 0
     while True:
-        rows = (
-            await session.execute(
-                select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-            )
-        ).scalars().all()
+        page = select(AuditEvent).where(AuditEvent.id > last_id)
+        if until is not None:
+            page = page.where(AuditEvent.id <= until)
+        rows = (await session.execute(page.order_by(AuditEvent.id).limit(batch))).scalars().all()
         if not rows:
             return ChainReport(checked, None, None, anchor_checked, start)
         for event in rows:

@@ -9,7 +9,9 @@ holds of it by a ``DELETE``; on SQLite by a ``DELETE``.
 
 The audit log loses its oldest events, so the chain would start at an event whose ``prev_hash``
 names one that no longer exists. Before removing them, the last removed event's ``{seq, hash}``
-becomes an ``audit_checkpoints`` row (MACed with the chain's key) and is logged as an anchor;
+becomes an ``audit_checkpoints`` row (MACed with the chain's key) and is logged as an anchor,
+once the removed part has been verified as a chain (links and MACs, from the last checkpoint) —
+a run never certifies events it has not checked;
 ``guarita audit verify`` starts from it (``storage/audit.py``). Removed is always a prefix of
 the chain: if a kept event (by ``created_at``) has a smaller ``id`` than a removed one — clocks
 of two servers disagreeing across midnight of the first — the run refuses rather than leave a
@@ -33,6 +35,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guarita.domain.audit_tags import AuditTag
+from guarita.storage import audit as chain
 from guarita.storage import audit_anchor as anchors
 from guarita.storage import partitions
 from guarita.storage.audit import AUDIT_KEY, RequestContext, checkpoint_mac, record
@@ -112,6 +115,17 @@ async def audit(
                 f"o evento {first_kept}, mantido, é anterior ao evento {cut.id}, que sairia: "
                 "remover só os meses antigos deixaria um buraco na corrente"
             )
+        # What goes must be a sound chain up to the cut, checked from the last checkpoint (or
+        # the genesis): otherwise a writer who back-dated events to an old month would have
+        # them dropped here and a new, valid checkpoint would certify what is left.
+        sound = await chain.verify(session, until=cut.id)
+        if not sound.ok:
+            log.error("audit_retention_refused", event_id=sound.first_broken_id,
+                      reason=sound.reason)
+            raise RetentionRefused(
+                f"a corrente não confere no evento {sound.first_broken_id} ({sound.reason}): "
+                "nada foi removido; rode guarita audit verify e investigue antes da retenção"
+            )
         report.checkpoint = (cut.id, cut.hash)
         partitioned = await partitions.is_partitioned(session)
         if partitioned:
@@ -128,8 +142,9 @@ async def audit(
                      details=_details(report))
         for name in report.partitions:
             await session.execute(text(f"DROP TABLE {name}"))
+        # By id, not by date: exactly the prefix that was verified and checkpointed.
         report.rows = (await session.execute(
-            delete(AuditEvent).where(AuditEvent.created_at < through)
+            delete(AuditEvent).where(AuditEvent.id <= cut.id)
             .execution_options(synchronize_session=False)
         )).rowcount
     anchors.emit(*report.checkpoint)
@@ -162,6 +177,9 @@ async def outbox(
             report.rows = await _rows_left(session, partitioned, through, "outbox_messages",
                                            report.kept)
             return report
+        # The chain's lock before the DROP's table lock, the order appenders take them in (they
+        # append, then write the outbox): the other order could deadlock with a request.
+        await chain.lock_chain(session)
         for name in report.partitions:
             await session.execute(text(f"DROP TABLE {name}"))
         report.rows = (await session.execute(

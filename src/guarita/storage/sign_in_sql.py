@@ -81,9 +81,6 @@ _ANSWER = Sql("""
     FROM account_identifiers i LEFT JOIN beneficiaries b ON b.id = :beneficiary
     WHERE i.account_id = :account ORDER BY i.id
 """)
-_HAS_ANY = Sql("""
-    SELECT 1 FROM credentials WHERE account_id = :account AND kind IN (:first, :second) LIMIT 1
-""")
 _SESSION = Sql("""
     INSERT INTO sessions (id_hash, principal_kind, account_id, staff_id, csrf_token, created_at,
                           last_seen_at, expires_at, auth_time, reauth_at, amr, ip, user_agent,
@@ -102,11 +99,6 @@ _OPEN_AND_LOCK = Sql(f"""
 _RECENT_SESSIONS = Sql("""
     SELECT ip, user_agent, created_at FROM sessions
     WHERE account_id = :account ORDER BY created_at DESC LIMIT :limit
-""")
-_PERSON = Sql("SELECT name, social_name FROM beneficiaries WHERE id = :id")
-_IDENTIFIERS = Sql("""
-    SELECT id, kind, value, verified_at, login_enabled, source
-    FROM account_identifiers WHERE account_id = :account ORDER BY id
 """)
 
 
@@ -187,11 +179,6 @@ async def open_session(tx: Tx, attempt_key: str, values: dict[str, Any]) -> bool
     return False
 
 
-async def holds_any(tx: Tx, account_id: str, kinds: tuple[str, str]) -> bool:
-    """Whether the account holds a credential of one of two ``kinds`` (its second factors)."""
-    return await tx.one(_HAS_ANY, account=account_id, first=kinds[0], second=kinds[1]) is not None
-
-
 async def insert_session(tx: Tx, values: dict[str, Any]) -> None:
     """One ``sessions`` row from the values ``services/sessions.new_session`` made."""
     await tx.run(_SESSION, **{**values, "amr": json.dumps(list(values["amr"]))})
@@ -233,16 +220,3 @@ async def answer_rows(tx: Tx, record: SignInRecord,
     return AccountRows(record.account_id, record.trust_level, record.legacy,
                        name or "", social_name, identifiers, record.hold_until,
                        record.hold_reason)
-
-
-async def account_rows(tx: Tx, record: SignInRecord) -> AccountRows:
-    person = (await tx.one(_PERSON, id=record.beneficiary_id)
-              if record.beneficiary_id is not None else None)
-    identifiers = [
-        (id_, kind, value, when(verified), bool(enabled), source)
-        for id_, kind, value, verified, enabled, source
-        in await tx.all(_IDENTIFIERS, account=record.account_id)
-    ]
-    return AccountRows(record.account_id, record.trust_level, record.legacy,
-                       person[0] if person else "", person[1] if person else None, identifiers,
-                       record.hold_until, record.hold_reason)
