@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,14 +42,19 @@ def running_server(env: dict[str, str], port: int | None = None, workers: int = 
     command = [str(GUARITA), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
+    # The server's log goes to a file, never to a pipe: nobody reads a pipe while the server
+    # runs, and once its 64 KiB buffer is full the server blocks on its next log line — a
+    # 10-minute load test froze that way (the in-server outbox worker's retries log warnings).
+    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=log, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stderr.read()[-2000:]}")
+                log.seek(0)
+                raise RuntimeError(f"server exited: {log.read()[-2000:]}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -65,6 +71,7 @@ def running_server(env: dict[str, str], port: int | None = None, workers: int = 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 def migrate(database_url: str) -> None:
