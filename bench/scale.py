@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from bench.login import argon2_per_cpu_second  # noqa: E402
 from bench.oidc import LUA, ensure_tools  # noqa: E402
 from tests.support.cluster import running_cluster  # noqa: E402
+from tests.support.factories import with_check_digits  # noqa: E402
 from tests.support.server import migrate, running_server, server_env  # noqa: E402
 
 from guarita.domain.hashing import Hasher  # noqa: E402
@@ -68,12 +69,7 @@ START_TIMEOUT = 600.0
 
 def cpf_of(n: int) -> str:
     """A valid CPF made from ``n`` (check digits of the Receita Federal), unique per ``n``."""
-    base = [int(d) for d in f"{100_000_000 + n:09d}"[-9:]]
-    for length in (9, 10):
-        total = sum(d * w for d, w in zip(base, range(length + 1, 1, -1), strict=True))
-        digit = (total * 10) % 11
-        base.append(0 if digit == 10 else digit)
-    return "".join(map(str, base))
+    return with_check_digits([int(d) for d in f"{100_000_000 + n:09d}"[-9:]])
 
 
 def account_id(n: int) -> str:

@@ -19,6 +19,12 @@ def make_cpf(seed: int) -> str:
         base = [rng.randint(0, 9) for _ in range(9)]
         if len(set(base)) > 1:
             break
+    return with_check_digits(base)
+
+
+def with_check_digits(base: list[int]) -> str:
+    """Nine digits followed by their two Receita Federal check digits (mod 11)."""
+    base = list(base)
     for length in (9, 10):
         total = sum(d * w for d, w in zip(base, range(length + 1, 1, -1), strict=True))
         digit = (total * 10) % 11
